@@ -1,0 +1,21 @@
+"""Scrambler Explorer core: sequences, predictors, scramblers, synthetic grammars, CLI.
+
+>>> import scrambler_core as sc
+>>> pred = sc.load_predictor("utr5")
+>>> scr = sc.load_scrambler("utr5", mode="inclusion")
+>>> ex = scr.explain(["ACGT..."], target_bits=0.5)
+"""
+from . import runtime  # noqa: F401  (TensorFlow settings first)
+from .predictors import ModelFileError, Predictor, list_predictors, load_predictor
+from .scrambler import (Explanation, Scrambler, ScramblerModel, background_from_sequences, conservation,
+                        load_scrambler, pwm_from_scores, sample_pwm, train_scrambler)
+from .sequences import (DNA, PROTEIN, RNA, Alphabet, SequenceError, decode, get_alphabet, one_hot,
+                        parse_text, read_sequences, validate_sequence)
+
+__all__ = [
+    "Alphabet", "DNA", "RNA", "PROTEIN", "SequenceError", "ModelFileError", "get_alphabet", "one_hot", "decode",
+    "parse_text", "read_sequences", "validate_sequence", "Predictor", "load_predictor", "list_predictors",
+    "Scrambler", "ScramblerModel", "Explanation", "load_scrambler", "train_scrambler", "pwm_from_scores",
+    "conservation", "sample_pwm", "background_from_sequences",
+]
+__version__ = "0.1.0"

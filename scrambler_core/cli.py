@@ -1,0 +1,188 @@
+"""Command line: ``python -m scrambler_core {explain,predict,train-predictor,train-scrambler}``.
+
+Every command prints ``error: <reason>`` on one line and exits with status 2 on
+bad input (a sequence, file or option that cannot be used).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m scrambler_core",
+        description="Scrambler networks: explain what a sequence model reads.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("explain", help="importance scores, PWMs and sample predictions for sequences",
+                       description="Explain sequences with a pretrained (or given) scrambler. Writes one row "
+                                   "per sequence: id, sequence, prediction, mean sample prediction, realised "
+                                   "bits and per-position importance (CSV columns importance_1..L, or a "
+                                   "list column in Parquet).")
+    p.add_argument("--predictor", required=True, help="built-in name (utr5, polya) or path to a .keras model")
+    p.add_argument("--scrambler", help="path to a .keras scrambler (default: the pretrained one for --predictor)")
+    p.add_argument("--mode", choices=("inclusion", "occlusion"), default="inclusion")
+    p.add_argument("--target-bits", type=float, default=0.5, help="information budget, bits per position")
+    p.add_argument("--n-samples", type=int, default=32, help="samples drawn from each PWM (default 32)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--input", required=True, help="FASTA (.fa/.fasta), CSV/TSV (column 'sequence') or .txt; - for stdin")
+    p.add_argument("--column", default="sequence", help="sequence column of a CSV/TSV input")
+    p.add_argument("--output", required=True, help="output .csv or .parquet")
+    p.add_argument("--batch-size", type=int, default=64)
+
+    p = sub.add_parser("predict", help="predictions of a predictor for sequences")
+    p.add_argument("--predictor", required=True)
+    p.add_argument("--input", required=True)
+    p.add_argument("--column", default="sequence")
+    p.add_argument("--output", required=True, help="output .csv or .parquet")
+
+    p = sub.add_parser("train-predictor", help="train a built-in predictor on its synthetic grammar",
+                       description="Train utr5 or polya on its grammar (scrambler_core.synthetic) with a fixed "
+                                   "seed; writes NAME.keras and the model card NAME.json.")
+    p.add_argument("name", choices=("utr5", "polya"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--output-dir", default=None, help="default: the package's pretrained/ folder")
+    p.add_argument("--n-train", type=int)
+    p.add_argument("--n-test", type=int)
+    p.add_argument("--epochs", type=int)
+
+    p = sub.add_parser("train-scrambler", help="train a (bits-conditioned) scrambler for a predictor",
+                       description="Train a scrambler. For built-in predictors the data and settings default to "
+                                   "those of the committed pretrained scramblers (scrambler_core.pretrained_specs).")
+    p.add_argument("--predictor", required=True, help="built-in name or path to a .keras model")
+    p.add_argument("--mode", choices=("inclusion", "occlusion"), default="inclusion")
+    p.add_argument("--input", help="training sequences (FASTA/CSV/txt); required for a model given by path")
+    p.add_argument("--output", help="output .keras (default: pretrained/PREDICTOR_MODE.keras)")
+    p.add_argument("--fixed-bits", type=float, default=None,
+                   help="train for one target instead of a bits-conditioned network")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--n-train", type=int)
+    p.add_argument("--learning-rate", type=float)
+    p.add_argument("--penalty-weight", type=float)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--time-limit", type=float, help="stop after this many seconds (a checkpoint is kept)")
+    p.add_argument("--checkpoint", help="checkpoint path; an interrupted run resumes from it")
+    return parser
+
+
+def _read_input(path, predictor, column):
+    from .sequences import parse_text, read_sequences
+    if path == "-":
+        return parse_text(sys.stdin.read(), predictor.alphabet, length=predictor.sequence_length)
+    if not Path(path).exists():
+        raise FileNotFoundError(f"input file not found: {path}")
+    return read_sequences(path, predictor.alphabet, length=predictor.sequence_length, column=column)
+
+
+def _write_table(frame, output):
+    output = Path(output)
+    if output.suffix not in (".csv", ".parquet"):
+        raise ValueError(f"output must end in .csv or .parquet, got {output.name!r}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.tmp")
+    if output.suffix == ".csv":
+        frame.to_csv(tmp, index=False)
+    else:
+        frame.to_parquet(tmp, index=False)
+    tmp.replace(output)
+
+
+def cmd_explain(args):
+    import numpy as np
+    import pandas as pd
+    from tqdm import tqdm
+
+    from .predictors import load_predictor
+    from .scrambler import load_scrambler
+
+    if Path(args.output).suffix not in (".csv", ".parquet"):
+        raise ValueError(f"output must end in .csv or .parquet, got {args.output!r}")
+    predictor = load_predictor(args.predictor)
+    scrambler = load_scrambler(args.scrambler or args.predictor, mode=args.mode, predictor=predictor)
+    records = _read_input(args.input, predictor, args.column)
+    ids = [r[0] for r in records]
+    seqs = [r[1] for r in records]
+    parts = []
+    chunk = max(1, args.batch_size)
+    for start in tqdm(range(0, len(seqs), chunk), desc="explain", unit="batch", disable=len(seqs) <= chunk,
+                      file=sys.stderr):
+        parts.append(scrambler.explain(seqs[start:start + chunk], target_bits=args.target_bits,
+                                       n_samples=args.n_samples, seed=args.seed + start))
+    importance = np.concatenate([p.importance for p in parts])
+    frame = pd.DataFrame({
+        "id": ids, "sequence": seqs,
+        "prediction": np.concatenate([p.prediction for p in parts]),
+        "mean_sample_prediction": np.concatenate([p.mean_sample_prediction for p in parts]),
+        "realised_bits": np.concatenate([p.conservation for p in parts]),
+        "target_bits": args.target_bits, "mode": args.mode,
+    })
+    if Path(args.output).suffix == ".csv":
+        cols = pd.DataFrame(importance, columns=[f"importance_{j + 1}" for j in range(importance.shape[1])])
+        frame = pd.concat([frame, cols], axis=1)
+    else:
+        frame["importance"] = list(importance.astype(np.float32))
+    _write_table(frame, args.output)
+    print(f"explained {len(seqs)} sequences with {predictor.name} ({args.mode}, {args.target_bits} bits) "
+          f"-> {args.output}", file=sys.stderr)
+
+
+def cmd_predict(args):
+    import pandas as pd
+
+    from .predictors import load_predictor
+    predictor = load_predictor(args.predictor)
+    records = _read_input(args.input, predictor, args.column)
+    values = predictor.predict([r[1] for r in records])
+    _write_table(pd.DataFrame({"id": [r[0] for r in records], "sequence": [r[1] for r in records],
+                               "prediction": values}), args.output)
+
+
+def cmd_train_predictor(args):
+    from .predictors import PRETRAINED_DIR
+    from .training import train_predictor
+    card = train_predictor(args.name, output_dir=args.output_dir or PRETRAINED_DIR, seed=args.seed,
+                           n_train=args.n_train, n_test=args.n_test, epochs=args.epochs, verbose=2)
+    print(json.dumps(card["metrics_held_out"], indent=2))
+
+
+def cmd_train_scrambler(args):
+    from .predictors import BUILTIN_PREDICTORS, PRETRAINED_DIR
+    from .training import train_scrambler_cli
+    if args.predictor not in BUILTIN_PREDICTORS and not args.input:
+        raise ValueError("--input (training sequences) is required for a predictor given by path")
+    output = args.output or str(PRETRAINED_DIR / f"{Path(args.predictor).stem}_{args.mode}.keras")
+    card = train_scrambler_cli(args.predictor, mode=args.mode, output=output, input_path=args.input,
+                               fixed_bits=args.fixed_bits, epochs=args.epochs, n_train=args.n_train,
+                               learning_rate=args.learning_rate, penalty_weight=args.penalty_weight,
+                               seed=args.seed, time_limit=args.time_limit, checkpoint=args.checkpoint)
+    print(json.dumps(card["metrics_held_out"], indent=2))
+
+
+COMMANDS = {"explain": cmd_explain, "predict": cmd_predict, "train-predictor": cmd_train_predictor,
+            "train-scrambler": cmd_train_scrambler}
+
+
+def main(argv=None) -> int:
+    """Entry point; returns the exit status."""
+    args = _parser().parse_args(argv)
+    from .predictors import ModelFileError
+    from .sequences import SequenceError
+    started = time.time()
+    try:
+        COMMANDS[args.command](args)
+    except (SequenceError, ModelFileError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as err:
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    if args.command.startswith("train"):
+        print(f"done in {time.time() - started:.0f} s", file=sys.stderr)
+    return 0

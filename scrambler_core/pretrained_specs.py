@@ -1,0 +1,53 @@
+"""How each pretrained scrambler in ``pretrained/`` is trained (data, settings, seed).
+
+``python -m scrambler_core train-scrambler --predictor utr5 --mode inclusion``
+reads its defaults from here, so the committed weights are reproducible.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import synthetic
+
+SCRAMBLER_SPECS = {
+    ("utr5", "inclusion"): {
+        "data": "uniform random 50-mers (the predictor's natural input) plus 25 % enriched uORF sequences",
+        "n_train": 24_000, "epochs": 8, "learning_rate": 3e-4, "sampler": "gumbel",
+        "penalty_weight": 10.0, "bits_schedule": [1.8, 1.2, 0.8, 0.5, 0.35], "bits_range": [0.05, 2.0],
+    },
+    ("utr5", "occlusion"): {
+        "data": "uniform random 50-mers plus 25 % enriched uORF sequences",
+        "n_train": 24_000, "epochs": 4, "learning_rate": 3e-4, "sampler": "gumbel",
+        "penalty_weight": 10.0, "bits_schedule": [1.8], "bits_range": [0.05, 2.0],
+    },
+    ("polya", "inclusion"): {
+        "data": "generated 205-nt PAS windows (the predictor's training distribution)",
+        "n_train": 12_000, "epochs": 4, "learning_rate": 3e-4, "sampler": "straight_through",
+        "penalty_weight": 10.0, "bits_schedule": [1.8, 1.0], "bits_range": [0.05, 2.0],
+        "network_options": {"groups": 1, "blocks": 4, "width": 8, "dilations": [1]},
+    },
+    ("polya", "occlusion"): {
+        "data": "generated 205-nt PAS windows",
+        "n_train": 12_000, "epochs": 3, "learning_rate": 3e-4, "sampler": "straight_through",
+        "penalty_weight": 10.0, "bits_schedule": [1.8], "bits_range": [0.05, 2.0],
+        "network_options": {"groups": 1, "blocks": 4, "width": 8, "dilations": [1]},
+    },
+}
+
+
+def training_sequences(predictor_name: str, n: int, seed: int) -> list[str]:
+    """Scrambler training inputs for a built-in predictor.
+
+    Returns
+    -------
+    list of str, length n
+    """
+    rng = np.random.default_rng(seed)
+    if predictor_name == "utr5":
+        n_enriched = n // 4
+        seqs = synthetic.random_sequences(n - n_enriched, synthetic.UTR5_LENGTH, rng)
+        seqs += synthetic.generate_utr5_training(n_enriched, seed=seed + 7)
+        return [seqs[i] for i in rng.permutation(len(seqs))]
+    if predictor_name == "polya":
+        return synthetic.generate_polya_training(n, seed=seed + 7)
+    raise ValueError(f"no scrambler training data recipe for {predictor_name!r}")

@@ -1,0 +1,777 @@
+"""Scrambler networks (Linder et al.): learned stochastic masks that explain a predictor.
+
+A scrambler maps a one-hot sequence ``x`` (L, A) to importance scores ``s`` (L,)
+that turn ``x`` into a PSSM (method §2). Sequences sampled from that PSSM keep
+(inclusion) or lose (occlusion) the predictor's output at a chosen information
+budget, the target bits (§4). A *bits-conditioned* scrambler (§6) takes the
+target as an extra input channel, so one network serves every slider position.
+
+Functions here are small and composable (``pwm_from_scores``, ``conservation``,
+``sample_pwm``, ``prediction_loss``); :class:`ScramblerModel` is the Keras
+network (saved as ``.keras``); :class:`Scrambler` joins it to a predictor and
+offers :meth:`Scrambler.explain`; :func:`train_scrambler` trains one.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import runtime  # noqa: F401
+import keras
+import tensorflow as tf
+
+from .predictors import PRETRAINED_DIR, ModelFileError, Predictor, load_keras_model, load_predictor
+from .sequences import get_alphabet
+
+MODES = ("inclusion", "occlusion")
+OBJECTIVES = ("reconstruct", "maximize", "minimize")
+SAMPLERS = ("straight_through", "gumbel")
+EPSILON = 1e-7
+
+
+# ============================================================================ maths
+
+def background_from_sequences(x, pseudocount=1.0) -> np.ndarray:
+    """Per-position letter frequencies of training sequences (method §2).
+
+    ``bg[j, c] = (count of c at j + 1) / (N + A)``.
+
+    Parameters
+    ----------
+    x : np.ndarray, shape (N, L, A), one-hot
+
+    Returns
+    -------
+    np.ndarray, shape (L, A), float32, rows sum to 1
+    """
+    x = np.asarray(x, dtype=np.float64)
+    counts = x.sum(axis=0)
+    return ((counts + pseudocount) / (x.shape[0] + pseudocount * x.shape[2])).astype(np.float32)
+
+
+def uniform_background(length, alphabet_size) -> np.ndarray:
+    """Uniform background, shape (L, A)."""
+    return np.full((length, alphabet_size), 1.0 / alphabet_size, dtype=np.float32)
+
+
+def template_arrays(template, alphabet, length):
+    """Fixed-position masks from a template string (method §2).
+
+    Parameters
+    ----------
+    template : str or None
+        Length L; a letter of the alphabet fixes that position, ``N`` (or ``.``,
+        ``X``) leaves it free. None: every position is free.
+
+    Returns
+    -------
+    free : np.ndarray (L, 1) — 1 at free positions (M)
+    offset : np.ndarray (L, A) — +10 on the fixed letter, -4 elsewhere, 0 at free positions (T)
+    """
+    alphabet = get_alphabet(alphabet)
+    free = np.ones((length, 1), dtype=np.float32)
+    offset = np.zeros((length, alphabet.size), dtype=np.float32)
+    if template is None:
+        return free, offset
+    if len(template) != length:
+        raise ValueError(f"template has length {len(template)}, expected {length}")
+    for j, letter in enumerate(template.upper()):
+        if letter in ("N", ".", "X", "-") and letter not in alphabet.letters:
+            continue
+        if letter not in alphabet.letters:
+            raise ValueError(f"template letter {letter!r} at position {j + 1} is not one of "
+                             f"{', '.join(alphabet.letters)} or N")
+        free[j] = 0.0
+        offset[j] = -4.0
+        offset[j, alphabet.letters.index(letter)] = 10.0
+    return free, offset
+
+
+def pwm_from_scores(x, scores, background, mode="inclusion", free=None, offset=None):
+    """PSSM from importance scores (method §2).
+
+    Inclusion: ``l = s * (2x - 1)``; occlusion: ``l = (2x - 1) / max(s, 1e-7)``;
+    ``p = softmax((l + log bg) * M + T)``.
+
+    Parameters
+    ----------
+    x : tensor (N, L, A) one-hot
+    scores : tensor (N, L), >= 0
+    background : tensor (L, A)
+    mode : {"inclusion", "occlusion"}
+    free, offset : tensors (L, 1) and (L, A), optional fixed-position template
+
+    Returns
+    -------
+    tf.Tensor (N, L, A), rows sum to 1
+    """
+    x = tf.convert_to_tensor(x, tf.float32)
+    scores = tf.convert_to_tensor(scores, tf.float32)[..., None]
+    signed = 2.0 * x - 1.0
+    if mode == "inclusion":
+        logits = scores * signed
+    elif mode == "occlusion":
+        logits = signed / tf.maximum(scores, EPSILON)
+    else:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    logits = logits + tf.math.log(tf.convert_to_tensor(background, tf.float32))
+    if free is not None:
+        logits = logits * free + offset
+    return tf.nn.softmax(logits, axis=-1)
+
+
+def conservation(pwm, background, free=None):
+    """Per-position conservation in bits, ``sum_c p log2(p / bg)``, and its mean over free positions.
+
+    Parameters
+    ----------
+    pwm : tensor (N, L, A)
+    background : tensor (L, A)
+    free : tensor (L, 1), optional — 1 at free positions
+
+    Returns
+    -------
+    per_position : tf.Tensor (N, L)
+    mean : tf.Tensor (N,)
+    """
+    pwm = tf.convert_to_tensor(pwm, tf.float32)
+    background = tf.convert_to_tensor(background, tf.float32)
+    per_position = tf.reduce_sum(pwm * (tf.math.log(pwm + 1e-12) - tf.math.log(background)), axis=-1)
+    per_position = per_position / math.log(2.0)
+    if free is None:
+        return per_position, tf.reduce_mean(per_position, axis=-1)
+    weights = tf.reshape(tf.convert_to_tensor(free, tf.float32), [1, -1])
+    mean = tf.reduce_sum(per_position * weights, axis=-1) / tf.maximum(tf.reduce_sum(weights), 1.0)
+    return per_position, mean
+
+
+def sample_pwm(pwm, n_samples, seed, sampler="straight_through", temperature=0.5):
+    """Draw samples from a PWM (method §3).
+
+    Parameters
+    ----------
+    pwm : tensor (N, L, A)
+    n_samples : int, S
+    seed : tensor of shape (2,), int — stateless seed (same seed, same samples)
+    sampler : {"straight_through", "gumbel"}
+        Straight-through: hard one-hot forward, gradient of ``p`` backward.
+        Gumbel: relaxed Gumbel-softmax (soft vectors) at ``temperature``.
+
+    Returns
+    -------
+    samples : tf.Tensor (N, S, L, A) — what the predictor sees (soft for gumbel)
+    hard : tf.Tensor (N, S, L, A) — hard one-hot samples (arg-max of the same draw)
+    """
+    pwm = tf.convert_to_tensor(pwm, tf.float32)
+    shape = tf.concat([tf.shape(pwm)[:1], [n_samples], tf.shape(pwm)[1:]], axis=0)
+    uniform = tf.random.stateless_uniform(shape, seed=seed, minval=1e-20, maxval=1.0)
+    gumbel = -tf.math.log(-tf.math.log(uniform))
+    log_p = tf.math.log(pwm + 1e-20)[:, None]
+    noisy = log_p + gumbel
+    hard = tf.one_hot(tf.argmax(noisy, axis=-1), tf.shape(pwm)[-1], dtype=tf.float32)
+    if sampler == "straight_through":
+        p = tf.broadcast_to(pwm[:, None], shape)
+        return p + tf.stop_gradient(hard - p), hard
+    if sampler == "gumbel":
+        return tf.nn.softmax(noisy / temperature, axis=-1), hard
+    raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
+
+
+def _symmetric_bernoulli_kl(p, q):
+    p = tf.clip_by_value(p, EPSILON, 1 - EPSILON)
+    q = tf.clip_by_value(q, EPSILON, 1 - EPSILON)
+    kl_pq = p * tf.math.log(p / q) + (1 - p) * tf.math.log((1 - p) / (1 - q))
+    kl_qp = q * tf.math.log(q / p) + (1 - q) * tf.math.log((1 - q) / (1 - p))
+    return kl_pq + kl_qp
+
+
+def prediction_loss(original, sampled, output_kind, mode="inclusion", objective="reconstruct"):
+    """Prediction term of the scrambler loss per sample (method §4).
+
+    Parameters
+    ----------
+    original : tensor (N, K) — predictor output on the input (K = 1 unless softmax)
+    sampled : tensor (N, S, K) — predictor output on the samples
+    output_kind : {"sigmoid", "softmax", "regression"}
+    mode : {"inclusion", "occlusion"}
+    objective : {"reconstruct", "maximize", "minimize"}
+
+    Returns
+    -------
+    tf.Tensor (N, S)
+    """
+    y = original[:, None, :]
+    q = sampled
+    if output_kind == "sigmoid":
+        y, q = y[..., 0], q[..., 0]
+        qc = tf.clip_by_value(q, EPSILON, 1 - EPSILON)
+        if objective == "maximize":
+            return -tf.math.log(qc)
+        if objective == "minimize":
+            return -tf.math.log(1 - qc)
+        if mode == "inclusion":
+            return _symmetric_bernoulli_kl(tf.broadcast_to(y, tf.shape(q)), q)
+        # occlusion: push toward the opposite class of the original
+        high = tf.cast(y >= 0.5, tf.float32)
+        return -(high * tf.math.log(1 - qc) + (1 - high) * tf.math.log(qc))
+    if output_kind == "softmax":
+        yc = tf.clip_by_value(y, EPSILON, 1.0)
+        qc = tf.clip_by_value(q, EPSILON, 1.0)
+        top = tf.one_hot(tf.argmax(y, axis=-1), tf.shape(y)[-1])
+        q_top = tf.reduce_sum(qc * top, axis=-1)
+        if objective == "maximize":
+            return -tf.math.log(q_top)
+        if objective == "minimize":
+            return -tf.math.log(tf.maximum(1 - q_top, EPSILON))
+        if mode == "inclusion":
+            return tf.reduce_sum(yc * tf.math.log(yc / qc), axis=-1)
+        return -tf.math.log(tf.maximum(1 - q_top, EPSILON))
+    # regression
+    y, q = y[..., 0], q[..., 0]
+    if objective == "maximize":
+        return -q
+    if objective == "minimize":
+        return q
+    squared = tf.square(y - q)
+    return squared if mode == "inclusion" else -squared
+
+
+def conservation_penalty(mean_bits, target_bits, weight=1.0, kind="target"):
+    """``w (m - t)^2`` (target) or ``w max(m - t, 0)`` (hinge), per example, shape (N,)."""
+    if kind == "target":
+        return weight * tf.square(mean_bits - target_bits)
+    if kind == "hinge":
+        return weight * tf.nn.relu(mean_bits - target_bits)
+    raise ValueError(f"penalty kind must be 'target' or 'hinge', got {kind!r}")
+
+
+def gaussian_kernel(width=5, sigma=1.0) -> np.ndarray:
+    """Unnormalised Gaussian (peak 1), shape (width,)."""
+    grid = np.arange(width) - (width - 1) / 2
+    return np.exp(-0.5 * (grid / sigma) ** 2).astype(np.float32)
+
+
+# ============================================================================ network
+
+@keras.saving.register_keras_serializable(package="scrambler_core")
+class ScramblerModel(keras.Model):
+    """The residual network of method §1 that outputs importance scores, plus its PSSM settings.
+
+    Input: one-hot ``(N, L, A)`` concatenated with condition channels
+    (``(N, L, 1)`` target bits for a bits-conditioned scrambler). Output: scores
+    ``(N, L)``, softplus (>= 0), optionally Gaussian-smoothed.
+
+    Parameters
+    ----------
+    sequence_length, alphabet : int, str
+    mode : {"inclusion", "occlusion"}
+    bits_conditioned : bool
+    target_bits : float — the fixed target (ignored when bits-conditioned)
+    bits_range : (float, float) — range of a bits-conditioned scrambler
+    channels, groups, blocks, width, dilations, dropout, norm : network shape (§1)
+    smoothing : None or (width, sigma)
+    template : str or None — fixed positions (§2)
+    background : list (L, A) — background frequencies
+    predictor_name, objective, output_kind : what it explains
+    """
+
+    def __init__(self, sequence_length, alphabet="dna", mode="inclusion", bits_conditioned=True,
+                 target_bits=0.5, bits_range=(0.05, 2.0), channels=32, groups=5, blocks=4, width=3,
+                 dilations=(1, 2, 4, 2, 1), dropout=0.0, norm="batch", smoothing=None, template=None,
+                 background=None, predictor_name=None, objective="reconstruct", output_kind="regression",
+                 **kwargs):
+        super().__init__(**kwargs)
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+        if len(dilations) != groups:
+            raise ValueError(f"need one dilation per group: {groups} groups, {len(dilations)} dilations")
+        if norm not in ("batch", "instance", "none"):
+            raise ValueError(f"norm must be 'batch', 'instance' or 'none', got {norm!r}")
+        self.sequence_length = int(sequence_length)
+        self.alphabet = get_alphabet(alphabet)
+        self.mode, self.objective, self.output_kind = mode, objective, output_kind
+        self.bits_conditioned = bool(bits_conditioned)
+        self.target_bits = float(target_bits)
+        self.bits_range = tuple(float(b) for b in bits_range)
+        self.channels, self.groups, self.blocks, self.width = channels, groups, blocks, width
+        self.dilations = tuple(int(d) for d in dilations)
+        self.dropout_rate, self.norm = float(dropout), norm
+        self.smoothing = tuple(smoothing) if smoothing else None
+        self.template = template
+        self.predictor_name = predictor_name
+        if background is None:
+            background = uniform_background(self.sequence_length, self.alphabet.size)
+        self.background = np.asarray(background, dtype=np.float32)
+        if self.background.shape != (self.sequence_length, self.alphabet.size):
+            raise ValueError(f"background has shape {self.background.shape}, expected "
+                             f"({self.sequence_length}, {self.alphabet.size})")
+        free, offset = template_arrays(template, self.alphabet, self.sequence_length)
+        self.free, self.offset = free, offset
+
+        def norm_layer():
+            if norm == "batch":
+                return keras.layers.BatchNormalization()
+            if norm == "instance":
+                return keras.layers.GroupNormalization(groups=channels)
+            return keras.layers.Identity()
+
+        self.input_conv = keras.layers.Conv1D(channels, 1, padding="same")
+        self.skip_convs = [keras.layers.Conv1D(channels, 1, padding="same") for _ in range(groups)]
+        self.block_layers = []
+        for g in range(groups):
+            for _ in range(blocks):
+                self.block_layers.append([
+                    norm_layer(), keras.layers.Conv1D(channels, width, padding="same", dilation_rate=self.dilations[g]),
+                    norm_layer(), keras.layers.Conv1D(channels, width, padding="same", dilation_rate=self.dilations[g]),
+                    keras.layers.Dropout(self.dropout_rate)])
+        self.final_conv = keras.layers.Conv1D(channels, 1, padding="same")
+        self.score_conv = keras.layers.Conv1D(1, 1, padding="same")
+
+    @property
+    def n_condition_channels(self) -> int:
+        """Extra input channels after the one-hot (1 for target bits when bits-conditioned)."""
+        return 1 if self.bits_conditioned else 0
+
+    def build(self, input_shape):
+        self.call(keras.ops.zeros((1,) + tuple(input_shape[1:])))
+        super().build(input_shape)
+
+    def call(self, inputs, training=False):
+        h = self.input_conv(inputs)
+        skips = []
+        k = 0
+        for g in range(self.groups):
+            skips.append(self.skip_convs[g](h))
+            for _ in range(self.blocks):
+                norm1, conv1, norm2, conv2, drop = self.block_layers[k]
+                k += 1
+                r = conv1(keras.ops.relu(norm1(h, training=training)))
+                r = conv2(keras.ops.relu(norm2(r, training=training)))
+                h = h + drop(r, training=training)
+        h = self.final_conv(h)
+        for skip in skips:
+            h = h + skip
+        scores = keras.ops.softplus(self.score_conv(h))[..., 0]
+        if self.smoothing:
+            kernel = gaussian_kernel(*self.smoothing)
+            scores = tf.nn.conv1d(scores[..., None], kernel[:, None, None], stride=1, padding="SAME")[..., 0]
+        return scores * tf.reshape(self.free[:, 0], [1, -1])
+
+    def network_input(self, x, target_bits):
+        """Concatenate one-hot (N, L, A) with the target-bits channel; returns (N, L, A + c)."""
+        x = tf.convert_to_tensor(x, tf.float32)
+        if not self.bits_conditioned:
+            return x
+        t = tf.reshape(tf.cast(target_bits, tf.float32), [-1, 1, 1])
+        t = tf.broadcast_to(t, tf.concat([tf.shape(x)[:2], [1]], axis=0))
+        return tf.concat([x, t], axis=-1)
+
+    def pwm(self, x, scores):
+        """PSSM (N, L, A) of one-hot ``x`` under ``scores`` with this scrambler's mode and background."""
+        return pwm_from_scores(x, scores, self.background, self.mode, self.free, self.offset)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "sequence_length": self.sequence_length, "alphabet": self.alphabet.name, "mode": self.mode,
+            "bits_conditioned": self.bits_conditioned, "target_bits": self.target_bits,
+            "bits_range": list(self.bits_range), "channels": self.channels, "groups": self.groups,
+            "blocks": self.blocks, "width": self.width, "dilations": list(self.dilations),
+            "dropout": self.dropout_rate, "norm": self.norm,
+            "smoothing": list(self.smoothing) if self.smoothing else None, "template": self.template,
+            "background": self.background.tolist(), "predictor_name": self.predictor_name,
+            "objective": self.objective, "output_kind": self.output_kind,
+        })
+        return config
+
+
+# ============================================================================ explanations
+
+@dataclass
+class Explanation:
+    """What a scrambler says about a batch of sequences.
+
+    Attributes
+    ----------
+    importance : np.ndarray (N, L) — scores s >= 0 (occlusion: large = randomised)
+    pwm : np.ndarray (N, L, A) — rows sum to 1
+    samples : np.ndarray (N, S, L, A) — hard one-hot samples from ``pwm``
+    sample_predictions : np.ndarray (N, S)
+    prediction : np.ndarray (N,) — prediction on the original sequence
+    conservation : np.ndarray (N,) — realised mean bits over free positions
+    per_position_bits : np.ndarray (N, L)
+    target_bits : float
+    mode : str
+    sequences : list of str
+    """
+
+    importance: np.ndarray
+    pwm: np.ndarray
+    samples: np.ndarray
+    sample_predictions: np.ndarray
+    prediction: np.ndarray
+    conservation: np.ndarray
+    per_position_bits: np.ndarray
+    target_bits: float
+    mode: str
+    sequences: list = field(default_factory=list)
+    alphabet: str = "dna"
+
+    @property
+    def mean_sample_prediction(self) -> np.ndarray:
+        """Mean prediction over the samples, shape (N,)."""
+        return self.sample_predictions.mean(axis=1)
+
+    def sample_sequences(self, index=0) -> list[str]:
+        """The samples of sequence ``index`` as strings."""
+        letters = np.array(list(get_alphabet(self.alphabet).letters))
+        return ["".join(row) for row in letters[self.samples[index].argmax(-1)]]
+
+
+BATCH_BUCKETS = (1, 4, 16, 64)
+
+
+def _bucket(n):
+    for b in BATCH_BUCKETS:
+        if n <= b:
+            return b
+    return BATCH_BUCKETS[-1]
+
+
+class Scrambler:
+    """A trained scrambler joined to the predictor it explains.
+
+    Parameters
+    ----------
+    network : ScramblerModel
+    predictor : Predictor
+    card : dict, optional — model card
+    """
+
+    def __init__(self, network: ScramblerModel, predictor: Predictor, card=None, path=None):
+        if network.sequence_length != predictor.sequence_length:
+            raise ModelFileError(f"scrambler is for length {network.sequence_length} but predictor "
+                                 f"{predictor.name!r} takes length {predictor.sequence_length}")
+        if network.alphabet.size != predictor.alphabet.size:
+            raise ModelFileError(f"scrambler is for the {network.alphabet.name} alphabet but predictor "
+                                 f"{predictor.name!r} reads {predictor.alphabet.name}")
+        self.network = network
+        self.predictor = predictor
+        self.card = card or {}
+        self.path = str(path) if path else None
+        self._graph = tf.function(self._explain_graph, reduce_retracing=False)
+
+    def __repr__(self):
+        kind = (f"bits-conditioned {self.network.bits_range[0]}-{self.network.bits_range[1]} bits"
+                if self.network.bits_conditioned else f"{self.network.target_bits} bits")
+        return f"Scrambler(predictor={self.predictor.name!r}, mode={self.mode!r}, {kind})"
+
+    @property
+    def mode(self) -> str:
+        return self.network.mode
+
+    @property
+    def background(self) -> np.ndarray:
+        """Background PWM, shape (L, A)."""
+        return self.network.background
+
+    def _check_bits(self, target_bits):
+        net = self.network
+        if target_bits is None:
+            return net.target_bits if not net.bits_conditioned else 0.5
+        target_bits = float(target_bits)
+        if net.bits_conditioned:
+            low, high = net.bits_range
+            if not (low - 1e-9 <= target_bits <= high + 1e-9):
+                raise ValueError(f"target_bits {target_bits} is outside this scrambler's range {low}-{high}")
+        elif abs(target_bits - net.target_bits) > 1e-6:
+            raise ValueError(f"this scrambler was trained for {net.target_bits} bits only; "
+                             "use a bits-conditioned scrambler for other targets")
+        return target_bits
+
+    def _explain_graph(self, x, target_bits, seed, n_samples):
+        net = self.network
+        scores = net(net.network_input(x, target_bits), training=False)
+        pwm = net.pwm(x, scores)
+        per_position, mean_bits = conservation(pwm, net.background, net.free)
+        _, hard = sample_pwm(pwm, n_samples, seed)
+        flat = tf.reshape(hard, tf.concat([[-1], tf.shape(x)[1:]], axis=0))
+        sample_pred = tf.reshape(self.predictor.output_tensor(flat), [tf.shape(x)[0], n_samples])
+        original = self.predictor.output_tensor(x)
+        return scores, pwm, hard, sample_pred, original, mean_bits, per_position
+
+    def scores(self, seqs, target_bits=None):
+        """Importance scores only (no sampling), shape (N, L)."""
+        return self.explain(seqs, target_bits=target_bits, n_samples=1).importance
+
+    def explain(self, seqs, target_bits=None, n_samples=32, seed=0, batch_size=64):
+        """Explain sequences: importance, PWM, samples and predictions on them.
+
+        Parameters
+        ----------
+        seqs : str, list of str, or np.ndarray (N, L, A)
+        target_bits : float — in the scrambler's bits range (bits-conditioned) or its fixed target
+        n_samples : int, S
+        seed : int — same seed, same result
+        batch_size : int — sequences per compiled call (padded to a fixed bucket size)
+
+        Returns
+        -------
+        Explanation
+        """
+        target_bits = self._check_bits(target_bits)
+        x = self.predictor.to_onehot(seqs)
+        n_samples = int(n_samples)
+        if n_samples < 1:
+            raise ValueError("n_samples must be at least 1")
+        results = []
+        step = max(1, min(int(batch_size), BATCH_BUCKETS[-1]))
+        for chunk_index, start in enumerate(range(0, len(x), step)):
+            chunk = x[start:start + step]
+            size = _bucket(len(chunk))
+            padded = np.zeros((size,) + x.shape[1:], dtype=np.float32)
+            padded[:len(chunk)] = chunk
+            out = self._graph(tf.constant(padded), tf.fill([size], tf.constant(target_bits, tf.float32)),
+                              tf.constant([int(seed), chunk_index], tf.int32), n_samples)
+            results.append([o.numpy()[:len(chunk)] for o in out])
+        scores, pwm, hard, sample_pred, original, mean_bits, per_position = (
+            np.concatenate(parts) for parts in zip(*results))
+        if isinstance(seqs, str):
+            names = [seqs]
+        elif isinstance(seqs, np.ndarray):
+            from .sequences import decode
+            names = decode(x, self.predictor.alphabet)
+        else:
+            names = [str(s) for s in seqs]
+        return Explanation(importance=scores, pwm=pwm, samples=hard, sample_predictions=sample_pred,
+                           prediction=original, conservation=mean_bits, per_position_bits=per_position,
+                           target_bits=target_bits, mode=self.mode, sequences=names,
+                           alphabet=self.predictor.alphabet.name)
+
+    def save(self, path, card=None):
+        """Save the network as ``.keras`` (atomic) and the model card beside it as ``.json``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.tmp.keras")
+        self.network.save(tmp)
+        tmp.replace(path)
+        card = card if card is not None else self.card
+        if card:
+            card_tmp = path.with_suffix(".json.tmp")
+            card_tmp.write_text(json.dumps(card, indent=2) + "\n")
+            card_tmp.replace(path.with_suffix(".json"))
+
+
+def load_scrambler(name_or_path, mode="inclusion", objective="reconstruct", predictor=None) -> Scrambler:
+    """Load a pretrained scrambler for a built-in predictor, or a ``.keras`` scrambler file.
+
+    Parameters
+    ----------
+    name_or_path : str
+        ``"utr5"`` / ``"polya"`` (pretrained ``NAME_MODE.keras``) or a path.
+    mode : {"inclusion", "occlusion"}
+    objective : {"reconstruct", "maximize", "minimize"}
+    predictor : Predictor, optional — the predictor it explains (default: the
+        built-in named in the scrambler file).
+
+    Returns
+    -------
+    Scrambler
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    key = str(name_or_path)
+    path = Path(key)
+    if path.suffix != ".keras":
+        suffix = "" if objective == "reconstruct" else f"_{objective}"
+        path = PRETRAINED_DIR / f"{key}_{mode}{suffix}.keras"
+        if not path.exists():
+            raise ModelFileError(f"no pretrained {mode} scrambler ({objective}) for {key!r} at {path}; "
+                                 f"train one with: python -m scrambler_core train-scrambler --predictor {key} "
+                                 f"--mode {mode}")
+    network = load_keras_model(path)
+    if not isinstance(network, ScramblerModel):
+        raise ModelFileError(f"{path.name} is a Keras model but not a scrambler")
+    card_path = path.with_suffix(".json")
+    card = json.loads(card_path.read_text()) if card_path.exists() else {}
+    if predictor is None:
+        if not network.predictor_name:
+            raise ModelFileError(f"{path.name} does not name its predictor; pass predictor=")
+        predictor = load_predictor(network.predictor_name)
+    return Scrambler(network, predictor, card=card, path=path)
+
+
+# ============================================================================ training
+
+def _bits_schedule_floor(epoch, schedule):
+    return schedule[epoch] if schedule and epoch < len(schedule) else None
+
+
+def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", objective="reconstruct",
+                    bits_conditioned=True, target_bits=0.5, bits_range=(0.05, 2.0),
+                    bits_schedule=(1.8, 1.2, 0.8, 0.5, 0.35), epochs=8, batch_size=32, n_samples=32,
+                    learning_rate=1e-4, sampler=None, penalty_weight=None, penalty_kind="target",
+                    network_options=None, background=None, template=None, seed=0, validation=None,
+                    checkpoint=None, progress=None, log=print, time_limit=None):
+    """Train a scrambler for a frozen predictor (method §4-6).
+
+    Parameters
+    ----------
+    predictor : Predictor
+    sequences : np.ndarray (N, L, A) or list of str — training inputs (no labels needed)
+    mode : {"inclusion", "occlusion"}
+    objective : {"reconstruct", "maximize", "minimize"}
+    bits_conditioned : bool — one network for every target in ``bits_range`` (§6)
+    target_bits : float — fixed target (when not bits-conditioned)
+    bits_schedule : sequence of float — per-epoch warm-up: the lowest target allowed in
+        epoch e (bits-conditioned) or the target itself (fixed); afterwards the real range.
+    epochs, batch_size, n_samples, learning_rate : training settings (Adam, beta 0.5 / 0.9)
+    sampler : {"straight_through", "gumbel"} — default straight-through for classifiers,
+        Gumbel for regressors
+    penalty_weight : float — default 1 (inclusion) / 10 (occlusion); bits-conditioned: 10
+    network_options : dict — ScramblerModel shape options
+    background : np.ndarray (L, A), optional — default from ``sequences``
+    validation : np.ndarray (M, L, A), optional — held-out inputs for per-epoch bits tracking
+    checkpoint : path, optional — save after each epoch and resume from it
+    progress : callable(epoch, step, steps, logs), optional
+    time_limit : float, optional — stop after this many seconds (checkpoint kept)
+
+    Returns
+    -------
+    scrambler : Scrambler
+    history : list of dict — per-epoch losses and bits tracking
+    """
+    x = predictor.to_onehot(sequences)
+    rng = np.random.default_rng(seed)
+    keras.utils.set_random_seed(seed)
+    sampler = sampler or ("gumbel" if predictor.output_kind == "regression" else "straight_through")
+    if penalty_weight is None:
+        penalty_weight = 10.0 if (mode == "occlusion" or bits_conditioned) else 1.0
+    if background is None:
+        background = background_from_sequences(x)
+    options = dict(network_options or {})
+    network = ScramblerModel(predictor.sequence_length, predictor.alphabet.name, mode=mode,
+                             bits_conditioned=bits_conditioned, target_bits=target_bits,
+                             bits_range=bits_range, background=background, template=template,
+                             predictor_name=predictor.name, objective=objective,
+                             output_kind=predictor.output_kind, **options)
+    network.build((None, predictor.sequence_length, predictor.alphabet.size + network.n_condition_channels))
+    optimizer = keras.optimizers.Adam(learning_rate, beta_1=0.5, beta_2=0.9)
+    optimizer.build(network.trainable_variables)
+    start_epoch, history = 0, []
+    if checkpoint and Path(checkpoint).with_suffix(".state.json").exists():
+        start_epoch, history = _restore_checkpoint(network, optimizer, checkpoint)
+        log(f"resumed from {checkpoint} after epoch {start_epoch}")
+
+    kind = predictor.output_kind
+    free = network.free
+
+    def full_output(inputs):
+        y = predictor.model(inputs, training=False)
+        return tf.reshape(y, [tf.shape(y)[0], -1])
+
+    @tf.function(reduce_retracing=True)
+    def train_step(xb, tb, seed_pair):
+        original = full_output(xb)
+        with tf.GradientTape() as tape:
+            scores = network(network.network_input(xb, tb), training=True)
+            pwm = network.pwm(xb, scores)
+            _, mean_bits = conservation(pwm, network.background, free)
+            samples, _ = sample_pwm(pwm, n_samples, seed_pair, sampler)
+            flat = tf.reshape(samples, tf.concat([[-1], tf.shape(xb)[1:]], axis=0))
+            sampled = tf.reshape(full_output(flat), [tf.shape(xb)[0], n_samples, -1])
+            pred_loss = tf.reduce_mean(prediction_loss(original, sampled, kind, mode, objective), axis=1)
+            penalty = conservation_penalty(mean_bits, tb, penalty_weight, penalty_kind)
+            loss = tf.reduce_mean(pred_loss + penalty)
+        grads = tape.gradient(loss, network.trainable_variables)
+        optimizer.apply_gradients(zip(grads, network.trainable_variables))
+        return loss, tf.reduce_mean(pred_loss), tf.reduce_mean(mean_bits), tf.reduce_mean(tf.abs(mean_bits - tb))
+
+    steps = len(x) // batch_size
+    started = time.time()
+    low_full, high = bits_range
+    for epoch in range(start_epoch, epochs):
+        order = np.random.default_rng(seed + epoch).permutation(len(x))
+        floor = _bits_schedule_floor(epoch, bits_schedule)
+        totals = np.zeros(4)
+        for step in range(steps):
+            idx = order[step * batch_size:(step + 1) * batch_size]
+            if bits_conditioned:
+                low = max(low_full, floor) if floor is not None else low_full
+                t = _draw_bits(rng, batch_size, low, high)
+            else:
+                t = np.full(batch_size, max(target_bits, floor) if floor is not None else target_bits)
+            out = train_step(tf.constant(x[idx]), tf.constant(t, tf.float32),
+                             tf.constant([seed, epoch * steps + step], tf.int32))
+            totals += [float(v) for v in out]
+            if progress and (step % 10 == 0 or step == steps - 1):
+                progress(epoch, step, steps, dict(zip(("loss", "prediction_loss", "bits", "bits_error"),
+                                                      totals / (step + 1))))
+            if time_limit and time.time() - started > time_limit:
+                break
+        record = {"epoch": epoch + 1, "bits_floor": floor,
+                  **dict(zip(("loss", "prediction_loss", "mean_bits", "bits_error"), (totals / max(step + 1, 1)).tolist())),
+                  "seconds": round(time.time() - started, 1)}
+        scrambler = Scrambler(network, predictor)
+        if validation is not None:
+            record["tracking"] = bits_tracking(scrambler, validation,
+                                               [0.1, 0.25, 0.5, 1.0, 1.5] if bits_conditioned else [target_bits])
+        history.append(record)
+        log(json.dumps(record))
+        if checkpoint:
+            _save_checkpoint(network, optimizer, checkpoint, epoch + 1, history)
+        if time_limit and time.time() - started > time_limit:
+            log(f"time limit {time_limit}s reached after epoch {epoch + 1}")
+            break
+    return Scrambler(network, predictor), history
+
+
+def _draw_bits(rng, n, low, high):
+    """Half uniform, half log-uniform targets in [low, high], shape (n,)."""
+    uniform = rng.uniform(low, high, n)
+    log_uniform = np.exp(rng.uniform(np.log(low), np.log(high), n))
+    return np.where(rng.random(n) < 0.5, uniform, log_uniform).astype(np.float32)
+
+
+def bits_tracking(scrambler: Scrambler, x, targets=(0.1, 0.25, 0.5, 1.0, 1.5, 2.0), n_samples=4):
+    """Requested vs realised mean conservation on held-out sequences.
+
+    Returns
+    -------
+    dict — ``{target: realised mean bits}`` (string keys, rounded)
+    """
+    return {f"{t:g}": round(float(scrambler.explain(x, target_bits=t, n_samples=n_samples).conservation.mean()), 4)
+            for t in targets}
+
+
+def _save_checkpoint(network, optimizer, checkpoint, epoch, history):
+    checkpoint = Path(checkpoint)
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    tmp = checkpoint.with_name(f".{checkpoint.stem}.tmp.weights.h5")
+    network.save_weights(tmp)
+    tmp.replace(checkpoint.with_suffix(".weights.h5"))
+    opt = [v.numpy() for v in optimizer.variables]
+    np.savez(checkpoint.with_suffix(".optimizer.npz.tmp.npz"), *opt)
+    Path(str(checkpoint.with_suffix(".optimizer.npz.tmp.npz"))).replace(checkpoint.with_suffix(".optimizer.npz"))
+    state_tmp = checkpoint.with_suffix(".state.json.tmp")
+    state_tmp.write_text(json.dumps({"epoch": epoch, "history": history}))
+    state_tmp.replace(checkpoint.with_suffix(".state.json"))
+
+
+def _restore_checkpoint(network, optimizer, checkpoint):
+    checkpoint = Path(checkpoint)
+    network.load_weights(checkpoint.with_suffix(".weights.h5"))
+    saved = np.load(checkpoint.with_suffix(".optimizer.npz"))
+    for variable, key in zip(optimizer.variables, sorted(saved.files, key=lambda k: int(k.split("_")[1]))):
+        variable.assign(saved[key])
+    state = json.loads(checkpoint.with_suffix(".state.json").read_text())
+    return state["epoch"], state["history"]

@@ -1,0 +1,242 @@
+"""Training of the built-in predictors on their synthetic grammars.
+
+``python -m scrambler_core train-predictor utr5`` reproduces ``pretrained/utr5.keras``
+and its model card ``pretrained/utr5.json`` (fixed seed).
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import runtime  # noqa: F401
+import keras
+
+from . import synthetic
+from .sequences import one_hot
+
+PREDICTOR_SPECS = {
+    "utr5": {"n_train": 240_000, "n_test": 10_000, "epochs": 8, "noise": 0.3},
+    "polya": {"n_train": 150_000, "n_test": 10_000, "epochs": 8, "reads": 50},
+}
+
+
+def build_utr5_model(length=synthetic.UTR5_LENGTH):
+    """Optimus-5-Prime-like CNN: conv x3 -> dense -> MRL (regression).
+
+    Returns
+    -------
+    keras.Model, input (N, 50, 4), output (N, 1)
+    """
+    inputs = keras.Input((length, 4), name="onehot")
+    h = keras.layers.Conv1D(64, 8, padding="same", activation="relu")(inputs)
+    h = keras.layers.Conv1D(48, 8, padding="same", activation="relu")(h)
+    h = keras.layers.Conv1D(48, 8, padding="same", activation="relu")(h)
+    h = keras.layers.Flatten()(h)
+    h = keras.layers.Dense(64, activation="relu")(h)
+    h = keras.layers.Dropout(0.1)(h)
+    out = keras.layers.Dense(1, name="mrl")(h)
+    return keras.Model(inputs, out, name="utr5")
+
+
+def build_polya_model(length=synthetic.POLYA_LENGTH):
+    """APARENT-like CNN: conv -> pool -> conv -> dense -> logit -> sigmoid.
+
+    Returns
+    -------
+    keras.Model, input (N, 205, 4), output (N, 1) probability
+    """
+    inputs = keras.Input((length, 4), name="onehot")
+    h = keras.layers.Conv1D(48, 8, padding="same", activation="relu")(inputs)
+    h = keras.layers.MaxPooling1D(2)(h)
+    h = keras.layers.Conv1D(32, 6, padding="same", activation="relu")(h)
+    h = keras.layers.Flatten()(h)
+    h = keras.layers.Dense(32, activation="relu")(h)
+    h = keras.layers.Dropout(0.1)(h)
+    logit = keras.layers.Dense(1, name="logit")(h)
+    out = keras.layers.Activation("sigmoid", name="proportion")(logit)
+    return keras.Model(inputs, out, name="polya")
+
+
+def _r2(y_true, y_pred):
+    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
+    return float(1 - np.sum((y_true - y_pred) ** 2) / np.sum((y_true - y_true.mean()) ** 2))
+
+
+def make_dataset(name, n, seed):
+    """Sequences, noisy labels and true values for a built-in grammar.
+
+    Returns
+    -------
+    seqs : list of str
+    x : np.ndarray (N, L, 4)
+    labels : np.ndarray (N,) — noisy training labels
+    true : np.ndarray (N,) — noiseless grammar values
+    """
+    rng = np.random.default_rng(seed + 1)
+    if name == "utr5":
+        seqs = synthetic.generate_utr5_training(n, seed)
+        true = synthetic.utr5_mrl(seqs)
+        labels = true + rng.normal(0, PREDICTOR_SPECS["utr5"]["noise"], size=n).astype(np.float32)
+    elif name == "polya":
+        seqs = synthetic.generate_polya_training(n, seed)
+        true = synthetic.polya_proportion(seqs)
+        reads = PREDICTOR_SPECS["polya"]["reads"]
+        labels = (rng.binomial(reads, true) / reads).astype(np.float32)
+    else:
+        raise ValueError(f"unknown built-in predictor {name!r}; choose utr5 or polya")
+    return seqs, one_hot(seqs, "dna"), labels.astype(np.float32), true
+
+
+def train_predictor(name, output_dir="pretrained", seed=0, n_train=None, n_test=None, epochs=None,
+                    verbose=1):
+    """Train a built-in predictor on its grammar and write ``NAME.keras`` and ``NAME.json``.
+
+    Parameters
+    ----------
+    name : {"utr5", "polya"}
+    output_dir : str or Path
+    seed : int
+    n_train, n_test, epochs : int, optional
+        Override the defaults in ``PREDICTOR_SPECS`` (tests use tiny values).
+
+    Returns
+    -------
+    dict
+        The model card.
+    """
+    spec = dict(PREDICTOR_SPECS[name])
+    n_train = n_train or spec["n_train"]
+    n_test = n_test or spec["n_test"]
+    epochs = epochs or spec["epochs"]
+    keras.utils.set_random_seed(seed)
+    start = time.time()
+    _, x_train, y_train, _ = make_dataset(name, n_train, seed)
+    _, x_test, y_test, true_test = make_dataset(name, n_test, seed + 1000)
+    model = build_utr5_model() if name == "utr5" else build_polya_model()
+    loss = "mse" if name == "utr5" else "binary_crossentropy"
+    schedule = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=epochs * (n_train // 128 + 1))
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss)
+    history = model.fit(x_train, y_train, batch_size=128, epochs=epochs, validation_data=(x_test, y_test),
+                        verbose=verbose)
+    pred = model.predict(x_test, batch_size=1024, verbose=0)[:, 0]
+    metrics = {"r2_vs_true_function": _r2(true_test, pred), "r2_vs_noisy_labels": _r2(y_test, pred),
+               "pearson_r_vs_true_function": float(np.corrcoef(true_test, pred)[0, 1])}
+    if name == "polya":
+        clipped = np.clip(pred, 1e-6, 1 - 1e-6)
+        true_logit = np.log(true_test / (1 - true_test))
+        metrics["r2_logit_vs_true_logit"] = _r2(true_logit, np.log(clipped / (1 - clipped)))
+    if name == "utr5":
+        seqs, _, _ = synthetic.generate_uorf_set(512, 1, 1, seed=seed + 2000)
+        metrics["r2_vs_true_function_uorf_set"] = _r2(synthetic.utr5_mrl(seqs),
+                                                        model.predict(one_hot(seqs), verbose=0)[:, 0])
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    card = {
+        "name": name,
+        "kind": "predictor",
+        "grammar": f"scrambler_core.synthetic.{name}",
+        "grammar_version": synthetic.GRAMMAR_VERSION,
+        "output_kind": "regression" if name == "utr5" else "sigmoid",
+        "data": {"n_train": n_train, "n_test": n_test,
+                 "generator": f"scrambler_core.synthetic.generate_{name}_training",
+                 "labels": ("true MRL + Gaussian noise sd 0.3" if name == "utr5"
+                            else "binomial read fraction of 50 reads")},
+        "seed": seed,
+        "epochs": epochs,
+        "parameters": int(model.count_params()),
+        "metrics_held_out": metrics,
+        "final_val_loss": float(history.history["val_loss"][-1]),
+        "training_seconds": round(time.time() - start, 1),
+        "command": f"python -m scrambler_core train-predictor {name} --seed {seed}",
+    }
+    tmp = output_dir / f".{name}.tmp.keras"
+    model.save(tmp)
+    tmp.replace(output_dir / f"{name}.keras")
+    (output_dir / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
+    return card
+
+
+def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_path=None, fixed_bits=None,
+                        epochs=None, n_train=None, learning_rate=None, penalty_weight=None, seed=0,
+                        time_limit=None, checkpoint=None, objective="reconstruct"):
+    """Train a scrambler with the committed recipe (built-ins) or on given sequences; write weights + card.
+
+    Returns
+    -------
+    dict — the model card (``metrics_held_out`` holds bits tracking, sample agreement
+    and, for utr5, uAUG/stop recall).
+    """
+    from tqdm import tqdm
+
+    from . import evaluation
+    from .predictors import BUILTIN_PREDICTORS, load_predictor
+    from .pretrained_specs import SCRAMBLER_SPECS, training_sequences
+    from .scrambler import train_scrambler
+    from .sequences import read_sequences
+
+    predictor = load_predictor(predictor_name)
+    builtin = predictor_name in BUILTIN_PREDICTORS
+    spec = dict(SCRAMBLER_SPECS.get((predictor.name, mode), {})) if builtin else {}
+    n_train = n_train or spec.get("n_train", 24_000)
+    if input_path:
+        seqs = [s for _, s in read_sequences(input_path, predictor.alphabet, length=predictor.sequence_length)]
+        rng = np.random.default_rng(seed)
+        seqs = [seqs[i] for i in rng.permutation(len(seqs))]
+        n_valid = max(1, min(256, len(seqs) // 10))
+        valid, seqs = seqs[:n_valid], seqs[n_valid:]
+        data_note = f"{input_path} ({len(seqs)} training, {n_valid} held out)"
+    else:
+        seqs = training_sequences(predictor.name, n_train, seed)
+        valid = training_sequences(predictor.name, 256, seed + 99)
+        data_note = spec.get("data", "")
+    x = predictor.to_onehot(seqs)
+    x_valid = predictor.to_onehot(valid)
+    settings = {
+        "mode": mode, "objective": objective, "bits_conditioned": fixed_bits is None,
+        "target_bits": fixed_bits if fixed_bits is not None else 0.5,
+        "bits_range": tuple(spec.get("bits_range", (0.05, 2.0))),
+        "bits_schedule": tuple(spec.get("bits_schedule", (1.8, 1.2, 0.8, 0.5, 0.35))),
+        "epochs": epochs or spec.get("epochs", 8),
+        "learning_rate": learning_rate or spec.get("learning_rate", 3e-4),
+        "sampler": spec.get("sampler"),
+        "penalty_weight": penalty_weight or spec.get("penalty_weight"),
+        "network_options": spec.get("network_options"),
+    }
+    bar = tqdm(total=settings["epochs"] * (len(x) // 32), unit="step", desc=f"{predictor.name} {mode}",
+               mininterval=5)
+
+    def progress(epoch, step, steps, logs):
+        bar.n = epoch * steps + step + 1
+        bar.set_postfix(epoch=epoch + 1, bits=f"{logs['bits']:.2f}", loss=f"{logs['loss']:.3f}", refresh=False)
+        bar.refresh()
+
+    started = time.time()
+    scrambler, history = train_scrambler(predictor, x, validation=x_valid[:64], seed=seed, progress=progress,
+                                         time_limit=time_limit, checkpoint=checkpoint,
+                                         log=lambda m: tqdm.write(m), **settings)
+    bar.close()
+    seconds = time.time() - started
+    targets = [0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0] if fixed_bits is None else [fixed_bits]
+    tracking = evaluation.bits_tracking(scrambler, x_valid, targets)
+    metrics = {"bits_tracking_requested_vs_realised": tracking,
+               "bits_tracking_max_abs_error": max(abs(float(k) - v) for k, v in tracking.items()),
+               "sample_agreement": {f"{t:g}": evaluation.sample_agreement(scrambler, x_valid, t)
+                                    for t in ([0.25, 0.5, 1.0] if fixed_bits is None else [fixed_bits])}}
+    if predictor.name == "utr5" and mode == "inclusion":
+        metrics["uorf_recall_1start_1stop_n200"] = {
+            f"{t:g}": evaluation.uorf_recall(lambda s, t=t: scrambler.scores(s, target_bits=t), n=200)
+            for t in ([0.1, 0.25, 0.5, 1.0] if fixed_bits is None else [fixed_bits])}
+    card = {
+        "name": Path(output).stem, "kind": "scrambler", "predictor": predictor.name,
+        "predictor_card": {k: predictor.card.get(k) for k in ("grammar_version", "seed")} if builtin else None,
+        "data": {"description": data_note, "n_train": len(x), "n_validation": len(x_valid)},
+        "seed": seed, "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()},
+        "history": history, "metrics_held_out": metrics, "training_seconds": round(seconds, 1),
+        "command": f"python -m scrambler_core train-scrambler --predictor {predictor_name} --mode {mode}"
+                   + (f" --fixed-bits {fixed_bits}" if fixed_bits is not None else "") + f" --seed {seed}",
+    }
+    scrambler.save(output, card)
+    return card
