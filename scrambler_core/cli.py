@@ -68,6 +68,11 @@ def _parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--time-limit", type=float, help="stop after this many seconds (a checkpoint is kept)")
     p.add_argument("--checkpoint", help="checkpoint path; an interrupted run resumes from it")
+
+    p = sub.add_parser("calibrate-scrambler", help="re-calibrate a built-in scrambler's bits channel and "
+                                                   "re-measure it (rewrites the file and its card)")
+    p.add_argument("path", help="a scrambler .keras file for a built-in predictor")
+    p.add_argument("--seed", type=int, default=0)
     return parser
 
 
@@ -164,8 +169,14 @@ def cmd_train_scrambler(args):
     print(json.dumps(card["metrics_held_out"], indent=2))
 
 
+def cmd_calibrate_scrambler(args):
+    from .training import calibrate_scrambler_file
+    card = calibrate_scrambler_file(args.path, seed=args.seed)
+    print(json.dumps(card["metrics_held_out"], indent=2))
+
+
 COMMANDS = {"explain": cmd_explain, "predict": cmd_predict, "train-predictor": cmd_train_predictor,
-            "train-scrambler": cmd_train_scrambler}
+            "train-scrambler": cmd_train_scrambler, "calibrate-scrambler": cmd_calibrate_scrambler}
 
 
 def main(argv=None) -> int:

@@ -13,7 +13,7 @@ import numpy as np
 
 from .sequences import Alphabet, get_alphabet
 
-__all__ = ["information_content", "pwm_logo", "importance_logo", "logo_frame"]
+__all__ = ["information_content", "pwm_logo", "importance_logo", "logo_frame", "logo_figsize"]
 
 
 def _letters(alphabet) -> str:
@@ -130,7 +130,7 @@ def pwm_logo(pwm, alphabet, ax=None, title=None, figsize=None):
     letters = _letters(alphabet)
     heights = information_content(pwm)
     frame = logo_frame(heights, letters)
-    fig, ax = _draw(frame, letters, ax, "bits", title, figsize or _figsize(len(frame)))
+    fig, ax = _draw(frame, letters, ax, "bits", title, figsize or logo_figsize(len(frame)))
     ax.set_ylim(0, np.log2(len(letters)))
     return fig, ax
 
@@ -164,12 +164,26 @@ def importance_logo(importance, sequence, alphabet, ax=None, title=None, figsize
         if letter in letters:  # ambiguous letters (N/X) get no letter
             matrix[j, letters.index(letter)] = scores[j]
     frame = logo_frame(matrix, letters)
-    fig, ax = _draw(frame, letters, ax, "importance", title, figsize or _figsize(len(frame)))
+    fig, ax = _draw(frame, letters, ax, "importance", title, figsize or logo_figsize(len(frame)))
     top = float(np.max(scores)) if scores.size else 0.0
     low = min(0.0, float(np.min(scores)) if scores.size else 0.0)
     ax.set_ylim(low * 1.05, top * 1.05 if top > 0 else 1.0)
     return fig, ax
 
 
-def _figsize(length):
-    return (min(max(6.0, length * 0.22), 40.0), 2.0)
+def logo_figsize(length, rows=1):
+    """Figure size for ``rows`` stacked logos of ``length`` positions.
+
+    Parameters
+    ----------
+    length : int
+        Number of positions L.
+    rows : int
+        Logos stacked vertically in one figure.
+
+    Returns
+    -------
+    (float, float)
+        Width and height in inches (width 8 to 16, growing with L).
+    """
+    return (min(max(8.0, length * 0.2), 16.0), 1.8 * rows + 0.2)

@@ -278,13 +278,16 @@ class ScramblerModel(keras.Model):
     template : str or None — fixed positions (§2)
     background : list (L, A) — background frequencies
     predictor_name, objective, output_kind : what it explains
+    bits_calibration : dict, optional — ``{"requested": [...], "condition": [...]}``: the
+        bits-channel value whose realised mean conservation on held-out sequences equals
+        each requested target (see :func:`calibrate_bits`); None feeds the target as is.
     """
 
     def __init__(self, sequence_length, alphabet="dna", mode="inclusion", bits_conditioned=True,
                  target_bits=0.5, bits_range=(0.05, 2.0), channels=32, groups=5, blocks=4, width=3,
                  dilations=(1, 2, 4, 2, 1), dropout=0.0, norm="batch", smoothing=None, template=None,
                  background=None, predictor_name=None, objective="reconstruct", output_kind="regression",
-                 **kwargs):
+                 bits_calibration=None, **kwargs):
         super().__init__(**kwargs)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -306,6 +309,7 @@ class ScramblerModel(keras.Model):
         self.smoothing = tuple(smoothing) if smoothing else None
         self.template = template
         self.predictor_name = predictor_name
+        self.bits_calibration = bits_calibration
         if background is None:
             background = uniform_background(self.sequence_length, self.alphabet.size)
         self.background = np.asarray(background, dtype=np.float32)
@@ -364,12 +368,29 @@ class ScramblerModel(keras.Model):
             scores = tf.nn.conv1d(scores[..., None], kernel[:, None, None], stride=1, padding="SAME")[..., 0]
         return scores * tf.reshape(self.free[:, 0], [1, -1])
 
-    def network_input(self, x, target_bits):
-        """Concatenate one-hot (N, L, A) with the target-bits channel; returns (N, L, A + c)."""
+    def bits_condition(self, target_bits):
+        """Bits-channel value for requested targets, through the calibration map when there is one.
+
+        Parameters
+        ----------
+        target_bits : float or np.ndarray (N,)
+
+        Returns
+        -------
+        np.ndarray (N,) float32
+        """
+        t = np.atleast_1d(np.asarray(target_bits, dtype=np.float64))
+        if self.bits_calibration:
+            t = np.interp(t, self.bits_calibration["requested"], self.bits_calibration["condition"])
+        return t.astype(np.float32)
+
+    def network_input(self, x, bits_channel):
+        """Concatenate one-hot (N, L, A) with the bits channel (N,); returns (N, L, A + c)."""
         x = tf.convert_to_tensor(x, tf.float32)
         if not self.bits_conditioned:
             return x
-        t = tf.reshape(tf.cast(target_bits, tf.float32), [-1, 1, 1])
+        t = tf.cast(bits_channel, tf.float32)
+        t = tf.reshape(t, [-1, 1, 1])
         t = tf.broadcast_to(t, tf.concat([tf.shape(x)[:2], [1]], axis=0))
         return tf.concat([x, t], axis=-1)
 
@@ -388,6 +409,7 @@ class ScramblerModel(keras.Model):
             "smoothing": list(self.smoothing) if self.smoothing else None, "template": self.template,
             "background": self.background.tolist(), "predictor_name": self.predictor_name,
             "objective": self.objective, "output_kind": self.output_kind,
+            "bits_calibration": self.bits_calibration,
         })
         return config
 
@@ -496,9 +518,9 @@ class Scrambler:
                              "use a bits-conditioned scrambler for other targets")
         return target_bits
 
-    def _explain_graph(self, x, target_bits, seed, n_samples):
+    def _explain_graph(self, x, bits_channel, seed, n_samples):
         net = self.network
-        scores = net(net.network_input(x, target_bits), training=False)
+        scores = net(net.network_input(x, bits_channel), training=False)
         pwm = net.pwm(x, scores)
         per_position, mean_bits = conservation(pwm, net.background, net.free)
         _, hard = sample_pwm(pwm, n_samples, seed)
@@ -538,7 +560,8 @@ class Scrambler:
             size = _bucket(len(chunk))
             padded = np.zeros((size,) + x.shape[1:], dtype=np.float32)
             padded[:len(chunk)] = chunk
-            out = self._graph(tf.constant(padded), tf.fill([size], tf.constant(target_bits, tf.float32)),
+            channel = np.repeat(self.network.bits_condition(target_bits), size)
+            out = self._graph(tf.constant(padded), tf.constant(channel),
                               tf.constant([int(seed), chunk_index], tf.int32), n_samples)
             results.append([o.numpy()[:len(chunk)] for o in out])
         scores, pwm, hard, sample_pred, original, mean_bits, per_position = (
@@ -621,7 +644,8 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
                     bits_schedule=(1.8, 1.2, 0.8, 0.5, 0.35), epochs=8, batch_size=32, n_samples=32,
                     learning_rate=1e-4, sampler=None, penalty_weight=None, penalty_kind="target",
                     network_options=None, background=None, template=None, seed=0, validation=None,
-                    checkpoint=None, progress=None, log=print, time_limit=None):
+                    checkpoint=None, progress=None, log=print, time_limit=None, jit_compile=False,
+                    validation_fn=None):
     """Train a scrambler for a frozen predictor (method §4-6).
 
     Parameters
@@ -644,6 +668,8 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
     checkpoint : path, optional — save after each epoch and resume from it
     progress : callable(epoch, step, steps, logs), optional
     time_limit : float, optional — stop after this many seconds (checkpoint kept)
+    jit_compile : bool — compile the train step with XLA
+    validation_fn : callable(Scrambler) -> dict, optional — extra per-epoch checks
 
     Returns
     -------
@@ -679,7 +705,7 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
         y = predictor.model(inputs, training=False)
         return tf.reshape(y, [tf.shape(y)[0], -1])
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, jit_compile=jit_compile)
     def train_step(xb, tb, seed_pair):
         original = full_output(xb)
         with tf.GradientTape() as tape:
@@ -725,6 +751,8 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
         if validation is not None:
             record["tracking"] = bits_tracking(scrambler, validation,
                                                [0.1, 0.25, 0.5, 1.0, 1.5] if bits_conditioned else [target_bits])
+        if validation_fn is not None:
+            record.update(validation_fn(scrambler))
         history.append(record)
         log(json.dumps(record))
         if checkpoint:
@@ -751,6 +779,38 @@ def bits_tracking(scrambler: Scrambler, x, targets=(0.1, 0.25, 0.5, 1.0, 1.5, 2.
     """
     return {f"{t:g}": round(float(scrambler.explain(x, target_bits=t, n_samples=n_samples).conservation.mean()), 4)
             for t in targets}
+
+
+def calibrate_bits(scrambler: Scrambler, x, n_grid=40, n_samples=1):
+    """Map requested bits to the bits-channel value that realises them on held-out sequences.
+
+    The bits-conditioned network is trained so that its realised mean conservation
+    follows the channel value; a prediction term that pulls conservation up leaves a
+    small, smooth bias. This measures realised mean conservation over a grid of
+    channel values on held-out inputs ``x`` (N, L, A), makes it monotone, and stores
+    the inverse map in the network (``bits_calibration``), so ``explain(target_bits=t)``
+    realises ``t`` on average. Targets the network cannot reach are clipped to what it can.
+
+    Returns
+    -------
+    dict — ``{"requested": [...], "condition": [...]}`` (also set on ``scrambler.network``)
+    """
+    net = scrambler.network
+    if not net.bits_conditioned:
+        raise ValueError("only a bits-conditioned scrambler can be calibrated")
+    net.bits_calibration = None
+    low, high = net.bits_range
+    grid = np.linspace(low, high, n_grid)
+    realised = np.array([scrambler.explain(x, target_bits=t, n_samples=n_samples).conservation.mean()
+                         for t in grid])
+    realised = np.maximum.accumulate(realised)
+    realised = realised + np.arange(n_grid) * 1e-6      # strictly increasing for the inverse
+    requested = np.clip(np.linspace(low, high, 2 * n_grid), realised[0], realised[-1])
+    requested = np.unique(requested)
+    condition = np.interp(requested, realised, grid)
+    net.bits_calibration = {"requested": [round(float(v), 6) for v in requested],
+                            "condition": [round(float(v), 6) for v in condition]}
+    return net.bits_calibration
 
 
 def _save_checkpoint(network, optimizer, checkpoint, epoch, history):

@@ -225,3 +225,24 @@ def test_checkpoint_resume_continues_training(tmp_path):
     _, history = S.train_scrambler(predictor, x, epochs=2, **{**options, "log": messages.append})
     assert [h["epoch"] for h in history] == [1, 2]
     assert any("resumed" in m for m in messages)
+
+
+def test_calibration_makes_realised_bits_follow_requests(toy_scrambler, tmp_path):
+    predictor, scrambler, _ = toy_scrambler
+    rng = np.random.default_rng(11)
+    x_cal = np.eye(4, dtype=np.float32)[rng.integers(0, 4, size=(128, 12))]
+    x_check = np.eye(4, dtype=np.float32)[rng.integers(0, 4, size=(128, 12))]
+    try:
+        calibration = S.calibrate_bits(scrambler, x_cal)
+        assert np.all(np.diff(calibration["requested"]) > 0)
+        low, high = calibration["requested"][0], calibration["requested"][-1]
+        for target in np.linspace(max(low, 0.3), min(high, 1.5), 4):
+            realised = scrambler.explain(x_check, target_bits=float(target), n_samples=1).conservation.mean()
+            assert abs(realised - target) < 0.1
+        # the map is saved with the network
+        path = tmp_path / "calibrated.keras"
+        scrambler.save(path)
+        loaded = sc.load_scrambler(str(path), predictor=predictor)
+        assert loaded.network.bits_calibration == calibration
+    finally:
+        scrambler.network.bits_calibration = None

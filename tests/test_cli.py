@@ -1,0 +1,92 @@
+"""The command line: explain to CSV/Parquet, predict, and one-line errors with exit status 2."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scrambler_core import cli, synthetic
+from scrambler_core.predictors import PRETRAINED_DIR
+
+ROOT = Path(__file__).resolve().parent.parent
+needs_scrambler = pytest.mark.skipif(not (PRETRAINED_DIR / "utr5_inclusion.keras").exists(),
+                                     reason="pretrained/utr5_inclusion.keras is not trained in this checkout")
+
+
+@pytest.fixture
+def fasta(tmp_path):
+    seqs, _, _ = synthetic.generate_uorf_set(5, 1, 1, seed=8)
+    path = tmp_path / "seqs.fa"
+    path.write_text("".join(f">utr{k}\n{s[:25]}\n{s[25:].lower()}\n" for k, s in enumerate(seqs)))
+    return path, seqs
+
+
+@needs_scrambler
+def test_explain_writes_csv(fasta, tmp_path, capsys):
+    path, seqs = fasta
+    out = tmp_path / "out.csv"
+    status = cli.main(["explain", "--predictor", "utr5", "--target-bits", "0.5", "--mode", "inclusion",
+                       "--input", str(path), "--output", str(out), "--n-samples", "8"])
+    assert status == 0
+    table = pd.read_csv(out)
+    assert list(table["id"]) == [f"utr{k}" for k in range(5)]
+    assert list(table["sequence"]) == seqs
+    assert {"prediction", "mean_sample_prediction", "realised_bits"} <= set(table.columns)
+    importance = table[[f"importance_{j}" for j in range(1, 51)]].to_numpy()
+    assert importance.shape == (5, 50) and (importance >= 0).all()
+    assert np.all(np.abs(table["realised_bits"] - 0.5) < 0.2)
+
+
+@needs_scrambler
+def test_explain_writes_parquet(fasta, tmp_path):
+    path, _ = fasta
+    out = tmp_path / "out.parquet"
+    assert cli.main(["explain", "--predictor", "utr5", "--input", str(path), "--output", str(out),
+                     "--n-samples", "4"]) == 0
+    table = pd.read_parquet(out)
+    assert len(table) == 5 and len(table["importance"].iloc[0]) == 50
+
+
+def test_bad_letter_is_one_line_and_exit_2(tmp_path, capsys):
+    path = tmp_path / "bad.fa"
+    path.write_text(">a\n" + "A" * 16 + "X" + "A" * 33 + "\n")
+    status = cli.main(["predict", "--predictor", "utr5", "--input", str(path), "--output", str(tmp_path / "o.csv")])
+    err = capsys.readouterr().err.strip()
+    assert status == 2
+    assert err == "error: sequence 'a': 'X' at position 17 is not one of A, C, G, T"
+
+
+def test_wrong_length_and_missing_file(tmp_path, capsys):
+    path = tmp_path / "short.fa"
+    path.write_text(">s\nACGT\n")
+    assert cli.main(["predict", "--predictor", "utr5", "--input", str(path), "--output", str(tmp_path / "o.csv")]) == 2
+    assert "expects 50" in capsys.readouterr().err
+    assert cli.main(["predict", "--predictor", "utr5", "--input", str(tmp_path / "nope.fa"),
+                     "--output", str(tmp_path / "o.csv")]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert cli.main(["predict", "--predictor", "nosuchmodel", "--input", str(path),
+                     "--output", str(tmp_path / "o.csv")]) == 2
+    assert "unknown predictor" in capsys.readouterr().err
+
+
+def test_predict_matches_api(fasta, tmp_path):
+    import scrambler_core as sc
+    path, seqs = fasta
+    out = tmp_path / "p.csv"
+    assert cli.main(["predict", "--predictor", "utr5", "--input", str(path), "--output", str(out)]) == 0
+    np.testing.assert_allclose(pd.read_csv(out)["prediction"], sc.load_predictor("utr5").predict(seqs), rtol=1e-5)
+
+
+def test_module_entry_point_help_and_error():
+    """A real subprocess: --help works and bad input gives exit 2 and a single line on stderr."""
+    help_text = subprocess.run([sys.executable, "-m", "scrambler_core", "explain", "--help"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=300)
+    assert help_text.returncode == 0 and "--target-bits" in help_text.stdout
+    bad = subprocess.run([sys.executable, "-m", "scrambler_core", "explain", "--predictor", "utr5",
+                          "--input", "-", "--output", "x.txt"], cwd=ROOT, input="ACGT", capture_output=True,
+                         text=True, timeout=300)
+    assert bad.returncode == 2
+    lines = [l for l in bad.stderr.splitlines() if l.strip()]
+    assert lines == ["error: output must end in .csv or .parquet, got 'x.txt'"]
