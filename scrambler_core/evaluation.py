@@ -76,3 +76,20 @@ def sample_agreement(scrambler: Scrambler, seqs, target_bits, n_samples=32, seed
     r2 = 1 - np.sum((y - m) ** 2) / np.sum((y - y.mean()) ** 2)
     return {"r2": float(r2), "pearson_r": float(np.corrcoef(y, m)[0, 1]),
             "median_abs_error": float(np.median(np.abs(y - m)))}
+
+
+def occlusion_effect(scrambler: Scrambler, seqs, target_bits, n_samples=32, seed=0):
+    """How much occluding the top positions changes the prediction.
+
+    Returns
+    -------
+    dict — ``median_abs_change`` of mean sample prediction vs original; for sigmoid
+    predictors also ``flipped``: fraction whose mean sample prediction lies on the other
+    side of 0.5 from the original.
+    """
+    ex = scrambler.explain(seqs, target_bits=target_bits, n_samples=n_samples, seed=seed)
+    y, m = ex.prediction.astype(float), ex.mean_sample_prediction.astype(float)
+    out = {"median_abs_change": float(np.median(np.abs(y - m)))}
+    if scrambler.predictor.output_kind == "sigmoid":
+        out["flipped"] = float(np.mean((y >= 0.5) != (m >= 0.5)))
+    return out

@@ -184,6 +184,9 @@ def logo_figsize(length, rows=1):
     Returns
     -------
     (float, float)
-        Width and height in inches (width 8 to 16, growing with L).
+        Width and height in inches: width 8 to 16, growing with L; the height
+        grows with the width so letters stay legible when the figure is shrunk
+        to a page's width.
     """
-    return (min(max(8.0, length * 0.2), 16.0), 1.8 * rows + 0.2)
+    width = min(max(8.0, length * 0.2), 16.0)
+    return (width, (1.8 * rows + 0.2) * width / 10.0)

@@ -661,7 +661,8 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
     epochs, batch_size, n_samples, learning_rate : training settings (Adam, beta 0.5 / 0.9)
     sampler : {"straight_through", "gumbel"} — default straight-through for classifiers,
         Gumbel for regressors
-    penalty_weight : float — default 1 (inclusion) / 10 (occlusion); bits-conditioned: 10
+    penalty_weight : float or sequence of float — default 1 (inclusion) / 10 (occlusion);
+        bits-conditioned: 10. A sequence gives the weight per epoch (the last one repeats).
     network_options : dict — ScramblerModel shape options
     background : np.ndarray (L, A), optional — default from ``sequences``
     validation : np.ndarray (M, L, A), optional — held-out inputs for per-epoch bits tracking
@@ -682,6 +683,7 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
     sampler = sampler or ("gumbel" if predictor.output_kind == "regression" else "straight_through")
     if penalty_weight is None:
         penalty_weight = 10.0 if (mode == "occlusion" or bits_conditioned) else 1.0
+    weights_per_epoch = list(np.atleast_1d(np.asarray(penalty_weight, dtype=np.float32)))
     if background is None:
         background = background_from_sequences(x)
     options = dict(network_options or {})
@@ -706,7 +708,7 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
         return tf.reshape(y, [tf.shape(y)[0], -1])
 
     @tf.function(reduce_retracing=True, jit_compile=jit_compile)
-    def train_step(xb, tb, seed_pair):
+    def train_step(xb, tb, seed_pair, weight):
         original = full_output(xb)
         with tf.GradientTape() as tape:
             scores = network(network.network_input(xb, tb), training=True)
@@ -716,7 +718,7 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
             flat = tf.reshape(samples, tf.concat([[-1], tf.shape(xb)[1:]], axis=0))
             sampled = tf.reshape(full_output(flat), [tf.shape(xb)[0], n_samples, -1])
             pred_loss = tf.reduce_mean(prediction_loss(original, sampled, kind, mode, objective), axis=1)
-            penalty = conservation_penalty(mean_bits, tb, penalty_weight, penalty_kind)
+            penalty = conservation_penalty(mean_bits, tb, weight, penalty_kind)
             loss = tf.reduce_mean(pred_loss + penalty)
         grads = tape.gradient(loss, network.trainable_variables)
         optimizer.apply_gradients(zip(grads, network.trainable_variables))
@@ -724,29 +726,38 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
 
     steps = len(x) // batch_size
     started = time.time()
+    previous_seconds = history[-1]["seconds"] if history else 0.0
     low_full, high = bits_range
+
+    def targets_for(epoch):
+        floor = _bits_schedule_floor(epoch, bits_schedule)
+        if bits_conditioned:
+            low = max(low_full, floor) if floor is not None else low_full
+            return _draw_bits(rng, batch_size, low, high)
+        return np.full(batch_size, max(target_bits, floor) if floor is not None else target_bits, np.float32)
+
+    for epoch in range(start_epoch):          # resumed: replay the target draws of finished epochs
+        for _ in range(steps):
+            targets_for(epoch)
     for epoch in range(start_epoch, epochs):
         order = np.random.default_rng(seed + epoch).permutation(len(x))
         floor = _bits_schedule_floor(epoch, bits_schedule)
+        weight = tf.constant(weights_per_epoch[min(epoch, len(weights_per_epoch) - 1)])
         totals = np.zeros(4)
         for step in range(steps):
             idx = order[step * batch_size:(step + 1) * batch_size]
-            if bits_conditioned:
-                low = max(low_full, floor) if floor is not None else low_full
-                t = _draw_bits(rng, batch_size, low, high)
-            else:
-                t = np.full(batch_size, max(target_bits, floor) if floor is not None else target_bits)
+            t = targets_for(epoch)
             out = train_step(tf.constant(x[idx]), tf.constant(t, tf.float32),
-                             tf.constant([seed, epoch * steps + step], tf.int32))
+                             tf.constant([seed, epoch * steps + step], tf.int32), weight)
             totals += [float(v) for v in out]
             if progress and (step % 10 == 0 or step == steps - 1):
                 progress(epoch, step, steps, dict(zip(("loss", "prediction_loss", "bits", "bits_error"),
                                                       totals / (step + 1))))
             if time_limit and time.time() - started > time_limit:
                 break
-        record = {"epoch": epoch + 1, "bits_floor": floor,
+        record = {"epoch": epoch + 1, "bits_floor": floor, "penalty_weight": float(weight),
                   **dict(zip(("loss", "prediction_loss", "mean_bits", "bits_error"), (totals / max(step + 1, 1)).tolist())),
-                  "seconds": round(time.time() - started, 1)}
+                  "seconds": round(time.time() - started + previous_seconds, 1)}
         scrambler = Scrambler(network, predictor)
         if validation is not None:
             record["tracking"] = bits_tracking(scrambler, validation,

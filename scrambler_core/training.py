@@ -224,7 +224,7 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
                                          validation_fn=validation_fn,
                                          log=lambda m: tqdm.write(m), **settings)
     bar.close()
-    seconds = time.time() - started
+    seconds = history[-1]["seconds"] if history else time.time() - started
     if input_path:
         x_calibration, x_valid = x_valid[: len(x_valid) // 2], x_valid[len(x_valid) // 2:]
     else:
@@ -272,8 +272,12 @@ def calibrate_and_evaluate(scrambler, x_calibration, x_valid):
     metrics["bits_tracking_max_abs_error_0.1_to_1.5"] = max(
         abs(float(k) - v) for k, v in tracking.items() if 0.1 <= float(k) <= 1.5)
     agreement_bits = [0.25, 0.5, 1.0] if net.bits_conditioned else [net.target_bits]
-    metrics["sample_agreement"] = {f"{t:g}": evaluation.sample_agreement(scrambler, x_valid, t)
-                                   for t in agreement_bits}
+    if net.mode == "inclusion":
+        metrics["sample_agreement"] = {f"{t:g}": evaluation.sample_agreement(scrambler, x_valid, t)
+                                       for t in agreement_bits}
+    else:
+        metrics["occlusion_effect"] = {f"{t:g}": evaluation.occlusion_effect(scrambler, x_valid, t)
+                                       for t in [1.0, 1.5, 1.8]}
     if scrambler.predictor.name == "utr5" and net.mode == "inclusion":
         recall_bits = [0.1, 0.25, 0.5, 1.0] if net.bits_conditioned else [net.target_bits]
         metrics["uorf_recall_1start_1stop_n200"] = {

@@ -1,0 +1,164 @@
+"""The Explore page (app.py) driven by Streamlit's AppTest, without a browser."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+TIMEOUT = 120
+
+
+def example_utr5():
+    from scrambler_core import synthetic
+
+    return synthetic.generate_uorf_set(1, 1, 1, seed=3)[0][0]
+
+
+def new_app(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at
+
+
+def metric(at, label) -> str:
+    found = [m.value for m in at.metric if m.label == label]
+    assert found, f"no metric {label!r}; metrics: {[m.label for m in at.metric]}"
+    return found[0]
+
+
+def assert_clean(at):
+    assert not at.exception, [e.value for e in at.exception]
+
+
+@pytest.fixture
+def app(utr5_scrambler_file):
+    at = new_app(predictor="utr5", mode="inclusion")
+    at.run()
+    assert_clean(at)
+    return at
+
+
+def test_page_runs_for_utr5(app):
+    assert app.title[0].value == "Scrambler Explorer"
+    assert not app.error, [e.value for e in app.error]
+    assert app.sidebar.selectbox(key="predictor").value == "utr5"
+    assert app.sidebar.slider(key="bits").value == pytest.approx(0.5)
+    assert app.text_area(key="sequence_utr5").value == example_utr5()
+    for label in ("Prediction (original)", "Mean prediction (samples)", "Realised bits"):
+        float(metric(app, label))
+    assert len(app.dataframe[0].value) == 5
+    assert list(app.dataframe[0].value.columns) == ["sequence", "prediction"]
+    assert dict(app.query_params) == {"predictor": "utr5", "mode": "inclusion", "bits": "0.5"}
+    assert any(e.label == "What am I looking at?" for e in app.expander)
+
+
+def test_slider_changes_realised_bits(app):
+    low = float(metric(app, "Realised bits"))
+    app.sidebar.slider(key="bits").set_value(1.5).run()
+    assert_clean(app)
+    assert not app.error, [e.value for e in app.error]
+    high = float(metric(app, "Realised bits"))
+    assert high != low
+    assert high > low, f"realised bits {low} at 0.5 target, {high} at 1.5 target"
+    assert app.query_params["bits"] == "1.5"
+
+
+def test_bad_letter_shows_position(app):
+    seq = example_utr5()
+    app.text_area(key="sequence_utr5").input(seq[:16] + "X" + seq[17:]).run()
+    assert_clean(app)
+    assert len(app.error) == 1
+    assert "position 17" in app.error[0].value
+    assert not app.metric
+
+
+def test_wrong_length_shows_expected_length(app):
+    app.text_area(key="sequence_utr5").input(example_utr5()[:48]).run()
+    assert_clean(app)
+    assert len(app.error) == 1
+    message = app.error[0].value
+    assert "48" in message and "expects 50" in message, message
+
+
+def test_query_params_select_view(utr5_scrambler_file):
+    at = new_app(predictor="utr5", bits="1.25", mode="inclusion")
+    at.run()
+    assert_clean(at)
+    assert at.sidebar.selectbox(key="predictor").value == "utr5"
+    assert at.sidebar.slider(key="bits").value == pytest.approx(1.25)
+    assert at.sidebar.radio(key="mode").value == "inclusion"
+    assert not at.error, [e.value for e in at.error]
+    float(metric(at, "Realised bits"))
+
+
+def test_bad_query_params_warn_not_crash(utr5_predictor_file):
+    at = new_app(predictor="nope", bits="lots", mode="sideways")
+    at.run()
+    assert_clean(at)
+    warnings = " ".join(w.value for w in at.warning)
+    assert "'nope'" in warnings and "'lots'" in warnings and "'sideways'" in warnings
+    assert at.sidebar.slider(key="bits").value == pytest.approx(0.5)
+
+
+def test_missing_scrambler_shows_error(utr5_predictor_file, tmp_path, monkeypatch):
+    import scrambler_core.scrambler as scrambler_module
+
+    # an empty pretrained directory: no scrambler file can be found
+    monkeypatch.setattr(scrambler_module, "PRETRAINED_DIR", tmp_path)
+    at = new_app(predictor="utr5", mode="occlusion")
+    at.run()
+    assert_clean(at)
+    assert len(at.error) == 1
+    assert "no pretrained occlusion scrambler" in at.error[0].value
+    float(metric(at, "Prediction (original)"))  # the predictor alone still answers
+
+
+def test_no_weights_shows_error(tmp_path, monkeypatch):
+    """Runs without any pretrained file: the page explains what to do instead of failing."""
+    import scrambler_core.predictors as predictors_module
+
+    monkeypatch.setattr(predictors_module, "PRETRAINED_DIR", tmp_path)
+    at = new_app()
+    at.run()
+    assert_clean(at)
+    assert at.title[0].value == "Scrambler Explorer"
+    assert len(at.error) == 1 and "train-predictor" in at.error[0].value
+
+
+# ----------------------------------------------------------------------------- drawing helpers the page uses
+
+def test_information_content_heights():
+    import numpy as np
+
+    from scrambler_core import plot
+
+    pwm = np.array([[1.0, 0.0, 0.0, 0.0], [0.25, 0.25, 0.25, 0.25], [0.5, 0.5, 0.0, 0.0]])
+    ic = plot.information_content(pwm)
+    assert ic.shape == (3, 4)
+    np.testing.assert_allclose(ic[0], [2.0, 0, 0, 0], atol=1e-9)  # fixed letter: log2 4 bits
+    np.testing.assert_allclose(ic[1], 0.0, atol=1e-9)  # uniform: nothing
+    np.testing.assert_allclose(ic[2], [0.5, 0.5, 0, 0], atol=1e-9)  # 1 bit shared by two letters
+
+
+def test_logos_draw_letters():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from scrambler_core import plot
+
+    seq = "ACGTACGTAC"
+    pwm = np.full((10, 4), 0.25)
+    pwm[3] = [0, 0, 0, 1]
+    fig, ax = plot.pwm_logo(pwm, "dna")
+    assert ax.get_ylim() == (0, 2.0)
+    plt.close(fig)
+    fig, ax = plot.importance_logo(np.linspace(0, 1, 10), seq, "ACGT")
+    assert ax.get_ylabel() == "importance"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="length"):
+        plot.importance_logo(np.ones(9), seq, "dna")
