@@ -164,7 +164,7 @@ class Predictor:
 
     @property
     def logit_model(self):
-        """Keras model from the input to the pre-sigmoid logit (sigmoid predictors), shape (N, 1)."""
+        """Callable from one-hot input (N, L, A) to the pre-sigmoid logit (N, 1) (sigmoid predictors)."""
         if self.output_kind != "sigmoid":
             raise ValueError(f"{self.name} has a {self.output_kind} output; only sigmoid models have a logit")
         if self._logit_model is None:
@@ -180,7 +180,11 @@ def _pad_batch(x, size):
 
 
 def _logit_model(model):
-    """Sub-model returning the input of the final sigmoid."""
+    """Callable returning the input of the final sigmoid, shape (N, 1).
+
+    A final ``Activation("sigmoid")`` or ``Dense(..., activation="sigmoid")`` is
+    split off exactly; any other sigmoid model is inverted numerically.
+    """
     last = model.layers[-1]
     activation = getattr(last, "activation", None)
     act_name = getattr(activation, "__name__", str(activation))
@@ -189,18 +193,16 @@ def _logit_model(model):
     if isinstance(last, keras.layers.Dense) and "sigmoid" in act_name:
         inner = keras.Model(model.inputs, last.input)
 
-        class _Logit(keras.Model):
-            def call(self, x, training=False):
-                return keras.ops.matmul(inner(x, training=training), last.kernel) + last.bias
+        def dense_logit(x, training=False):
+            return keras.ops.matmul(inner(x, training=training), last.kernel) + last.bias
 
-        return _Logit()
-    # fallback: invert the sigmoid numerically
-    class _InverseSigmoid(keras.Model):
-        def call(self, x, training=False):
-            p = keras.ops.clip(model(x, training=training), 1e-7, 1 - 1e-7)
-            return keras.ops.log(p) - keras.ops.log(1 - p)
+        return dense_logit
 
-    return _InverseSigmoid()
+    def inverse_sigmoid(x, training=False):
+        p = keras.ops.clip(model(x, training=training), 1e-7, 1 - 1e-7)
+        return keras.ops.log(p) - keras.ops.log(1 - p)
+
+    return inverse_sigmoid
 
 
 def infer_output_kind(model) -> str:
@@ -228,10 +230,10 @@ def load_keras_model(path):
     keras.Model
     """
     path = Path(path)
-    if not path.exists():
-        raise ModelFileError(f"model file not found: {path}")
     if path.suffix not in (".keras", ".h5", ".hdf5"):
         raise ModelFileError(f"{path.name}: expected a .keras (or .h5) Keras model file")
+    if not path.is_file():
+        raise ModelFileError(f"model file not found: {path}")
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except ValueError as err:
