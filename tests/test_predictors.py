@@ -78,7 +78,7 @@ def test_sequence_errors_name_the_problem():
         pred.predict(["ACGT"])
     with pytest.raises(sc.SequenceError, match="'X' at position 3"):
         pred.predict(["ACXTACGTAC"])
-    with pytest.raises(sc.SequenceError, match="sequence #2"):
+    with pytest.raises(sc.SequenceError, match="sequence '#2'"):
         pred.predict(["ACGTACGTAC", "ACXTACGTAC"])
     # RNA letters are read as DNA
     np.testing.assert_allclose(pred.predict(["ACGUACGUAC"]), pred.predict(["ACGTACGTAC"]))
