@@ -81,8 +81,11 @@ class Predictor:
                 f"sequence_length={self.sequence_length}, output_kind={self.output_kind!r})")
 
     # ------------------------------------------------------------------ inputs
-    def to_onehot(self, seqs) -> np.ndarray:
+    def to_onehot(self, seqs, allow_n=False, background=None) -> np.ndarray:
         """Validate sequences (strings) or one-hot arrays and return (N, L, A) float32.
+
+        ``N`` (``X`` for protein) is refused unless ``allow_n``; accepted ones are
+        filled with ``background`` (L, A) at that position, or uniform.
 
         Raises
         ------
@@ -103,10 +106,10 @@ class Predictor:
         seqs = list(seqs)
         if not seqs:
             raise SequenceError("no sequences given")
-        cleaned = [validate_sequence(s, self.alphabet, length=self.sequence_length,
+        cleaned = [validate_sequence(s, self.alphabet, length=self.sequence_length, allow_n=allow_n,
                                      name=None if len(seqs) == 1 else f"#{k + 1}")
                    for k, s in enumerate(seqs)]
-        return one_hot(cleaned, self.alphabet)
+        return one_hot(cleaned, self.alphabet, background=background)
 
     # ------------------------------------------------------------------ outputs
     def output_tensor(self, x, logits=False):

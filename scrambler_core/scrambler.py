@@ -533,7 +533,7 @@ class Scrambler:
         """Importance scores only (no sampling), shape (N, L)."""
         return self.explain(seqs, target_bits=target_bits, n_samples=1).importance
 
-    def explain(self, seqs, target_bits=None, n_samples=32, seed=0, batch_size=64):
+    def explain(self, seqs, target_bits=None, n_samples=32, seed=0, batch_size=64, allow_n=False):
         """Explain sequences: importance, PWM, samples and predictions on them.
 
         Parameters
@@ -543,13 +543,14 @@ class Scrambler:
         n_samples : int, S
         seed : int — same seed, same result
         batch_size : int — sequences per compiled call (padded to a fixed bucket size)
+        allow_n : bool — accept ``N`` and fill it with the scrambler's background
 
         Returns
         -------
         Explanation
         """
         target_bits = self._check_bits(target_bits)
-        x = self.predictor.to_onehot(seqs)
+        x = self.predictor.to_onehot(seqs, allow_n=allow_n, background=self.background)
         n_samples = int(n_samples)
         if n_samples < 1:
             raise ValueError("n_samples must be at least 1")

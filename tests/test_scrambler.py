@@ -246,3 +246,13 @@ def test_calibration_makes_realised_bits_follow_requests(toy_scrambler, tmp_path
         assert loaded.network.bits_calibration == calibration
     finally:
         scrambler.network.bits_calibration = None
+
+
+def test_n_is_refused_unless_allowed_and_then_filled_with_background(toy_scrambler):
+    _, scrambler, _ = toy_scrambler
+    with pytest.raises(sc.SequenceError, match="'N' at position 5"):
+        scrambler.explain(["ACGTNCGTACGT"])
+    ex = scrambler.explain(["ACGTNCGTACGT"], target_bits=0.5, n_samples=4, allow_n=True)
+    assert ex.importance.shape == (1, 12)
+    x = scrambler.predictor.to_onehot(["ACGTNCGTACGT"], allow_n=True, background=scrambler.background)
+    np.testing.assert_allclose(x[0, 4], scrambler.background[4], rtol=1e-6)
