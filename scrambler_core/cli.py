@@ -108,6 +108,10 @@ def cmd_explain(args):
 
     if Path(args.output).suffix not in (".csv", ".parquet"):
         raise ValueError(f"output must end in .csv or .parquet, got {args.output!r}")
+    from .predictors import BUILTIN_PREDICTORS
+    if not args.scrambler and args.predictor not in BUILTIN_PREDICTORS:
+        raise ValueError("--scrambler is required for a predictor given by path "
+                         "(train one with: python -m scrambler_core train-scrambler)")
     predictor = load_predictor(args.predictor)
     scrambler = load_scrambler(args.scrambler or args.predictor, mode=args.mode, predictor=predictor)
     records = _read_input(args.input, predictor, args.column)

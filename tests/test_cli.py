@@ -90,3 +90,12 @@ def test_module_entry_point_help_and_error():
     assert bad.returncode == 2
     lines = [l for l in bad.stderr.splitlines() if l.strip()]
     assert lines == ["error: output must end in .csv or .parquet, got 'x.txt'"]
+
+
+def test_explain_with_a_model_path_needs_a_scrambler(tmp_path, capsys):
+    path = tmp_path / "s.fa"
+    path.write_text(">s\n" + "A" * 50 + "\n")
+    status = cli.main(["explain", "--predictor", str(tmp_path / "mine.keras"), "--input", str(path),
+                       "--output", str(tmp_path / "o.csv")])
+    assert status == 2
+    assert "--scrambler is required" in capsys.readouterr().err
