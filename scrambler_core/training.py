@@ -205,8 +205,11 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
         "penalty_weight": penalty_weight or spec.get("penalty_weight"),
         "network_options": spec.get("network_options"),
     }
-    bar = tqdm(total=settings["epochs"] * (len(x) // 32), unit="step", desc=f"{predictor.name} {mode}",
-               mininterval=5)
+    steps_per_epoch = len(x) // 32
+    state = Path(checkpoint).with_suffix(".state.json") if checkpoint else None
+    done_epochs = json.loads(state.read_text())["epoch"] if state and state.exists() else 0
+    bar = tqdm(total=settings["epochs"] * steps_per_epoch, initial=done_epochs * steps_per_epoch, unit="step",
+               desc=f"{predictor.name} {mode}", mininterval=5)
 
     def progress(epoch, step, steps, logs):
         bar.n = epoch * steps + step + 1
