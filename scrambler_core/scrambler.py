@@ -26,7 +26,7 @@ import keras
 import tensorflow as tf
 
 from .predictors import PRETRAINED_DIR, ModelFileError, Predictor, load_keras_model, load_predictor
-from .sequences import get_alphabet
+from .sequences import clean_sequence, decode, get_alphabet
 
 MODES = ("inclusion", "occlusion")
 OBJECTIVES = ("reconstruct", "maximize", "minimize")
@@ -567,13 +567,10 @@ class Scrambler:
             results.append([o.numpy()[:len(chunk)] for o in out])
         scores, pwm, hard, sample_pred, original, mean_bits, per_position = (
             np.concatenate(parts) for parts in zip(*results))
-        if isinstance(seqs, str):
-            names = [seqs]
-        elif isinstance(seqs, np.ndarray):
-            from .sequences import decode
+        if isinstance(seqs, np.ndarray):
             names = decode(x, self.predictor.alphabet)
         else:
-            names = [str(s) for s in seqs]
+            names = [clean_sequence(s, self.predictor.alphabet) for s in ([seqs] if isinstance(seqs, str) else seqs)]
         return Explanation(importance=scores, pwm=pwm, samples=hard, sample_predictions=sample_pred,
                            prediction=original, conservation=mean_bits, per_position_bits=per_position,
                            target_bits=target_bits, mode=self.mode, sequences=names,
@@ -697,7 +694,7 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
     optimizer = keras.optimizers.Adam(learning_rate, beta_1=0.5, beta_2=0.9)
     optimizer.build(network.trainable_variables)
     start_epoch, history = 0, []
-    if checkpoint and Path(checkpoint).with_suffix(".state.json").exists():
+    if checkpoint_epoch(checkpoint):
         start_epoch, history = _restore_checkpoint(network, optimizer, checkpoint)
         log(f"resumed from {checkpoint} after epoch {start_epoch}")
 
@@ -823,6 +820,14 @@ def calibrate_bits(scrambler: Scrambler, x, n_grid=40, n_samples=1):
     net.bits_calibration = {"requested": [round(float(v), 6) for v in requested],
                             "condition": [round(float(v), 6) for v in condition]}
     return net.bits_calibration
+
+
+def checkpoint_epoch(checkpoint) -> int:
+    """Epochs finished in a training checkpoint (0 when there is none)."""
+    if not checkpoint:
+        return 0
+    state = Path(checkpoint).with_suffix(".state.json")
+    return json.loads(state.read_text())["epoch"] if state.exists() else 0
 
 
 def _save_checkpoint(network, optimizer, checkpoint, epoch, history):

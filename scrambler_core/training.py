@@ -17,6 +17,10 @@ import keras
 from . import synthetic
 from .sequences import one_hot
 
+# scrambler inputs held out for checks and for bits calibration: the training seed plus these
+HELD_OUT_SEED_OFFSET = 99
+CALIBRATION_SEED_OFFSET = 199
+
 PREDICTOR_SPECS = {
     "utr5": {"n_train": 240_000, "n_test": 10_000, "epochs": 8, "noise": 0.3},
     "polya": {"n_train": 150_000, "n_test": 10_000, "epochs": 8, "reads": 50},
@@ -174,7 +178,7 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
     from . import evaluation
     from .predictors import BUILTIN_PREDICTORS, load_predictor
     from .pretrained_specs import SCRAMBLER_SPECS, training_sequences
-    from .scrambler import train_scrambler
+    from .scrambler import checkpoint_epoch, train_scrambler
     from .sequences import read_sequences
 
     predictor = load_predictor(predictor_name)
@@ -190,7 +194,7 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
         data_note = f"{input_path} ({len(seqs)} training, {n_valid} held out)"
     else:
         seqs = training_sequences(predictor.name, n_train, seed)
-        valid = training_sequences(predictor.name, 256, seed + 99)
+        valid = training_sequences(predictor.name, 256, seed + HELD_OUT_SEED_OFFSET)
         data_note = spec.get("data", "")
     x = predictor.to_onehot(seqs)
     x_valid = predictor.to_onehot(valid)
@@ -206,8 +210,7 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
         "network_options": spec.get("network_options"),
     }
     steps_per_epoch = len(x) // 32
-    state = Path(checkpoint).with_suffix(".state.json") if checkpoint else None
-    done_epochs = json.loads(state.read_text())["epoch"] if state and state.exists() else 0
+    done_epochs = checkpoint_epoch(checkpoint)
     bar = tqdm(total=settings["epochs"] * steps_per_epoch, initial=done_epochs * steps_per_epoch, unit="step",
                desc=f"{predictor.name} {mode}", mininterval=5)
 
@@ -231,7 +234,7 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
     if input_path:
         x_calibration, x_valid = x_valid[: len(x_valid) // 2], x_valid[len(x_valid) // 2:]
     else:
-        x_calibration = predictor.to_onehot(training_sequences(predictor.name, 256, seed + 199))
+        x_calibration = predictor.to_onehot(training_sequences(predictor.name, 256, seed + CALIBRATION_SEED_OFFSET))
     metrics = calibrate_and_evaluate(scrambler, x_calibration, x_valid)
     card = {
         "name": Path(output).stem, "kind": "scrambler", "predictor": predictor.name,
@@ -301,8 +304,8 @@ def calibrate_scrambler_file(path, seed=0):
 
     scrambler = load_scrambler(str(path))
     name = scrambler.predictor.name
-    x_calibration = scrambler.predictor.to_onehot(training_sequences(name, 256, seed + 199))
-    x_valid = scrambler.predictor.to_onehot(training_sequences(name, 256, seed + 99))
+    x_calibration = scrambler.predictor.to_onehot(training_sequences(name, 256, seed + CALIBRATION_SEED_OFFSET))
+    x_valid = scrambler.predictor.to_onehot(training_sequences(name, 256, seed + HELD_OUT_SEED_OFFSET))
     card = dict(scrambler.card)
     card["metrics_held_out"] = calibrate_and_evaluate(scrambler, x_calibration, x_valid)
     scrambler.save(path, card)
