@@ -4,8 +4,10 @@
 >>> pred = sc.load_predictor("utr5")
 >>> scr = sc.load_scrambler("utr5", mode="inclusion")
 >>> ex = scr.explain(["ACGT..."], target_bits=0.5)
+>>> ism = sc.attribute(pred, ["ACGT..."], "ism")          # (N, L, A), any of sc.METHODS
 """
 from . import runtime  # noqa: F401  (TensorFlow settings first)
+from .attribution import METHODS, attribute, dinucleotide_shuffle, method_options
 from .predictors import ModelFileError, Predictor, list_predictors, load_predictor
 from .scrambler import (Explanation, Scrambler, ScramblerModel, background_from_sequences, conservation,
                         load_scrambler, pwm_from_scores, sample_pwm, train_scrambler)
@@ -16,6 +18,7 @@ __all__ = [
     "Alphabet", "DNA", "RNA", "PROTEIN", "SequenceError", "ModelFileError", "get_alphabet", "one_hot", "decode",
     "parse_text", "read_sequences", "validate_sequence", "Predictor", "load_predictor", "list_predictors",
     "Scrambler", "ScramblerModel", "Explanation", "load_scrambler", "train_scrambler", "pwm_from_scores",
-    "conservation", "sample_pwm", "background_from_sequences",
+    "conservation", "sample_pwm", "background_from_sequences", "attribute", "METHODS", "method_options",
+    "dinucleotide_shuffle",
 ]
 __version__ = "0.1.0"

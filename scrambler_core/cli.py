@@ -1,4 +1,4 @@
-"""Command line: ``python -m scrambler_core {explain,predict,train-predictor,train-scrambler}``.
+"""Command line: ``python -m scrambler_core {explain,attribute,benchmark,predict,train-predictor,train-scrambler}``.
 
 Every command prints ``error: <reason>`` on one line and exits with status 2 on
 bad input (a sequence, file or option that cannot be used).
@@ -35,6 +35,46 @@ def _parser():
     p.add_argument("--column", default="sequence", help="sequence column of a CSV/TSV input")
     p.add_argument("--output", required=True, help="output .csv or .parquet")
     p.add_argument("--batch-size", type=int, default=64)
+
+    p = sub.add_parser("attribute", help="attribution scores by any method (ISM, IG, DeepSHAP, scrambler...)",
+                       description="Score sequences with one attribution method. Writes one row per sequence: "
+                                   "id, sequence, prediction and the per-position score on the observed letter "
+                                   "(CSV columns score_1..L, or a list column in Parquet).")
+    p.add_argument("--predictor", required=True, help="built-in name (utr5, polya) or path to a .keras model")
+    p.add_argument("--method", required=True, help="one of: " + ", ".join(_methods()))
+    p.add_argument("--input", required=True, help="FASTA, CSV/TSV (column 'sequence') or .txt; - for stdin")
+    p.add_argument("--column", default="sequence")
+    p.add_argument("--output", required=True, help="output .csv or .parquet")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="method option, e.g. steps=100, baseline=shuffle, target_bits=0.1 (repeatable)")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("benchmark", help="the paper's benchmarks: inclusion/occlusion KL, Table D recall, cost",
+                       description="Run the inclusion/occlusion benchmark (top 20/10/5/2 %% kept or resampled, "
+                                   "128 background samples, median divergence) and, for 50-nt 5'UTR "
+                                   "predictors, the Table D uAUG/stop recall, for every method; writes kl.csv, "
+                                   "kl.png, kl.svg, recall.csv, table_d.csv and cost.csv.")
+    p.add_argument("--predictor", required=True, help="built-in name or path to a .keras model")
+    p.add_argument("--benchmark", choices=("kl", "recall", "all"), default="all")
+    p.add_argument("--methods", default="all", help="comma-separated methods (default: all): " + ", ".join(_methods()))
+    p.add_argument("--n", type=int, default=256, help="test sequences for the KL benchmark (default 256)")
+    p.add_argument("--n-recall", type=int, default=512, help="sequences per uORF setting (default 512)")
+    p.add_argument("--n-samples", type=int, default=128, help="background samples per sequence (default 128)")
+    p.add_argument("--n-per-example", type=int, default=64,
+                   help="sequences per set for scrambler_optimized / scrambler_finetuned (default 64; they "
+                        "cost samples x steps predictor calls per sequence)")
+    p.add_argument("--input", help="KL test sequences (FASTA/CSV/txt; default: held-out built-in sequences)")
+    p.add_argument("--column", default="sequence")
+    p.add_argument("--target-bits", type=float,
+                   help="inclusion scrambler (and fine-tuning start): bits to rank at (default 0.1); occlusion "
+                        "runs use 1.8 unless --option scrambler.target_bits=... is given")
+    p.add_argument("--steps", type=int, help="per-example optimisation / fine-tuning steps (default 300)")
+    p.add_argument("--penalty-weight", type=float,
+                   help="per-example optimisation / fine-tuning hinge penalty weight (default 5)")
+    p.add_argument("--option", action="append", default=[], metavar="METHOD.KEY=VALUE",
+                   help="any method option, e.g. integrated_gradients.steps=100 (repeatable)")
+    p.add_argument("--output-dir", required=True)
+    p.add_argument("--seed", type=int, default=0)
 
     p = sub.add_parser("predict", help="predictions of a predictor for sequences")
     p.add_argument("--predictor", required=True)
@@ -74,6 +114,38 @@ def _parser():
     p.add_argument("path", help="a scrambler .keras file for a built-in predictor")
     p.add_argument("--seed", type=int, default=0)
     return parser
+
+
+def _methods():
+    from .attribution import METHODS
+    return METHODS
+
+
+def _parse_value(text):
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False, "none": None}.get(text.lower(), text)
+
+
+def _parse_options(pairs, with_method=False):
+    """``KEY=VALUE`` (or ``METHOD.KEY=VALUE``) strings to a dict (of dicts)."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"option {pair!r} must look like {'METHOD.' if with_method else ''}KEY=VALUE")
+        if with_method:
+            method, dot, key = key.partition(".")
+            if not dot or method not in _methods():
+                raise ValueError(f"option {pair!r} must look like METHOD.KEY=VALUE with METHOD one of "
+                                 f"{', '.join(_methods())}")
+            out.setdefault(method, {})[key] = _parse_value(value)
+        else:
+            out[key] = _parse_value(value)
+    return out
 
 
 def _read_input(path, predictor, column):
@@ -141,6 +213,93 @@ def cmd_explain(args):
           f"-> {args.output}", file=sys.stderr)
 
 
+def cmd_attribute(args):
+    import numpy as np
+    import pandas as pd
+
+    from .attribution import attribute, method_options
+    from .predictors import load_predictor
+
+    options = _parse_options(args.option)
+    allowed = method_options(args.method)
+    if "seed" in allowed:
+        options.setdefault("seed", args.seed)
+    predictor = load_predictor(args.predictor)
+    records = _read_input(args.input, predictor, args.column)
+    seqs = [r[1] for r in records]
+    importance, info = attribute(predictor, seqs, args.method, return_info=True, **options)
+    scores = importance.sum(-1)
+    frame = pd.DataFrame({"id": [r[0] for r in records], "sequence": seqs, "prediction": predictor.predict(seqs),
+                          "method": args.method})
+    if Path(args.output).suffix == ".csv":
+        frame = pd.concat([frame, pd.DataFrame(scores, columns=[f"score_{j + 1}" for j in range(scores.shape[1])])],
+                          axis=1)
+    else:
+        frame["score"] = list(scores.astype(np.float32))
+    _write_table(frame, args.output)
+    print(f"{args.method}: {len(seqs)} sequences, {info['calls_per_sequence']:.0f} predictor calls and "
+          f"{1000 * info['seconds_per_sequence']:.1f} ms per sequence -> {args.output}", file=sys.stderr)
+
+
+def cmd_benchmark(args):
+    from tqdm import tqdm
+
+    from .attribution import METHODS
+    from .benchmarks import run_benchmarks
+    from .predictors import load_predictor
+
+    methods = list(METHODS) if args.methods == "all" else [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
+    options = _parse_options(args.option, with_method=True)
+    if args.target_bits is not None:     # inclusion runs only; occlusion keeps its own default (1.8)
+        options.setdefault("scrambler@inclusion", {})["target_bits"] = args.target_bits
+        options.setdefault("scrambler_finetuned@inclusion", {})["start_bits"] = args.target_bits
+    for m in ("scrambler_optimized", "scrambler_finetuned"):
+        if args.steps is not None:
+            options.setdefault(m, {}).setdefault("steps", args.steps)
+        if args.penalty_weight is not None:
+            options.setdefault(m, {}).setdefault("penalty_weight", args.penalty_weight)
+    for m in methods:
+        options.setdefault(m, {}).setdefault("seed", args.seed)
+    predictor = load_predictor(args.predictor)
+    test_sequences = None
+    if args.input:
+        test_sequences = [r[1] for r in _read_input(args.input, predictor, args.column)]
+    which = ("kl", "recall") if args.benchmark == "all" else (args.benchmark,)
+    if "recall" in which and (predictor.sequence_length != 50 or predictor.alphabet.size != 4):
+        if args.benchmark == "recall":
+            raise ValueError(f"the Table D recall benchmark needs a 50-nt DNA 5'UTR predictor; {predictor.name} "
+                             f"reads {predictor.sequence_length} letters")
+        which = ("kl",)
+    bar = tqdm(desc=f"benchmark {predictor.name}", unit="run", file=sys.stderr, mininterval=1)
+
+    def progress(text):
+        bar.set_postfix_str(text)
+        bar.update(1)
+
+    results = run_benchmarks(predictor, args.output_dir, which=which, methods=methods, n=args.n,
+                             n_recall=args.n_recall, n_samples=args.n_samples, seed=args.seed,
+                             n_per_example=args.n_per_example,
+                             method_options=options, test_sequences=test_sequences, progress=progress)
+    bar.close()
+    import pandas as pd
+    with pd.option_context("display.width", 160, "display.max_columns", 20, "display.precision", 4):
+        if "kl" in results:
+            kl = results["kl"].pivot_table(index="method", columns=["benchmark", "top_fraction"], values="median",
+                                           sort=False)
+            print("\nInclusion / occlusion: median divergence (inclusion: lower is better; occlusion: higher)")
+            print(kl.to_string())
+        if "table_d" in results:
+            print("\nTable D (top-6 recall of a whole uAUG / stop codon), measured beside the paper's")
+            print(results["table_d"].to_string(index=False))
+        if "cost" in results:
+            print("\nCost per sequence (ratios to the scrambler)")
+            print(results["cost"].to_string(index=False))
+    print(f"\nwrote {args.output_dir} in {results['seconds']:.0f} s", file=sys.stderr)
+
+
 def cmd_predict(args):
     import pandas as pd
 
@@ -179,7 +338,7 @@ def cmd_calibrate_scrambler(args):
     print(json.dumps(card["metrics_held_out"], indent=2))
 
 
-COMMANDS = {"explain": cmd_explain, "predict": cmd_predict, "train-predictor": cmd_train_predictor,
+COMMANDS = {"explain": cmd_explain, "attribute": cmd_attribute, "benchmark": cmd_benchmark, "predict": cmd_predict, "train-predictor": cmd_train_predictor,
             "train-scrambler": cmd_train_scrambler, "calibrate-scrambler": cmd_calibrate_scrambler}
 
 

@@ -99,3 +99,56 @@ def test_explain_with_a_model_path_needs_a_scrambler(tmp_path, capsys):
                        "--output", str(tmp_path / "o.csv")])
     assert status == 2
     assert "--scrambler is required" in capsys.readouterr().err
+
+
+def test_attribute_writes_scores_that_match_the_api(fasta, tmp_path, capsys):
+    from scrambler_core.attribution import attribute
+    from scrambler_core.predictors import load_predictor
+
+    path, seqs = fasta
+    out = tmp_path / "ism.csv"
+    assert cli.main(["attribute", "--predictor", "utr5", "--method", "ism", "--input", str(path),
+                     "--output", str(out)]) == 0
+    frame = pd.read_csv(out)
+    assert list(frame.columns[:4]) == ["id", "sequence", "prediction", "method"]
+    expected = attribute(load_predictor("utr5"), seqs, "ism").sum(-1)
+    np.testing.assert_allclose(frame[[f"score_{j + 1}" for j in range(50)]].to_numpy(), expected, atol=1e-5)
+    assert "151 predictor calls" in capsys.readouterr().err
+
+
+def test_attribute_options_and_errors(fasta, tmp_path, capsys):
+    path, _ = fasta
+    out = tmp_path / "ig.parquet"
+    assert cli.main(["attribute", "--predictor", "utr5", "--method", "integrated_gradients", "--option", "steps=4",
+                     "--option", "baseline=uniform", "--input", str(path), "--output", str(out)]) == 0
+    assert len(pd.read_parquet(out).score.iloc[0]) == 50
+    assert cli.main(["attribute", "--predictor", "utr5", "--method", "ism", "--option", "steps=4",
+                     "--input", str(path), "--output", str(out)]) == 2
+    assert "ism does not take steps" in capsys.readouterr().err
+    assert cli.main(["attribute", "--predictor", "utr5", "--method", "lime", "--input", str(path),
+                     "--output", str(out)]) == 2
+    assert "unknown attribution method 'lime'" in capsys.readouterr().err
+    assert cli.main(["attribute", "--predictor", "utr5", "--method", "ism", "--option", "oops",
+                     "--input", str(path), "--output", str(out)]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err
+
+
+@needs_scrambler
+def test_benchmark_command_writes_tables(tmp_path, capsys):
+    status = cli.main(["benchmark", "--predictor", "utr5", "--benchmark", "recall", "--methods", "ism,scrambler",
+                       "--n-recall", "6", "--output-dir", str(tmp_path)])
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "Table D" in out and "paper_stop_1_1" in out and "time_ratio" in out
+    table = pd.read_csv(tmp_path / "table_d.csv")
+    assert list(table.method) == ["ism", "scrambler"]
+    assert table.set_index("method").loc["ism", "paper_stop_2_2"] == 0.13
+
+
+def test_benchmark_command_errors(tmp_path, capsys):
+    assert cli.main(["benchmark", "--predictor", "utr5", "--methods", "ism,lime", "--output-dir", str(tmp_path)]) == 2
+    assert "unknown method 'lime'" in capsys.readouterr().err
+    assert cli.main(["benchmark", "--predictor", "polya", "--benchmark", "recall", "--output-dir", str(tmp_path)]) == 2
+    assert "50-nt DNA 5'UTR predictor" in capsys.readouterr().err
+    assert cli.main(["benchmark", "--predictor", "utr5", "--option", "ism=3", "--output-dir", str(tmp_path)]) == 2
+    assert "METHOD.KEY=VALUE" in capsys.readouterr().err

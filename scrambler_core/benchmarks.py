@@ -1,0 +1,408 @@
+"""The paper's benchmarks, for any predictor and every attribution method (method §12).
+
+* :func:`kl_benchmark` — inclusion / occlusion: keep (or resample) the top 20/10/5/2 %
+  positions of each method, resample the rest (or keep it) from the background,
+  128 samples per sequence; median over the set of the mean divergence between the
+  prediction on the original and on the samples (symmetric Bernoulli KL for sigmoid
+  outputs, KL for softmax, squared error for regression).
+* :func:`recall_benchmark` — ground truth (paper Table D): synthetic 50-nt UTRs with
+  1-2 in-frame uAUGs and 1-2 in-frame stops; does a method's top 6 hold a whole start
+  codon and a whole stop codon?
+* :func:`cost_table` — predictor calls and seconds per sequence, as ratios to the scrambler.
+
+All functions return pandas DataFrames; :func:`run_benchmarks` writes CSV and plots.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import synthetic
+from .attribution import METHODS, attribute, position_scores, predictor_background
+
+TOP_FRACTIONS = (0.2, 0.1, 0.05, 0.02)
+UORF_SETTINGS = ((1, 1), (1, 2), (2, 1), (2, 2))
+SCRAMBLER_METHODS = ("scrambler", "scrambler_optimized", "scrambler_finetuned")
+PER_EXAMPLE_METHODS = ("scrambler_optimized", "scrambler_finetuned")
+
+# Paper Table D ("min sol.", n = 512): start / stop recall in the top 6, for the
+# 1 start / 1 stop set and the 2 start / 2 stop set.
+PAPER_TABLE_D = pd.DataFrame(
+    [("scrambler", "Scrambler (High Penalty)", 0.88, 0.84, 0.75, 0.70),
+     ("scrambler_low_penalty", "Scrambler (Low Penalty)", 0.89, 0.77, 0.50, 0.47),
+     ("ism", "Perturb", 0.79, 0.07, 0.78, 0.13),
+     ("saliency", "Gradient", 0.20, 0.15, 0.24, 0.12),
+     ("integrated_gradients", "Int. Grad.", 0.51, 0.24, 0.63, 0.21),
+     ("deeplift", "DeepLIFT", 0.54, 0.18, 0.60, 0.14),
+     ("deepshap", "DeepSHAP", 0.28, 0.14, 0.46, 0.10)],
+    columns=["method", "paper_name", "start_1_1", "stop_1_1", "start_2_2", "stop_2_2"])
+
+
+def paper_table_d() -> pd.DataFrame:
+    """The paper's Table D (Optimus 5-Prime, n = 512) as a DataFrame."""
+    return PAPER_TABLE_D.copy()
+
+
+# ============================================================================ helpers
+
+def _options_for(method, method_options, mode=None):
+    """Options of ``method``; keys ``"METHOD@MODE"`` in ``method_options`` add options for one mode only."""
+    method_options = method_options or {}
+    options = dict(method_options.get(method, {}))
+    if mode is not None:
+        options.update(method_options.get(f"{method}@{mode}", {}))
+    if mode is not None and method in ("scrambler", "scrambler_optimized", "scrambler_finetuned"):
+        options.setdefault("mode", mode)
+    return options
+
+
+def _timed_attribute(predictor, x, method, options):
+    """``attribute`` after an untimed warm-up on a few sequences (graph tracing is not counted)."""
+    warm = dict(options)
+    if method in PER_EXAMPLE_METHODS:
+        warm["steps"] = 1
+        attribute(predictor, x, method, **warm)
+    else:
+        attribute(predictor, x[:64], method, **warm)   # the batch shapes the timed run uses
+    return attribute(predictor, x, method, return_info=True, **options)
+
+
+def _divergence(original, sampled, output_kind):
+    """Per-sample divergence (N, S) between outputs on the originals (N,) and on samples (N, S)."""
+    original = np.asarray(original, np.float64)[:, None]
+    sampled = np.asarray(sampled, np.float64)
+    if output_kind in ("sigmoid", "softmax"):
+        eps = 1e-7
+        p = np.clip(original, eps, 1 - eps)
+        q = np.clip(sampled, eps, 1 - eps)
+        if output_kind == "softmax":   # KL of the explained class vs the rest (binary reduction)
+            return p * np.log(p / q) + (1 - p) * np.log((1 - p) / (1 - q))
+        return (p - q) * (np.log(p / q) - np.log((1 - p) / (1 - q)))       # symmetric Bernoulli KL
+    return (original - sampled) ** 2
+
+
+def _background_samples(background, n_samples, seed):
+    """(S, L, A) one-hot samples drawn independently per position from ``background`` (L, A)."""
+    rng = np.random.default_rng(seed)
+    cumulative = np.cumsum(background, axis=-1)
+    draws = rng.random((n_samples, background.shape[0], 1))
+    letters = (draws > cumulative[None]).sum(-1).clip(0, background.shape[1] - 1)
+    return np.eye(background.shape[1], dtype=np.float32)[letters]
+
+
+def resample_positions(predictor, x, keep, *, n_samples=128, background=None, seed=0, batch_size=2048):
+    """Predictions on samples that keep the positions ``keep`` and redraw the rest from the background.
+
+    Parameters
+    ----------
+    predictor : Predictor
+    x : np.ndarray (N, L, A)
+    keep : np.ndarray (N, L), bool — positions kept from the original
+    n_samples : int, S — samples per sequence (sequence i uses background draws seeded by ``seed + i``,
+        so every method is scored on the same draws)
+    background : np.ndarray (L, A) — default: the predictor's background PWM
+
+    Returns
+    -------
+    np.ndarray (N, S) — the predictor's output on the samples
+    """
+    background = predictor_background(predictor) if background is None else np.asarray(background, np.float32)
+    n = len(x)
+    per_chunk = max(1, batch_size // n_samples)
+    out = np.zeros((n, n_samples), np.float32)
+    for start in range(0, n, per_chunk):
+        stop = min(n, start + per_chunk)
+        draws = np.stack([_background_samples(background, n_samples, seed + i) for i in range(start, stop)])
+        mixed = np.where(keep[start:stop, None, :, None], x[start:stop, None], draws)
+        y = predictor.predict(mixed.reshape((-1,) + x.shape[1:]), batch_size=batch_size)
+        out[start:stop] = y.reshape(stop - start, n_samples)
+    return out
+
+
+def top_positions(scores, fraction) -> np.ndarray:
+    """Mask of each sequence's top ``fraction`` of positions by score, (N, L) bool (at least one)."""
+    scores = np.asarray(scores)
+    k = max(1, int(round(fraction * scores.shape[1])))
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    mask = np.zeros(scores.shape, bool)
+    np.put_along_axis(mask, order, True, axis=1)
+    return mask
+
+
+# ============================================================================ inclusion / occlusion
+
+def kl_benchmark(predictor, seqs, methods=METHODS, *, fractions=TOP_FRACTIONS, n_samples=128,
+                 benchmarks=("inclusion", "occlusion"), background=None, seed=0, method_options=None,
+                 n_per_example=None, progress=None):
+    """Inclusion / occlusion benchmark (paper Fig S3C) for every method.
+
+    Parameters
+    ----------
+    predictor : Predictor
+    seqs : list of str or np.ndarray (N, L, A) — the test set
+    methods : sequence of str — attribution methods (scrambler methods use the inclusion
+        scrambler for the inclusion benchmark and the occlusion scrambler for occlusion)
+    fractions : top fractions of positions kept (inclusion) or resampled (occlusion)
+    n_samples : int — background samples per sequence
+    method_options : dict method -> options for :func:`attribute`
+    n_per_example : int, optional — score per-example optimisation / fine-tuning on the first
+        ``n_per_example`` sequences only (they cost S x steps predictor calls per sequence)
+    progress : callable(str), optional — told what runs
+
+    Returns
+    -------
+    table : pd.DataFrame — one row per (benchmark, method, top_fraction): ``median`` and ``mean``
+        of the per-sequence mean divergence (lower is better for inclusion, higher for occlusion)
+    costs : pd.DataFrame — one row per (method, mode) attribution run (see :func:`cost_table`)
+    """
+    x_all = predictor.to_onehot(seqs)
+    rows, runs = [], []
+    original_all = predictor.predict(x_all)
+    for method in methods:
+        subset = n_per_example if (n_per_example and method in PER_EXAMPLE_METHODS) else len(x_all)
+        x, original = x_all[:subset], original_all[:subset]
+        for benchmark in benchmarks:
+            mode = benchmark if method in SCRAMBLER_METHODS else None
+            if progress:
+                progress(f"{method} ({benchmark})")
+            if mode is None and runs and any(r["method"] == method for r in runs):
+                scores = next(r for r in runs if r["method"] == method)["_scores"]
+            else:
+                importance, info = _timed_attribute(predictor, x, method,
+                                                    _options_for(method, method_options, mode))
+                scores = position_scores(importance)
+                runs.append({"method": method, "mode": mode or "", "n_sequences": len(x),
+                             "predictor_calls_per_sequence": info["calls_per_sequence"],
+                             "seconds_per_sequence": info["seconds_per_sequence"], "_scores": scores})
+            for fraction in fractions:
+                top = top_positions(scores, fraction)
+                keep = top if benchmark == "inclusion" else ~top
+                sampled = resample_positions(predictor, x, keep, n_samples=n_samples, background=background,
+                                             seed=seed)
+                per_sequence = _divergence(original, sampled, predictor.output_kind).mean(1)
+                rows.append({"benchmark": benchmark, "method": method, "top_fraction": fraction,
+                             "positions": int(top[0].sum()), "median": float(np.median(per_sequence)),
+                             "mean": float(per_sequence.mean()), "n": len(x)})
+    costs = pd.DataFrame([{k: v for k, v in r.items() if k != "_scores"} for r in runs])
+    return pd.DataFrame(rows), costs
+
+
+# ============================================================================ ground truth (Table D)
+
+def _codon_in_top(top_sets, codon_starts):
+    return np.array([any({p, p + 1, p + 2} <= top for p in starts) for top, starts in zip(top_sets, codon_starts)])
+
+
+def _all_letters_in_top(scores, codon_starts, k):
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    letters = np.concatenate([codon_starts + j for j in range(3)], axis=1)
+    return np.array([set(row.tolist()) <= set(top.tolist()) for row, top in zip(letters, order)])
+
+
+def uorf_recall_scores(scores, starts, stops, k=6) -> dict:
+    """Table D recall from per-position scores.
+
+    Parameters
+    ----------
+    scores : np.ndarray (N, L)
+    starts, stops : np.ndarray (N, P) — 0-based first letters of the uAUGs / stop codons
+    k : int — positions considered (6: one whole start codon and one whole stop codon)
+
+    Returns
+    -------
+    dict — ``start_recall`` / ``stop_recall``: fraction whose top ``k`` hold all three letters of
+    at least one uAUG / stop codon ("min sol." of Table D); ``both``; ``all_start`` / ``all_stop``:
+    fraction whose top ``3 (starts + stops)`` hold every uAUG / every stop letter.
+    """
+    scores = np.asarray(scores, np.float64)
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    top_sets = [set(row.tolist()) for row in order]
+    start_hit, stop_hit = _codon_in_top(top_sets, starts), _codon_in_top(top_sets, stops)
+    k_all = 3 * (starts.shape[1] + stops.shape[1])
+    return {"start_recall": float(start_hit.mean()), "stop_recall": float(stop_hit.mean()),
+            "both": float((start_hit & stop_hit).mean()),
+            "all_start": float(_all_letters_in_top(scores, starts, k_all).mean()),
+            "all_stop": float(_all_letters_in_top(scores, stops, k_all).mean())}
+
+
+def recall_benchmark(predictor, methods=METHODS, *, n=512, settings=UORF_SETTINGS, seed=2024, k=6,
+                     method_options=None, n_per_example=None, progress=None):
+    """Ground-truth recall of uAUG and stop codons (paper Table D) for every method.
+
+    Parameters
+    ----------
+    predictor : Predictor — a 50-nt DNA 5'UTR predictor (``utr5``, Optimus 5-Prime)
+    methods : sequence of str
+    n : int — sequences per setting
+    settings : sequence of (n_starts, n_stops)
+    k : int — top positions considered
+    n_per_example : int, optional — per-example methods run on the first ``n_per_example``
+        sequences of each setting only
+
+    Returns
+    -------
+    table : pd.DataFrame — one row per (method, setting) with :func:`uorf_recall_scores` columns
+    costs : pd.DataFrame — attribution cost per (method, setting)
+    """
+    if predictor.sequence_length != synthetic.UTR5_LENGTH or predictor.alphabet.size != 4:
+        raise ValueError(f"the uORF recall benchmark needs a 50-nt DNA 5'UTR predictor; {predictor.name} reads "
+                         f"{predictor.sequence_length} letters of {predictor.alphabet.letters}")
+    rows, runs = [], []
+    for n_starts, n_stops in settings:
+        seqs, starts, stops = synthetic.generate_uorf_set(n, n_starts, n_stops, seed=seed + 10 * n_starts + n_stops)
+        x_all = predictor.to_onehot(seqs)
+        for method in methods:
+            if progress:
+                progress(f"{method} ({n_starts} start / {n_stops} stop)")
+            m = n_per_example if (n_per_example and method in PER_EXAMPLE_METHODS) else n
+            x = x_all[:m]
+            importance, info = _timed_attribute(predictor, x, method,
+                                                _options_for(method, method_options, "inclusion"))
+            rows.append({"method": method, "n_starts": n_starts, "n_stops": n_stops, "n": len(x),
+                         **uorf_recall_scores(position_scores(importance), starts[:m], stops[:m], k)})
+            runs.append({"method": method, "mode": f"{n_starts}/{n_stops}", "n_sequences": len(x),
+                         "predictor_calls_per_sequence": info["calls_per_sequence"],
+                         "seconds_per_sequence": info["seconds_per_sequence"]})
+    return pd.DataFrame(rows), pd.DataFrame(runs)
+
+
+def table_d(recall: pd.DataFrame) -> pd.DataFrame:
+    """Measured recall in the paper's Table D layout beside the paper's numbers.
+
+    Returns
+    -------
+    pd.DataFrame — per method: ``start_1_1``, ``stop_1_1``, ``start_2_2``, ``stop_2_2`` (measured)
+    and ``paper_*`` (NaN where the paper has no such method)
+    """
+    out = []
+    for method, group in recall.groupby("method", sort=False):
+        row = {"method": method}
+        for (s, t), label in (((1, 1), "1_1"), ((2, 2), "2_2")):
+            hit = group[(group.n_starts == s) & (group.n_stops == t)]
+            row[f"start_{label}"] = float(hit.start_recall.iloc[0]) if len(hit) else np.nan
+            row[f"stop_{label}"] = float(hit.stop_recall.iloc[0]) if len(hit) else np.nan
+        out.append(row)
+    measured = pd.DataFrame(out)
+    paper = PAPER_TABLE_D.drop(columns="paper_name").rename(
+        columns={c: f"paper_{c}" for c in ("start_1_1", "stop_1_1", "start_2_2", "stop_2_2")})
+    return measured.merge(paper, on="method", how="left")
+
+
+# ============================================================================ cost
+
+def cost_table(costs: pd.DataFrame, reference="scrambler") -> pd.DataFrame:
+    """Predictor calls and seconds per sequence per method, with ratios to ``reference``.
+
+    Parameters
+    ----------
+    costs : pd.DataFrame — rows with ``method``, ``predictor_calls_per_sequence``,
+        ``seconds_per_sequence`` (from :func:`kl_benchmark` / :func:`recall_benchmark`)
+
+    Returns
+    -------
+    pd.DataFrame — one row per method (mean over its runs), ``calls_ratio`` and ``time_ratio``
+    (method / reference; > 1 means slower than the reference)
+    """
+    table = (costs.groupby("method", sort=False)[["predictor_calls_per_sequence", "seconds_per_sequence"]]
+             .mean().reset_index())
+    ref = table[table.method == reference]
+    if len(ref):
+        table["calls_ratio"] = table.predictor_calls_per_sequence / float(ref.predictor_calls_per_sequence.iloc[0])
+        table["time_ratio"] = table.seconds_per_sequence / float(ref.seconds_per_sequence.iloc[0])
+    return table
+
+
+# ============================================================================ plots and files
+
+def plot_kl(table: pd.DataFrame, title=""):
+    """Median divergence against the top fraction, one line per method, a panel per benchmark.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    benchmarks = list(dict.fromkeys(table.benchmark))
+    fig, axes = plt.subplots(1, len(benchmarks), figsize=(5.2 * len(benchmarks), 4), squeeze=False)
+    for ax, benchmark in zip(axes[0], benchmarks):
+        part = table[table.benchmark == benchmark]
+        for method, group in part.groupby("method", sort=False):
+            group = group.sort_values("top_fraction", ascending=False)
+            style = dict(linewidth=2.5, color="black") if method == "scrambler" else dict(linewidth=1.2)
+            ax.plot([f"{int(f * 100)}%" for f in group.top_fraction], group["median"], marker="o", label=method,
+                    **style)
+        ax.set_yscale("log")
+        better = "lower" if benchmark == "inclusion" else "higher"
+        ax.set_title(f"{benchmark} ({better} is better)")
+        ax.set_xlabel("top positions " + ("kept" if benchmark == "inclusion" else "resampled"))
+        ax.set_ylabel("median divergence")
+    axes[0][-1].legend(fontsize=8, loc="best")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def run_benchmarks(predictor, output_dir, *, which=("kl", "recall"), methods=METHODS, n=256, n_recall=512,
+                   n_samples=128, n_per_example=64, seed=0, method_options=None, test_sequences=None,
+                   progress=None):
+    """Run the benchmarks and write ``kl.csv``, ``kl.png``, ``kl.svg``, ``recall.csv``,
+    ``table_d.csv`` and ``cost.csv`` into ``output_dir``.
+
+    Parameters
+    ----------
+    predictor : Predictor
+    output_dir : path
+    which : subset of {"kl", "recall"}
+    test_sequences : list of str, optional — KL test set (default: held-out sequences from the
+        built-in predictor's generator)
+    n_per_example : int — sequences per set for the per-example optimisation methods
+
+    Returns
+    -------
+    dict of DataFrames: ``kl``, ``recall``, ``table_d``, ``cost`` (those run)
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    results, all_costs = {}, []
+    started = time.time()
+    if "kl" in which:
+        if test_sequences is None:
+            from .pretrained_specs import training_sequences
+            from .training import HELD_OUT_SEED_OFFSET
+
+            test_sequences = training_sequences(predictor.name, n, seed + HELD_OUT_SEED_OFFSET + 1000)
+        kl, costs = kl_benchmark(predictor, test_sequences, methods, n_samples=n_samples, seed=seed,
+                                 method_options=method_options, n_per_example=n_per_example, progress=progress)
+        results["kl"] = kl
+        all_costs.append(costs)
+        _write_csv(kl, output_dir / "kl.csv")
+        fig = plot_kl(kl, title=f"{predictor.name}: inclusion / occlusion, n = {len(test_sequences)}")
+        fig.savefig(output_dir / "kl.png", dpi=120)
+        fig.savefig(output_dir / "kl.svg")
+    if "recall" in which:
+        recall, costs = recall_benchmark(predictor, methods, n=n_recall, method_options=method_options,
+                                         n_per_example=n_per_example, progress=progress)
+        results["recall"] = recall
+        results["table_d"] = table_d(recall)
+        all_costs.append(costs)
+        _write_csv(recall, output_dir / "recall.csv")
+        _write_csv(results["table_d"], output_dir / "table_d.csv")
+    if all_costs:
+        results["cost"] = cost_table(pd.concat(all_costs, ignore_index=True))
+        _write_csv(results["cost"], output_dir / "cost.csv")
+    results["seconds"] = time.time() - started
+    return results
+
+
+def _write_csv(frame, path):
+    tmp = Path(path).with_suffix(".csv.tmp")
+    frame.to_csv(tmp, index=False, float_format="%.6g")
+    tmp.replace(path)
