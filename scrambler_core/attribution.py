@@ -86,7 +86,6 @@ def dinucleotide_shuffle(x, n_shuffles=1, seed=0) -> np.ndarray:
         return np.stack([dinucleotide_shuffle(row, n_shuffles, seed + 7919 * i) for i, row in enumerate(x)])
     rng = np.random.default_rng(seed)
     letters = x.argmax(-1)
-    size = x.shape[-1]
     out = np.zeros((n_shuffles,) + x.shape, np.float32)
     for r in range(n_shuffles):
         out[r, np.arange(len(letters)), _shuffle_letters(letters, rng)] = 1.0
@@ -333,7 +332,7 @@ def deepshap(predictor, x, *, n_references=20, references="shuffle", batch_size=
 DEFAULT_SCRAMBLER_BITS = {"inclusion": 0.1, "occlusion": 1.8}
 
 
-def scrambler(predictor, x, *, target_bits=None, mode="inclusion", scrambler=None, n_samples=32,
+def scrambler(predictor, x, *, target_bits=None, mode="inclusion", scrambler=None, n_samples=0,
               batch_size=64, seed=0):
     """The pretrained scrambler's importance on the observed letter (one forward pass).
 
@@ -343,18 +342,22 @@ def scrambler(predictor, x, *, target_bits=None, mode="inclusion", scrambler=Non
         is kept at a tight budget) or 1.8 (occlusion: rank by the few positions scrambled)
     mode : {"inclusion", "occlusion"} — which pretrained scrambler (ignored with ``scrambler``)
     scrambler : Scrambler, optional — use this one instead of the pretrained one
-    n_samples : int — samples drawn by ``explain`` (their predictions are in ``info``)
+    n_samples : int — 0 (default): the scores only, one pass of the scrambler network and no
+        predictor call; S > 0: the full ``explain`` (S samples and their predictions, in ``info``)
 
     Returns
     -------
     importance : np.ndarray (N, L, A)
-    info : dict — ``explanation`` (the full :class:`Explanation`), ``predictor_calls`` = N (1 + S)
+    info : dict — ``predictor_calls`` = 0, or N (1 + S) with ``explanation`` (the full
+        :class:`Explanation`) when ``n_samples`` > 0
     """
     scr = scrambler if scrambler is not None else _pretrained_scrambler(predictor, mode)
     if target_bits is None:
         target_bits = DEFAULT_SCRAMBLER_BITS[scr.mode]
-    explanation = scr.explain(x, target_bits=target_bits if scr.network.bits_conditioned else None,
-                              n_samples=n_samples, seed=seed, batch_size=batch_size)
+    bits = target_bits if scr.network.bits_conditioned else None
+    if int(n_samples) <= 0:
+        return _on_observed(x, scr.scores(x, target_bits=bits, batch_size=batch_size)), {"predictor_calls": 0}
+    explanation = scr.explain(x, target_bits=bits, n_samples=n_samples, seed=seed, batch_size=batch_size)
     return _on_observed(x, explanation.importance), {
         "explanation": explanation, "predictor_calls": len(x) * (1 + int(n_samples))}
 

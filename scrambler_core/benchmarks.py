@@ -22,6 +22,7 @@ import pandas as pd
 
 from . import synthetic
 from .attribution import METHODS, attribute, position_scores, predictor_background
+from .evaluation import codon_letters, top_k_hits
 
 TOP_FRACTIONS = (0.2, 0.1, 0.05, 0.02)
 UORF_SETTINGS = ((1, 1), (1, 2), (2, 1), (2, 2))
@@ -196,12 +197,6 @@ def _codon_in_top(top_sets, codon_starts):
     return np.array([any({p, p + 1, p + 2} <= top for p in starts) for top, starts in zip(top_sets, codon_starts)])
 
 
-def _all_letters_in_top(scores, codon_starts, k):
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    letters = np.concatenate([codon_starts + j for j in range(3)], axis=1)
-    return np.array([set(row.tolist()) <= set(top.tolist()) for row, top in zip(letters, order)])
-
-
 def uorf_recall_scores(scores, starts, stops, k=6) -> dict:
     """Table D recall from per-position scores.
 
@@ -224,8 +219,8 @@ def uorf_recall_scores(scores, starts, stops, k=6) -> dict:
     k_all = 3 * (starts.shape[1] + stops.shape[1])
     return {"start_recall": float(start_hit.mean()), "stop_recall": float(stop_hit.mean()),
             "both": float((start_hit & stop_hit).mean()),
-            "all_start": float(_all_letters_in_top(scores, starts, k_all).mean()),
-            "all_stop": float(_all_letters_in_top(scores, stops, k_all).mean())}
+            "all_start": float(top_k_hits(scores, codon_letters(starts), k_all).mean()),
+            "all_stop": float(top_k_hits(scores, codon_letters(stops), k_all).mean())}
 
 
 def recall_benchmark(predictor, methods=METHODS, *, n=512, settings=UORF_SETTINGS, seed=2024, k=6,
@@ -303,14 +298,16 @@ def cost_table(costs: pd.DataFrame, reference="scrambler") -> pd.DataFrame:
 
     Returns
     -------
-    pd.DataFrame — one row per method (mean over its runs), ``calls_ratio`` and ``time_ratio``
+    pd.DataFrame — one row per method (mean over its runs), ``calls_ratio`` (NaN when the
+    reference makes no predictor call, as the scrambler's scores do) and ``time_ratio``
     (method / reference; > 1 means slower than the reference)
     """
     table = (costs.groupby("method", sort=False)[["predictor_calls_per_sequence", "seconds_per_sequence"]]
              .mean().reset_index())
     ref = table[table.method == reference]
     if len(ref):
-        table["calls_ratio"] = table.predictor_calls_per_sequence / float(ref.predictor_calls_per_sequence.iloc[0])
+        ref_calls = float(ref.predictor_calls_per_sequence.iloc[0])
+        table["calls_ratio"] = table.predictor_calls_per_sequence / ref_calls if ref_calls > 0 else np.nan
         table["time_ratio"] = table.seconds_per_sequence / float(ref.seconds_per_sequence.iloc[0])
     return table
 

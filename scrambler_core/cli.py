@@ -170,6 +170,18 @@ def _write_table(frame, output):
     tmp.replace(output)
 
 
+def _with_positions(frame, values, name, output):
+    """Per-position values (N, L) as columns NAME_1..NAME_L (CSV) or one list column NAME (Parquet)."""
+    import numpy as np
+    import pandas as pd
+
+    if Path(output).suffix == ".csv":
+        columns = pd.DataFrame(values, columns=[f"{name}_{j + 1}" for j in range(values.shape[1])])
+        return pd.concat([frame, columns], axis=1)
+    frame[name] = list(np.asarray(values, np.float32))
+    return frame
+
+
 def cmd_explain(args):
     import numpy as np
     import pandas as pd
@@ -203,18 +215,12 @@ def cmd_explain(args):
         "realised_bits": np.concatenate([p.conservation for p in parts]),
         "target_bits": args.target_bits, "mode": args.mode,
     })
-    if Path(args.output).suffix == ".csv":
-        cols = pd.DataFrame(importance, columns=[f"importance_{j + 1}" for j in range(importance.shape[1])])
-        frame = pd.concat([frame, cols], axis=1)
-    else:
-        frame["importance"] = list(importance.astype(np.float32))
-    _write_table(frame, args.output)
+    _write_table(_with_positions(frame, importance, "importance", args.output), args.output)
     print(f"explained {len(seqs)} sequences with {predictor.name} ({args.mode}, {args.target_bits} bits) "
           f"-> {args.output}", file=sys.stderr)
 
 
 def cmd_attribute(args):
-    import numpy as np
     import pandas as pd
 
     from .attribution import attribute, method_options
@@ -231,12 +237,7 @@ def cmd_attribute(args):
     scores = importance.sum(-1)
     frame = pd.DataFrame({"id": [r[0] for r in records], "sequence": seqs, "prediction": predictor.predict(seqs),
                           "method": args.method})
-    if Path(args.output).suffix == ".csv":
-        frame = pd.concat([frame, pd.DataFrame(scores, columns=[f"score_{j + 1}" for j in range(scores.shape[1])])],
-                          axis=1)
-    else:
-        frame["score"] = list(scores.astype(np.float32))
-    _write_table(frame, args.output)
+    _write_table(_with_positions(frame, scores, "score", args.output), args.output)
     print(f"{args.method}: {len(seqs)} sequences, {info['calls_per_sequence']:.0f} predictor calls and "
           f"{1000 * info['seconds_per_sequence']:.1f} ms per sequence -> {args.output}", file=sys.stderr)
 

@@ -27,7 +27,8 @@ SCRAMBLER_SPECS = {
         "data": "generated 205-nt PAS windows (the predictor's training distribution)",
         "n_train": 12_000, "epochs": 8, "learning_rate": 3e-4, "sampler": "straight_through",
         "penalty_weight": 10.0, "bits_schedule": [1.8, 1.0], "bits_range": [0.05, 2.0],
-        "network_options": {"groups": 1, "blocks": 4, "width": 8, "dilations": [1]},
+        # the default network (5 x 4 blocks, dilations 1,2,4,2,1): in a 400-step trial at 0.5 bits its
+        # held-out median sample KL was 0.061 against 0.187 for the APARENT-run network (1 x 4, width 8)
     },
     ("polya", "occlusion"): {
         "data": "generated 205-nt PAS windows",

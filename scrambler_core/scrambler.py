@@ -489,6 +489,9 @@ class Scrambler:
         self.card = card or {}
         self.path = str(path) if path else None
         self._graph = tf.function(self._explain_graph, reduce_retracing=False)
+        self._scores_graph = tf.function(
+            lambda x, bits_channel: self.network(self.network.network_input(x, bits_channel), training=False),
+            reduce_retracing=False)
 
     def __repr__(self):
         kind = (f"bits-conditioned {self.network.bits_range[0]}-{self.network.bits_range[1]} bits"
@@ -529,9 +532,30 @@ class Scrambler:
         original = self.predictor.output_tensor(x)
         return scores, pwm, hard, sample_pred, original, mean_bits, per_position
 
-    def scores(self, seqs, target_bits=None):
-        """Importance scores only (no sampling), shape (N, L)."""
-        return self.explain(seqs, target_bits=target_bits, n_samples=1).importance
+    def scores(self, seqs, target_bits=None, batch_size=64, allow_n=False):
+        """Importance scores only: one forward pass of the network, no sampling, no predictor call.
+
+        Parameters
+        ----------
+        seqs : str, list of str, or np.ndarray (N, L, A)
+        target_bits : float, optional
+
+        Returns
+        -------
+        np.ndarray (N, L), float32 — the same scores :meth:`explain` reports
+        """
+        target_bits = self._check_bits(target_bits)
+        x = self.predictor.to_onehot(seqs, allow_n=allow_n, background=self.background)
+        out = []
+        step = max(1, min(int(batch_size), BATCH_BUCKETS[-1]))
+        for start in range(0, len(x), step):
+            chunk = x[start:start + step]
+            size = _bucket(len(chunk))
+            padded = np.zeros((size,) + x.shape[1:], dtype=np.float32)
+            padded[:len(chunk)] = chunk
+            channel = np.repeat(self.network.bits_condition(target_bits), size)
+            out.append(self._scores_graph(tf.constant(padded), tf.constant(channel)).numpy()[:len(chunk)])
+        return np.concatenate(out).astype(np.float32)
 
     def explain(self, seqs, target_bits=None, n_samples=32, seed=0, batch_size=64, allow_n=False):
         """Explain sequences: importance, PWM, samples and predictions on them.
