@@ -375,7 +375,11 @@ def run_benchmarks(predictor, output_dir, *, which=("kl", "recall"), methods=MET
             from .pretrained_specs import training_sequences
             from .training import HELD_OUT_SEED_OFFSET
 
-            test_sequences = training_sequences(predictor.name, n, seed + HELD_OUT_SEED_OFFSET + 1000)
+            try:
+                test_sequences = training_sequences(predictor.name, n, seed + HELD_OUT_SEED_OFFSET + 1000)
+            except ValueError:
+                raise ValueError(f"{predictor.name} has no built-in sequence generator; give the KL test set "
+                                 "(test_sequences=, or --input on the command line)") from None
         kl, costs = kl_benchmark(predictor, test_sequences, methods, n_samples=n_samples, seed=seed,
                                  method_options=method_options, n_per_example=n_per_example, progress=progress)
         results["kl"] = kl

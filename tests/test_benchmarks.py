@@ -120,3 +120,8 @@ def test_every_method_on_a_tiny_utr5_benchmark(tmp_path):
     assert cost.set_index("method").loc["ism", "predictor_calls_per_sequence"] == 151
     for name in ("kl.csv", "kl.png", "kl.svg", "recall.csv", "table_d.csv", "cost.csv"):
         assert (tmp_path / name).stat().st_size > 100
+
+
+def test_kl_benchmark_of_a_user_model_needs_test_sequences(tmp_path):
+    with pytest.raises(ValueError, match="give the KL test set"):
+        B.run_benchmarks(one_position_predictor(), tmp_path, which=("kl",), methods=["ism"])
