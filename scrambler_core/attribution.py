@@ -261,7 +261,6 @@ def integrated_gradients(predictor, x, *, steps=50, baseline="background", n_ref
     baselines = _baseline_array(predictor, x, baseline, seed, n_references)       # (N, R, L, A)
     n, refs = baselines.shape[:2]
     alphas = ((np.arange(steps) + 0.5) / steps).astype(np.float32)
-    attributions = np.zeros(x.shape, np.float32)
     base_flat = baselines.reshape((-1,) + x.shape[1:])
     x_flat = np.repeat(x, refs, axis=0)
     per_path = max(1, batch_size // steps)

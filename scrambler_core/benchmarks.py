@@ -160,24 +160,23 @@ def kl_benchmark(predictor, seqs, methods=METHODS, *, fractions=TOP_FRACTIONS, n
     costs : pd.DataFrame — one row per (method, mode) attribution run (see :func:`cost_table`)
     """
     x_all = predictor.to_onehot(seqs)
-    rows, runs = [], []
+    rows, runs, scores_of = [], [], {}
     original_all = predictor.predict(x_all)
     for method in methods:
         subset = n_per_example if (n_per_example and method in PER_EXAMPLE_METHODS) else len(x_all)
         x, original = x_all[:subset], original_all[:subset]
         for benchmark in benchmarks:
-            mode = benchmark if method in SCRAMBLER_METHODS else None
+            mode = benchmark if method in SCRAMBLER_METHODS else None      # baselines: one ranking for both
             if progress:
                 progress(f"{method} ({benchmark})")
-            if mode is None and runs and any(r["method"] == method for r in runs):
-                scores = next(r for r in runs if r["method"] == method)["_scores"]
-            else:
+            if (method, mode) not in scores_of:
                 importance, info = _timed_attribute(predictor, x, method,
                                                     _options_for(method, method_options, mode))
-                scores = position_scores(importance)
+                scores_of[method, mode] = position_scores(importance)
                 runs.append({"method": method, "mode": mode or "", "n_sequences": len(x),
                              "predictor_calls_per_sequence": info["calls_per_sequence"],
-                             "seconds_per_sequence": info["seconds_per_sequence"], "_scores": scores})
+                             "seconds_per_sequence": info["seconds_per_sequence"]})
+            scores = scores_of[method, mode]
             for fraction in fractions:
                 top = top_positions(scores, fraction)
                 keep = top if benchmark == "inclusion" else ~top
@@ -187,8 +186,7 @@ def kl_benchmark(predictor, seqs, methods=METHODS, *, fractions=TOP_FRACTIONS, n
                 rows.append({"benchmark": benchmark, "method": method, "top_fraction": fraction,
                              "positions": int(top[0].sum()), "median": float(np.median(per_sequence)),
                              "mean": float(per_sequence.mean()), "n": len(x)})
-    costs = pd.DataFrame([{k: v for k, v in r.items() if k != "_scores"} for r in runs])
-    return pd.DataFrame(rows), costs
+    return pd.DataFrame(rows), pd.DataFrame(runs)
 
 
 # ============================================================================ ground truth (Table D)
