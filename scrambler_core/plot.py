@@ -171,6 +171,34 @@ def importance_logo(importance, sequence, alphabet, ax=None, title=None, figsize
     return fig, ax
 
 
+def matrix_logo(matrix, alphabet, ax=None, title=None, figsize=None, ylabel="score"):
+    """Logo of a per-letter matrix (e.g. an attribution map), positive up and negative down.
+
+    Parameters
+    ----------
+    matrix : array_like, shape (L, A)
+        Letter heights; columns in the alphabet's order.
+    alphabet : Alphabet or str
+    ax : matplotlib.axes.Axes, optional
+    title : str, optional
+    figsize : (float, float), optional
+    ylabel : str
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    ax : matplotlib.axes.Axes
+    """
+    letters = _letters(alphabet)
+    frame = logo_frame(matrix, letters)
+    fig, ax = _draw(frame, letters, ax, ylabel, title, figsize or logo_figsize(len(frame)))
+    values = frame.to_numpy()
+    top = float(np.clip(values, 0, None).sum(axis=1).max()) if values.size else 0.0
+    low = float(np.clip(values, None, 0).sum(axis=1).min()) if values.size else 0.0
+    ax.set_ylim(low * 1.05, top * 1.05 if top > 0 else 1.0)
+    return fig, ax
+
+
 def logo_figsize(length, rows=1):
     """Figure size for ``rows`` stacked logos of ``length`` positions.
 

@@ -1,7 +1,13 @@
 """Shared fixtures for the app tests (AppTest and Playwright)."""
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# the app's on-disk result cache goes to a fresh directory for each test run (the browser
+# tests' server inherits it), never to the user's ~/.cache
+os.environ["SCRAMBLER_CACHE_DIR"] = tempfile.mkdtemp(prefix="scrambler_test_cache_")
 
 ROOT = Path(__file__).resolve().parent.parent
 PRETRAINED = ROOT / "pretrained"

@@ -1,4 +1,4 @@
-"""The Explore page (app.py) driven by Streamlit's AppTest, without a browser."""
+"""The app's shell and the Explore page, driven by Streamlit's AppTest (no browser)."""
 from pathlib import Path
 
 import pytest
@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 TIMEOUT = 120
+SEQUENCE_KEY = "explore.sequence.utr5"
 
 
 def example_utr5():
@@ -41,33 +42,61 @@ def app(utr5_scrambler_file):
 
 
 def test_page_runs_for_utr5(app):
-    assert app.title[0].value == "Scrambler Explorer"
+    assert app.title[0].value == "Explore"
     assert not app.error, [e.value for e in app.error]
-    assert app.sidebar.selectbox(key="predictor").value == "utr5"
-    assert app.sidebar.slider(key="bits").value == pytest.approx(0.5)
-    assert app.text_area(key="sequence_utr5").value == example_utr5()
+    assert app.sidebar.selectbox(key="app.predictor").value == "utr5"
+    assert app.sidebar.slider(key="explore.bits").value == pytest.approx(0.5)
+    assert app.text_area(key=SEQUENCE_KEY).value == example_utr5()
     for label in ("Prediction (original)", "Mean prediction (samples)", "Realised bits"):
         float(metric(app, label))
     assert len(app.dataframe[0].value) == 5
     assert list(app.dataframe[0].value.columns) == ["sequence", "prediction"]
-    assert dict(app.query_params) == {"predictor": "utr5", "mode": "inclusion", "bits": "0.5"}
+    assert dict(app.query_params) == {"predictor": "utr5", "mode": "inclusion", "bits": "0.5", "example": "1"}
     assert any(e.label == "What am I looking at?" for e in app.expander)
+    labels = [b.label for b in app.get("download_button")]
+    assert {"Download PNG", "Download SVG", "Scores CSV", "Samples CSV"} <= set(labels), labels
 
 
 def test_slider_changes_realised_bits(app):
     low = float(metric(app, "Realised bits"))
-    app.sidebar.slider(key="bits").set_value(1.5).run()
+    app.sidebar.slider(key="explore.bits").set_value(1.5).run()
     assert_clean(app)
     assert not app.error, [e.value for e in app.error]
     high = float(metric(app, "Realised bits"))
-    assert high != low
     assert high > low, f"realised bits {low} at 0.5 target, {high} at 1.5 target"
     assert app.query_params["bits"] == "1.5"
 
 
+def test_edited_sequence_goes_into_the_link(app):
+    seq = example_utr5()
+    edited = ("C" if seq[0] != "C" else "G") + seq[1:]
+    app.text_area(key=SEQUENCE_KEY).input(edited).run()
+    assert_clean(app)
+    assert app.query_params["seq"] == edited and "example" not in app.query_params
+
+
+def test_example_choice_fills_the_sequence(app):
+    from scrambler_core import examples
+
+    third = examples.examples("utr5")[2]
+    app.selectbox(key="explore.example.utr5").set_value(third.label).run()
+    assert_clean(app)
+    assert app.text_area(key=SEQUENCE_KEY).value == third.sequence
+    assert app.query_params["example"] == "3"
+
+
+def test_guided_example_sets_the_view(app):
+    app.button(key="explore_guided_2").click().run()
+    assert_clean(app)
+    assert app.sidebar.radio(key="explore.mode").value == "occlusion"
+    assert app.sidebar.slider(key="explore.bits").value == pytest.approx(1.0)
+    assert app.toggle(key="explore.truth").value is True
+    assert any("Occlusion" in i.value or "scrambled" in i.value for i in app.info)
+
+
 def test_bad_letter_shows_position(app):
     seq = example_utr5()
-    app.text_area(key="sequence_utr5").input(seq[:16] + "X" + seq[17:]).run()
+    app.text_area(key=SEQUENCE_KEY).input(seq[:16] + "X" + seq[17:]).run()
     assert_clean(app)
     assert len(app.error) == 1
     assert "position 17" in app.error[0].value
@@ -75,7 +104,7 @@ def test_bad_letter_shows_position(app):
 
 
 def test_wrong_length_shows_expected_length(app):
-    app.text_area(key="sequence_utr5").input(example_utr5()[:48]).run()
+    app.text_area(key=SEQUENCE_KEY).input(example_utr5()[:48]).run()
     assert_clean(app)
     assert len(app.error) == 1
     message = app.error[0].value
@@ -83,28 +112,45 @@ def test_wrong_length_shows_expected_length(app):
 
 
 def test_query_params_select_view(utr5_scrambler_file):
-    at = new_app(predictor="utr5", bits="1.25", mode="inclusion")
+    from scrambler_core import examples
+
+    second = examples.examples("utr5")[1]
+    at = new_app(predictor="utr5", bits="1.25", mode="occlusion", example="2")
     at.run()
     assert_clean(at)
-    assert at.sidebar.selectbox(key="predictor").value == "utr5"
-    assert at.sidebar.slider(key="bits").value == pytest.approx(1.25)
-    assert at.sidebar.radio(key="mode").value == "inclusion"
+    assert at.sidebar.selectbox(key="app.predictor").value == "utr5"
+    assert at.sidebar.slider(key="explore.bits").value == pytest.approx(1.25)
+    assert at.sidebar.radio(key="explore.mode").value == "occlusion"
+    assert at.text_area(key=SEQUENCE_KEY).value == second.sequence
     assert not at.error, [e.value for e in at.error]
     float(metric(at, "Realised bits"))
 
 
+def test_linked_sequence_is_used(utr5_scrambler_file):
+    seq = example_utr5()
+    edited = ("C" if seq[0] != "C" else "G") + seq[1:]
+    at = new_app(predictor="utr5", seq=edited)
+    at.run()
+    assert_clean(at)
+    assert at.text_area(key=SEQUENCE_KEY).value == edited
+
+
 def test_bad_query_params_warn_not_crash(utr5_predictor_file):
-    at = new_app(predictor="nope", bits="lots", mode="sideways")
+    at = new_app(predictor="nope", bits="lots", mode="sideways", example="99")
     at.run()
     assert_clean(at)
     warnings = " ".join(w.value for w in at.warning)
-    assert "'nope'" in warnings and "'lots'" in warnings and "'sideways'" in warnings
-    assert at.sidebar.slider(key="bits").value == pytest.approx(0.5)
+    for bad in ("'nope'", "'lots'", "'sideways'", "'99'"):
+        assert bad in warnings, warnings
+    assert at.sidebar.slider(key="explore.bits").value == pytest.approx(0.5)
 
 
 def test_missing_scrambler_shows_error(utr5_predictor_file, tmp_path, monkeypatch):
+    import streamlit as st
+
     import scrambler_core.scrambler as scrambler_module
 
+    st.cache_resource.clear()  # scramblers loaded by earlier tests of this process
     # an empty pretrained directory: no scrambler file can be found
     monkeypatch.setattr(scrambler_module, "PRETRAINED_DIR", tmp_path)
     at = new_app(predictor="utr5", mode="occlusion")
@@ -117,14 +163,16 @@ def test_missing_scrambler_shows_error(utr5_predictor_file, tmp_path, monkeypatc
 
 def test_no_weights_shows_error(tmp_path, monkeypatch):
     """Runs without any pretrained file: the page explains what to do instead of failing."""
+    import streamlit as st
+
     import scrambler_core.predictors as predictors_module
 
+    st.cache_resource.clear()
     monkeypatch.setattr(predictors_module, "PRETRAINED_DIR", tmp_path)
     at = new_app()
     at.run()
     assert_clean(at)
-    assert at.title[0].value == "Scrambler Explorer"
-    assert len(at.error) == 1 and "train-predictor" in at.error[0].value
+    assert any("train-predictor" in e.value for e in at.error), [e.value for e in at.error]
 
 
 # ----------------------------------------------------------------------------- drawing helpers the page uses

@@ -1,0 +1,396 @@
+"""What every page shares: predictor choice, cached models and results, URL state,
+error handling, figures and downloads. Not a page itself (``app.py`` lists the pages).
+
+Rules the pages follow
+----------------------
+* Page content runs inside ``with guard():`` so a bad input shows ``st.error`` with
+  the reason and an unexpected failure a short message; never a traceback.
+* Widget keys that contain a ``.`` (``"explore.bits"``) keep their value when the
+  user visits another page and comes back (``keep_widget_state`` in ``app.py``).
+  Buttons, uploaders and download buttons use keys without a dot.
+* Attributions and predictions come from ``scrambler_core``; expensive results go
+  through ``cached`` (disk, keyed by the model's fingerprint and the parameters).
+"""
+from __future__ import annotations
+
+import io
+import logging
+import tempfile
+from contextlib import contextmanager
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import streamlit as st  # noqa: E402
+
+import scrambler_core as sc  # noqa: E402
+from scrambler_core import examples as builtin_examples  # noqa: E402
+from scrambler_core import plot  # noqa: E402
+from scrambler_core.cache import ResultCache, cache_key, fingerprint  # noqa: E402
+from scrambler_core.logo_figures import logo_heights_importance, logo_heights_pwm, logos_figure  # noqa: E402
+
+LOG = logging.getLogger("scrambler_explorer")
+
+MODES = ("inclusion", "occlusion")
+BITS_MIN, BITS_MAX, BITS_STEP, BITS_DEFAULT = 0.05, 2.0, 0.05, 0.5
+SEED = 0
+PREDICTOR_KEY = "app.predictor"
+USER_MODELS_KEY = "_user_models"
+USER_ERRORS = (sc.SequenceError, sc.ModelFileError, ValueError)
+PLOTLY_CONFIG = {"displaylogo": False,
+                 "toImageButtonOptions": {"format": "svg", "filename": "scrambler_explorer"}}
+
+
+# ----------------------------------------------------------------------------- errors
+
+@contextmanager
+def guard(context: str = ""):
+    """Run page code; a user error shows ``st.error(reason)``, anything else a short message.
+
+    Streamlit's own control flow (``st.stop``, ``st.rerun``) passes through: it
+    derives from BaseException, not Exception.
+    """
+    try:
+        yield
+    except USER_ERRORS as err:
+        st.error(f"{context}{err}" if context else str(err))
+        st.stop()
+    except Exception as err:  # never show a traceback; log it for the operator
+        LOG.exception("unexpected error%s", f" ({context})" if context else "")
+        st.error(f"Something went wrong{f' ({context})' if context else ''}: {type(err).__name__}: "
+                 f"{str(err).splitlines()[0] if str(err) else 'no detail'}. Your inputs are kept; "
+                 "change them or reload the page.")
+        st.stop()
+
+
+def keep_widget_state() -> None:
+    """Keep the value of every widget whose key contains a dot across page switches.
+
+    Streamlit forgets a widget's value when a run does not draw it (e.g. on another
+    page); writing the value back into ``st.session_state`` at the start of every run
+    keeps it, so nothing the user typed is lost.
+    """
+    for key in list(st.session_state.keys()):
+        if isinstance(key, str) and "." in key and not key.startswith("_"):
+            try:
+                st.session_state[key] = st.session_state[key]
+            except Exception:  # a key Streamlit does not let us set (should not happen)
+                pass
+
+
+# ----------------------------------------------------------------------------- predictors
+
+@st.cache_resource(show_spinner="Loading predictor…")
+def _builtin_predictor(name: str):
+    return sc.load_predictor(name)
+
+
+@st.cache_resource(show_spinner="Loading scrambler…")
+def _builtin_scrambler(name: str, mode: str):
+    return sc.load_scrambler(name, mode=mode, predictor=_builtin_predictor(name))
+
+
+@st.cache_resource
+def result_cache() -> ResultCache:
+    """The process's on-disk result cache (``SCRAMBLER_CACHE_DIR`` or ``~/.cache/scrambler-explorer``)."""
+    return ResultCache()
+
+
+def user_models() -> dict:
+    """This browser session's own models: ``{name: {"predictor", "scramblers", "card", "directory"}}``."""
+    return st.session_state.setdefault(USER_MODELS_KEY, {})
+
+
+def register_user_model(predictor, scramblers: dict, *, label: str | None = None, card=None,
+                        directory=None) -> str:
+    """Make an uploaded predictor (and its scramblers by mode) available on every page.
+
+    Only this browser session sees it. Returns the name it is listed under.
+    """
+    base = f"{label or predictor.name} (yours)"
+    models = user_models()
+    name, k = base, 2
+    while name in models and models[name]["predictor"] is not predictor:
+        name, k = f"{base} {k}", k + 1
+    entry = models.setdefault(name, {"predictor": predictor, "scramblers": {}, "card": card,
+                                     "directory": directory})
+    entry["scramblers"].update(scramblers or {})
+    if card is not None:
+        entry["card"] = card
+    return name
+
+
+def predictor_names() -> list[str]:
+    """Built-in predictors with weights present, then this session's own models."""
+    return sc.list_predictors() + list(user_models())
+
+
+def get_predictor(name: str):
+    """The predictor listed as ``name`` (built-in, loaded once per process, or the session's own)."""
+    models = user_models()
+    if name in models:
+        return models[name]["predictor"]
+    return _builtin_predictor(name)
+
+
+def get_scrambler(name: str, mode: str):
+    """The bits-conditioned scrambler for predictor ``name`` and ``mode``.
+
+    Raises
+    ------
+    ModelFileError
+        When no scrambler exists for that predictor and mode.
+    """
+    models = user_models()
+    if name in models:
+        scramblers = models[name]["scramblers"]
+        if mode not in scramblers:
+            raise sc.ModelFileError(f"no {mode} scrambler has been trained for {name} yet; "
+                                    "train one on the Your model page")
+        return scramblers[mode]
+    return _builtin_scrambler(name, mode)
+
+
+def current_predictor_name() -> str:
+    """The predictor chosen in the sidebar."""
+    names = predictor_names()
+    name = st.session_state.get(PREDICTOR_KEY)
+    return name if name in names else names[0]
+
+
+def sidebar_predictor() -> str | None:
+    """Draw the sidebar's predictor choice (shared by every page); ``None`` when none exists."""
+    names = predictor_names()
+    if not names:
+        st.sidebar.error("No predictor weights were found in pretrained/. Train one with: "
+                         "python -m scrambler_core train-predictor utr5")
+        return None
+    if st.session_state.get(PREDICTOR_KEY) not in names:
+        st.session_state[PREDICTOR_KEY] = names[0]
+    return st.sidebar.selectbox("Predictor", names, key=PREDICTOR_KEY,
+                                help="Built-in predictors, and models you uploaded on the Your model page "
+                                     "(visible to you only).")
+
+
+def describe_predictor(predictor) -> None:
+    """One caption line: what the predictor reads and outputs."""
+    st.caption(f"**{predictor.name}**: {predictor.description or 'your model'} · "
+               f"{predictor.sequence_length} {predictor.alphabet.unit}, alphabet {predictor.alphabet.letters} · "
+               f"output: {predictor.output_kind}")
+
+
+# ----------------------------------------------------------------------------- URL state
+
+def snap_bits(value) -> float | None:
+    """A bits value from a link, clipped to the slider's range and step; None if not a number."""
+    try:
+        bits = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not np.isfinite(bits):
+        return None
+    bits = min(max(bits, BITS_MIN), BITS_MAX)
+    return round(round(bits / BITS_STEP) * BITS_STEP, 2)
+
+
+def apply_query_once(page: str, handlers: dict) -> list[str]:
+    """Seed widget state from the link (``?key=value``) once per session and page.
+
+    Parameters
+    ----------
+    page : str
+        Page name (each page reads its link once).
+    handlers : dict
+        ``{query key: callable(value) -> str | None}``; a handler sets session state
+        and returns a warning when the value cannot be used.
+
+    Returns
+    -------
+    list of str — warnings to show.
+    """
+    flag = f"_query_applied_{page}"
+    if st.session_state.get(flag):
+        return []
+    st.session_state[flag] = True
+    notes = []
+    for key, handler in handlers.items():
+        value = st.query_params.get(key)
+        if value is not None:
+            note = handler(value)
+            if note:
+                notes.append(note)
+    return notes
+
+
+def predictor_from_query(value: str) -> str | None:
+    """Query handler for ``predictor``."""
+    names = predictor_names()
+    if value in names:
+        st.session_state[PREDICTOR_KEY] = value
+        return None
+    return f"The link asks for predictor {value!r}, which is not available here (available: {', '.join(names)})."
+
+
+def write_query(values: dict) -> None:
+    """Replace the page's link parameters with ``values`` (only when they changed)."""
+    wanted = {k: str(v) for k, v in values.items() if v is not None}
+    if dict(st.query_params) != wanted:
+        st.query_params.from_dict(wanted)
+
+
+# ----------------------------------------------------------------------------- examples and sequences
+
+def examples_for(name: str) -> list:
+    """Examples for a predictor: the grammar examples of a built-in, else the first uploaded sequences."""
+    models = user_models()
+    if name in models:
+        seqs = (models[name].get("card") or {}).get("example_sequences") or []
+        return [builtin_examples.Example(f"your sequence {k + 1}", s, np.zeros(len(s), bool), "")
+                for k, s in enumerate(seqs[:3])]
+    return builtin_examples.examples(name)
+
+
+def parse_one_sequence(text: str, predictor, record_key: str):
+    """Parse a pasted sequence or FASTA for ``predictor``; choose a record when there are several.
+
+    Returns
+    -------
+    (record_id, sequence)
+    """
+    records = sc.parse_text(text, predictor.alphabet, length=predictor.sequence_length)
+    if len(records) > 1:
+        ids = [rid for rid, _ in records]
+        chosen = st.selectbox("Record", ids, key=record_key)
+        return records[ids.index(chosen) if chosen in ids else 0]
+    return records[0]
+
+
+# ----------------------------------------------------------------------------- cached results
+
+def cached(kind: str, parts: tuple, compute):
+    """``compute()`` once per distinct ``(kind, parts)``, kept on disk across sessions and restarts.
+
+    ``parts`` must identify the result completely (include ``fingerprint(model)``).
+    A corrupted entry is recomputed.
+    """
+    return result_cache().get_or_compute(cache_key(kind, *parts), compute)
+
+
+def explain(name: str, mode: str, sequence: str, bits: float, n_samples: int, seed: int = SEED):
+    """Scrambler explanation of one sequence (cached)."""
+    scrambler = get_scrambler(name, mode)
+    return cached("explain", (fingerprint(scrambler), sequence, float(bits), int(n_samples), int(seed)),
+                  lambda: scrambler.explain([sequence], target_bits=bits, n_samples=n_samples, seed=seed))
+
+
+def predict(name: str, sequences: list[str]) -> np.ndarray:
+    """Predictions, shape (N,) (cached)."""
+    predictor = get_predictor(name)
+    return cached("predict", (fingerprint(predictor), tuple(sequences)),
+                  lambda: predictor.predict(sequences))
+
+
+# ----------------------------------------------------------------------------- figures and downloads
+
+def show_plotly(fig, key: str) -> None:
+    """Draw a plotly figure at the page's width with SVG export in its toolbar."""
+    st.plotly_chart(fig, width="stretch", config=PLOTLY_CONFIG, key=key)
+
+
+def logo_rows_figure(rows: list, alphabet, *, titles, y_labels, hover_values=None, highlight=None,
+                     x_range=None, start=1):
+    """Aligned interactive logos (one shared x axis; hover shows position, letter and value)."""
+    return logos_figure(rows, alphabet, titles=titles, y_labels=y_labels, hover_values=hover_values,
+                        highlight=highlight, x_range=x_range, start=start)
+
+
+def pwm_and_importance_rows(pwm, importance, sequence, alphabet):
+    """Heights and hover values for the standard two rows: PWM (bits) over importance."""
+    return ([logo_heights_pwm(pwm, alphabet), logo_heights_importance(importance, sequence, alphabet)],
+            [np.asarray(pwm), None])
+
+
+def matplotlib_bytes(draw, fmt: str) -> bytes:
+    """Render a matplotlib figure built by ``draw()`` to PNG or SVG bytes (and close it)."""
+    fig = draw()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, dpi=200 if fmt == "png" else None, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def logo_figure_matplotlib(rows: list, kinds: list, alphabet, titles: list, sequence: str | None = None):
+    """Publication logos with logomaker, one row per entry, for the PNG/SVG downloads.
+
+    Parameters
+    ----------
+    rows : list of arrays — a PWM (L, A) for kind ``"pwm"``, scores (L,) for ``"importance"``
+        (reference letters of ``sequence``) or a height matrix (L, A) for ``"matrix"``.
+    kinds : list of {"pwm", "importance", "matrix"}
+    """
+    length = len(np.asarray(rows[0]))
+    fig, axes = plt.subplots(len(rows), 1, figsize=plot.logo_figsize(length, rows=len(rows)), sharex=True,
+                             squeeze=False)
+    for ax, row, kind, title in zip(axes[:, 0], rows, kinds, titles):
+        if kind == "pwm":
+            plot.pwm_logo(row, alphabet, ax=ax, title=title)
+        elif kind == "importance":
+            plot.importance_logo(row, sequence, alphabet, ax=ax, title=title)
+        else:
+            plot.matrix_logo(row, alphabet, ax=ax, title=title)
+    fig.tight_layout()
+    return fig
+
+
+def figure_downloads(draw, stem: str, key: str) -> None:
+    """PNG and SVG download buttons for a matplotlib figure drawn only when clicked."""
+    c1, c2 = st.columns(2)
+    c1.download_button("Download PNG", lambda: matplotlib_bytes(draw, "png"), file_name=f"{stem}.png",
+                       mime="image/png", key=f"{key}_png", on_click="ignore")
+    c2.download_button("Download SVG", lambda: matplotlib_bytes(draw, "svg"), file_name=f"{stem}.svg",
+                       mime="image/svg+xml", key=f"{key}_svg", on_click="ignore")
+
+
+def csv_download(frame: pd.DataFrame, label: str, file_name: str, key: str) -> None:
+    """A CSV download button for a table."""
+    st.download_button(label, frame.to_csv(index=False, float_format="%.6g").encode(), file_name=file_name,
+                       mime="text/csv", key=key, on_click="ignore")
+
+
+def session_directory() -> str:
+    """A temporary directory private to this browser session (uploads live here only)."""
+    path = st.session_state.get("_session_directory")
+    if not path:
+        path = tempfile.mkdtemp(prefix="scrambler_session_")
+        st.session_state["_session_directory"] = path
+    return path
+
+
+# ----------------------------------------------------------------------------- teaching
+
+BITS_AND_MODES = """
+A **scrambler** is a small network trained once to explain a predictor. For your sequence it
+outputs an importance score per position; the scores turn the sequence into a **PWM** (position
+weight matrix: a probability for every letter at every position) from which new sequences are
+**sampled** and scored by the predictor.
+
+* **Inclusion**: the important positions keep their letter and the rest drift to the background
+  letter frequencies, so the samples should *keep* the original prediction.
+* **Occlusion**: the important positions are scrambled, so the samples should *lose* it.
+* **Target bits** is the information budget: the mean conservation over positions, in bits, that
+  the PWM may keep (2 bits = one fully fixed nucleotide, log2 20 ≈ 4.3 bits for a protein residue).
+  A low budget forces a sparse explanation: only what matters most survives. **Realised bits** is
+  what the scrambler actually kept for this sequence.
+"""
+
+READING_LOGOS = """
+**Reading the logos.** In the **PWM logo** a letter's height is its probability times the
+position's information content (log2 A − entropy), so tall stacks are positions the samples
+keep. The **importance logo** draws your sequence's letter at each position, scaled by its score.
+Hover a letter for its position and value; drag on the plot to zoom, double-click to zoom out.
+"""
+# COMMON-READY

@@ -1,0 +1,284 @@
+"""Explore: one sequence explained by the predictor's scrambler at a chosen information budget.
+
+Link parameters: ``predictor``, ``mode`` (inclusion/occlusion), ``bits`` (0.05-2),
+``example`` (1-based number of a built-in example) or ``seq`` (a sequence).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+import scrambler_core as sc
+from pages import _common as common
+
+N_SAMPLES_CHOICES = (8, 16, 32, 64, 128)
+N_SAMPLES_DEFAULT = 32
+TABLE_ROWS = 5
+MAX_LINK_SEQUENCE = 2000  # longer sequences are not written into the link
+
+
+def _keys(name: str) -> dict:
+    return {"sequence": f"explore.sequence.{name}", "example": f"explore.example.{name}",
+            "zoom": f"explore.zoom.{name}", "record": f"explore.record.{name}"}
+
+
+# ----------------------------------------------------------------------------- link handlers
+
+def _mode_from_query(value):
+    if value in common.MODES:
+        st.session_state["explore.mode"] = value
+        return None
+    return f"The link asks for mode {value!r}; choose inclusion or occlusion."
+
+
+def _bits_from_query(value):
+    bits = common.snap_bits(value)
+    if bits is None:
+        return f"The link's bits value {value!r} is not a number."
+    st.session_state["explore.bits"] = bits
+    return None
+
+
+def _example_from_query(value):
+    st.session_state["_explore_example_request"] = value
+    return None
+
+
+def _sequence_from_query(value):
+    st.session_state["_explore_sequence_request"] = value
+    return None
+
+
+def _apply_link_sequence(name, examples, keys) -> str | None:
+    """Put the linked example or sequence into the text box (after the predictor is known)."""
+    note = None
+    request = st.session_state.pop("_explore_example_request", None)
+    if request is not None:
+        try:
+            index = int(request) - 1
+            if not 0 <= index < len(examples):
+                raise ValueError
+            st.session_state[keys["example"]] = examples[index].label
+            st.session_state[keys["sequence"]] = examples[index].sequence
+        except ValueError:
+            note = (f"The link asks for example {request!r}; {name} has examples 1-{len(examples)}."
+                    if examples else f"The link asks for an example but {name} has none.")
+    sequence = st.session_state.pop("_explore_sequence_request", None)
+    if sequence is not None:
+        st.session_state[keys["sequence"]] = sequence
+    return note
+
+
+# ----------------------------------------------------------------------------- guided example
+
+GUIDED_STEPS = [
+    ("1 · Inclusion at 0.5 bits", "inclusion", 0.5,
+     "The scrambler keeps the letters that hold the prediction: the tall stacks should sit on the grey bands "
+     "(the grammar's true elements), and the samples' predictions stay near the dashed line."),
+    ("2 · Squeeze to 0.1 bits", "inclusion", 0.1,
+     "With a tenth of a bit per position the scrambler must choose: only the single most important element "
+     "survives. Watch which one."),
+    ("3 · Occlusion at 1.0 bits", "occlusion", 1.0,
+     "Now the important letters are the ones scrambled: the samples lose the original prediction, so the "
+     "histogram moves away from the dashed line."),
+]
+
+
+def _start_guided_step(step: int) -> None:
+    _, mode, bits, _ = GUIDED_STEPS[step]
+    name = "utr5"
+    example = common.examples_for(name)[0]
+    keys = _keys(name)
+    st.session_state[common.PREDICTOR_KEY] = name
+    st.session_state[keys["example"]] = example.label
+    st.session_state[keys["sequence"]] = example.sequence
+    st.session_state[keys["zoom"]] = (1, len(example.sequence))
+    st.session_state["explore.mode"] = mode
+    st.session_state["explore.bits"] = bits
+    st.session_state["explore.truth"] = True
+    st.session_state["_explore_guided_step"] = step
+
+
+def guided_example(predictor_names) -> None:
+    """A three-step tour on the utr5 uORF example, each step a button that sets the view."""
+    if "utr5" not in predictor_names:
+        return
+    example = common.examples_for("utr5")[0]
+    with st.expander("Guided example: find a uORF in a 5'UTR", expanded=False):
+        st.markdown(f"This 5'UTR has an {example.description} A uORF (upstream ATG with an in-frame stop) makes "
+                    "ribosomes start too early, which lowers the load on the main coding sequence. "
+                    "Click the steps in order.")
+        columns = st.columns(len(GUIDED_STEPS))
+        for k, (label, _, _, _) in enumerate(GUIDED_STEPS):
+            columns[k].button(label, key=f"explore_guided_{k}", on_click=_start_guided_step, args=(k,),
+                              width="stretch")
+        step = st.session_state.get("_explore_guided_step")
+        if step is not None:
+            st.info(GUIDED_STEPS[step][3])
+
+
+# ----------------------------------------------------------------------------- drawing
+
+def sample_histogram(sample_predictions, original: float, label: str):
+    """Histogram of the predictions on the samples with the original marked (plotly)."""
+    fig = go.Figure(go.Histogram(x=sample_predictions, nbinsx=30, name="samples", marker_color="#4c78a8",
+                                 opacity=0.85, hovertemplate="prediction %{x}<br>%{y} samples<extra></extra>"))
+    fig.add_vline(x=original, line_width=2, line_dash="dash", line_color="#e45756")
+    fig.add_annotation(x=original, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
+                       text=f"original {original:.3f}", font=dict(color="#e45756"))
+    fig.update_layout(xaxis_title=label, yaxis_title="samples", height=300, bargap=0.05,
+                      margin=dict(l=10, r=10, t=30, b=10), showlegend=False)
+    return fig
+
+
+def scores_table(explanation, sequence: str, letters: str) -> pd.DataFrame:
+    """Per-position table for the CSV download: position, letter, importance, bits, PWM."""
+    frame = pd.DataFrame({"position": np.arange(1, len(sequence) + 1), "letter": list(sequence),
+                          "importance": explanation.importance[0],
+                          "bits": explanation.per_position_bits[0]})
+    for j, letter in enumerate(letters):
+        frame[f"p_{letter}"] = explanation.pwm[0][:, j]
+    return frame
+
+
+# ----------------------------------------------------------------------------- page
+
+def main() -> None:
+    names = common.predictor_names()
+    notes = common.apply_query_once("explore", {"mode": _mode_from_query, "bits": _bits_from_query,
+                                                "example": _example_from_query, "seq": _sequence_from_query})
+    name = common.current_predictor_name()
+    predictor = common.get_predictor(name)
+    examples = common.examples_for(name)
+    keys = _keys(name)
+    note = _apply_link_sequence(name, examples, keys)
+    for text in notes + ([note] if note else []):
+        st.warning(text)
+
+    st.title("Explore")
+    common.describe_predictor(predictor)
+
+    st.session_state.setdefault("explore.mode", "inclusion")
+    st.session_state.setdefault("explore.bits", common.BITS_DEFAULT)
+    st.session_state.setdefault("explore.n_samples", N_SAMPLES_DEFAULT)
+    with st.sidebar:
+        mode = st.radio("Mode", common.MODES, key="explore.mode", horizontal=True,
+                        help="Inclusion: keep what matters. Occlusion: scramble what matters.")
+        bits = st.slider("Target bits", common.BITS_MIN, common.BITS_MAX, step=common.BITS_STEP,
+                         key="explore.bits", help="Information budget of the explanation (mean bits per position).")
+        bits = round(float(bits), 2)  # the slider's float steps carry rounding noise
+        n_samples = st.select_slider("Samples", N_SAMPLES_CHOICES, key="explore.n_samples",
+                                     help="Sequences drawn from the scrambled PWM and scored by the predictor.")
+
+    with st.expander("What am I looking at?"):
+        st.markdown(common.BITS_AND_MODES + common.READING_LOGOS +
+                    "The **histogram** shows the predictor's output on the samples; the dashed line is the "
+                    "prediction on your sequence.")
+    guided_example(names)
+
+    labels = [e.label for e in examples]
+    if keys["sequence"] not in st.session_state:
+        st.session_state[keys["sequence"]] = examples[0].sequence if examples else ""
+
+    def _load_example():
+        chosen = st.session_state.get(keys["example"])
+        if chosen in labels:
+            st.session_state[keys["sequence"]] = examples[labels.index(chosen)].sequence
+
+    if examples:
+        st.selectbox("Example", labels, key=keys["example"], on_change=_load_example,
+                     help="Sequences from the grammar the built-in predictor was trained on; their true elements "
+                          "are known.")
+    text = st.text_area(f"Sequence ({predictor.sequence_length} {predictor.alphabet.unit}) or FASTA",
+                        key=keys["sequence"], height=110,
+                        help="Paste one bare sequence or FASTA records; spaces, line breaks and digits are ignored.")
+
+    with common.guard("Sequence: "):
+        record_id, sequence = common.parse_one_sequence(text, predictor, keys["record"])
+
+    example_index = next((k for k, e in enumerate(examples) if e.sequence == sequence), None)
+    link = {"predictor": name, "mode": mode, "bits": f"{bits:g}"}
+    if example_index is not None:
+        link["example"] = example_index + 1
+    elif len(sequence) <= MAX_LINK_SEQUENCE:
+        link["seq"] = sequence
+    common.write_query(link)
+
+    try:
+        common.get_scrambler(name, mode)
+    except sc.ModelFileError as err:  # the predictor alone still answers
+        st.error(f"Scrambler: {err}")
+        with common.guard("Prediction: "):
+            st.metric("Prediction (original)", f"{float(common.predict(name, [sequence])[0]):.3f}")
+        st.stop()
+
+    started = time.perf_counter()
+    with st.spinner("Scrambling…"):
+        explanation = common.explain(name, mode, sequence, bits, int(n_samples))
+    seconds = time.perf_counter() - started
+
+    original = float(explanation.prediction[0])
+    mean_samples = float(explanation.mean_sample_prediction[0])
+    realised = float(explanation.conservation[0])
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Prediction (original)", f"{original:.3f}")
+    c2.metric("Mean prediction (samples)", f"{mean_samples:.3f}", delta=f"{mean_samples - original:+.3f}",
+              delta_color="off")
+    c3.metric("Realised bits", f"{realised:.3f}", delta=f"target {bits:g}", delta_color="off", delta_arrow="off",
+              help="Mean conservation (bits per position) of the scrambled PWM; the scrambler aims at the target.")
+
+    letters = predictor.alphabet.letters
+    length = len(sequence)
+    st.subheader("Scrambled PWM and importance")
+    truth = examples[example_index].important if example_index is not None and examples[example_index].description \
+        else None
+    cols = st.columns([3, 1])
+    zoom_key = keys["zoom"]
+    if st.session_state.get(zoom_key) is None or max(st.session_state[zoom_key]) > length:
+        st.session_state[zoom_key] = (1, length)
+    zoom = cols[0].slider("Positions", 1, length, key=zoom_key, help="Zoom the logos to a position range.")
+    show_truth = cols[1].toggle("Show the true elements", key="explore.truth", disabled=truth is None,
+                                help="Grey bands mark the positions the grammar's value depends on (built-in examples).")
+    highlight = list(np.flatnonzero(truth)) if (show_truth and truth is not None) else None
+    rows, hover = common.pwm_and_importance_rows(explanation.pwm[0], explanation.importance[0], sequence, letters)
+    figure = common.logo_rows_figure(rows, letters, titles=["Scrambled PWM", "Importance on your sequence"],
+                                     y_labels=["bits", "importance"], hover_values=hover, highlight=highlight,
+                                     x_range=(zoom[0] - 1, zoom[1] - 1))
+    common.show_plotly(figure, key="explore_logos")
+
+    stem = f"{name}_{mode}_{bits:g}bits_{record_id}"
+    d1, d2 = st.columns(2)
+    with d1:
+        common.figure_downloads(
+            lambda: common.logo_figure_matplotlib(
+                [explanation.pwm[0], explanation.importance[0]], ["pwm", "importance"], letters,
+                ["Scrambled PWM", "Importance on your sequence"], sequence=sequence),
+            stem=f"{stem}_logos", key="explore_logos_download")
+    with d2:
+        e1, e2 = st.columns(2)
+        with e1:
+            common.csv_download(scores_table(explanation, sequence, letters), "Scores CSV", f"{stem}_scores.csv",
+                                key="explore_scores_csv")
+        samples = explanation.sample_sequences(0)
+        sample_frame = pd.DataFrame({"sequence": samples, "prediction": explanation.sample_predictions[0]})
+        with e2:
+            common.csv_download(sample_frame, "Samples CSV", f"{stem}_samples.csv", key="explore_samples_csv")
+
+    st.subheader("Predictions on samples")
+    common.show_plotly(sample_histogram(explanation.sample_predictions[0], original, f"{predictor.name} prediction"),
+                       key="explore_histogram")
+    st.subheader("A few samples")
+    table = sample_frame.head(TABLE_ROWS).round({"prediction": 3})
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"sequence": st.column_config.TextColumn("sequence", width="large"),
+                                "prediction": st.column_config.NumberColumn("prediction", format="%.3f")})
+    st.caption(f"Record {record_id} · {mode} scrambler · target {bits:g} bits · {n_samples} samples · "
+               f"seed {common.SEED} · {seconds * 1000:.0f} ms")
+
+
+with common.guard():
+    main()
