@@ -16,11 +16,11 @@ from pages import _common as common
 st.set_page_config(page_title="Scrambler Explorer", page_icon="🧬", layout="wide")
 
 PAGES = [
-    st.Page("pages/explore.py", title="Explore", icon="🔎", default=True),
-    st.Page("pages/variant.py", title="Variant", icon="🧪", url_path="variant"),
-    st.Page("pages/compare.py", title="Compare", icon="⚖️", url_path="compare"),
-    st.Page("pages/benchmarks.py", title="Benchmarks", icon="📊", url_path="benchmarks"),
-    st.Page("pages/your_model.py", title="Your model", icon="📤", url_path="your_model"),
+    st.Page("pages/explore.py", title="Explore", icon=":material/search:", default=True),
+    st.Page("pages/variant.py", title="Variant", icon=":material/difference:", url_path="variant"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
+    st.Page("pages/benchmarks.py", title="Benchmarks", icon=":material/bar_chart:", url_path="benchmarks"),
+    st.Page("pages/your_model.py", title="Your model", icon=":material/upload_file:", url_path="your_model"),
 ]
 
 page = st.navigation(PAGES)
@@ -28,7 +28,7 @@ common.keep_widget_state()
 with common.guard():
     notes = common.apply_query_once("app", {"predictor": common.predictor_from_query})
     with st.sidebar:
-        st.title("🧬 Scrambler Explorer")
+        st.title("Scrambler Explorer")
     available = common.sidebar_predictor()
 if available is None:
     st.error("No predictor is available: the built-in weights are missing from pretrained/. Train them with: "

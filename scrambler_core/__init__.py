@@ -11,6 +11,10 @@ from .attribution import METHODS, attribute, dinucleotide_shuffle, method_option
 from .predictors import ModelFileError, Predictor, list_predictors, load_predictor
 from .scrambler import (Explanation, Scrambler, ScramblerModel, background_from_sequences, conservation,
                         load_scrambler, pwm_from_scores, sample_pwm, train_scrambler)
+from . import cache, comparison, examples, logo_figures, user_models, variants  # noqa: F401
+from .cache import ResultCache, cache_key, fingerprint
+from .variants import (Variant, VariantResult, apply_variants, diff_sequences, parse_variants, parse_vcf_line,
+                       score_variant)
 from .sequences import (DNA, PROTEIN, RNA, Alphabet, SequenceError, decode, get_alphabet, one_hot,
                         parse_text, read_sequences, validate_sequence)
 
@@ -19,6 +23,7 @@ __all__ = [
     "parse_text", "read_sequences", "validate_sequence", "Predictor", "load_predictor", "list_predictors",
     "Scrambler", "ScramblerModel", "Explanation", "load_scrambler", "train_scrambler", "pwm_from_scores",
     "conservation", "sample_pwm", "background_from_sequences", "attribute", "METHODS", "method_options",
-    "dinucleotide_shuffle",
+    "dinucleotide_shuffle", "ResultCache", "cache_key", "fingerprint", "Variant", "VariantResult", "apply_variants",
+    "diff_sequences", "parse_variants", "parse_vcf_line", "score_variant",
 ]
 __version__ = "0.1.0"

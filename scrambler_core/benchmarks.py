@@ -386,6 +386,9 @@ def run_benchmarks(predictor, output_dir, *, which=("kl", "recall"), methods=MET
         fig = plot_kl(kl, title=f"{predictor.name}: inclusion / occlusion, n = {len(test_sequences)}")
         fig.savefig(output_dir / "kl.png", dpi=120)
         fig.savefig(output_dir / "kl.svg")
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)   # a long-running process (the app) would otherwise keep every figure
     if "recall" in which:
         recall, costs = recall_benchmark(predictor, methods, n=n_recall, method_options=method_options,
                                          n_per_example=n_per_example, progress=progress)

@@ -1,8 +1,19 @@
 """The app in a real browser: Debian's /usr/bin/chromium driven by Playwright.
 
 A module fixture starts ``streamlit run app.py`` on a free port of 127.0.0.1
-and stops it at the end. Outside CI the tests are skipped when chromium is not
-installed; in CI (``CI=true``) a missing chromium is a failure.
+(with this process's environment: ``conftest.py`` points ``SCRAMBLER_CACHE_DIR``
+at a fresh temporary directory) and stops it at the end. Outside CI the tests
+are skipped when chromium is not installed; in CI (``CI=true``) a missing
+chromium is a failure.
+
+Every page gets a full-page screenshot in ``tests/artifacts/`` (git-ignored);
+with ``UPDATE_SCREENSHOT=1`` the Explore one is also written to
+``docs/screenshot.png``, the README's picture::
+
+    UPDATE_SCREENSHOT=1 .venv/bin/python -m pytest -q tests/test_browser.py
+
+Timeouts are bounded everywhere; no test asserts a wall-clock time
+(``bench/browser_latency.py`` measures them).
 """
 import os
 import re
@@ -22,10 +33,68 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 START_TIMEOUT = 120  # seconds for the server to answer /_stcore/health
-RENDER_TIMEOUT = 120_000  # ms for the first explanation (model loading, graph tracing)
-# the README's picture is refreshed only on request (UPDATE_SCREENSHOT=1); otherwise it goes to artifacts/
-SCREENSHOT = (ROOT / "docs" / "screenshot.png" if os.environ.get("UPDATE_SCREENSHOT") == "1"
-              else ROOT / "artifacts" / "screenshot.png")
+RENDER_TIMEOUT = 150_000  # ms for a first page (model loading, graph tracing, first explanation)
+STEP_TIMEOUT = 60_000  # ms for a rerun after an input
+SETTLE_MS = 600  # the script must stay finished this long before a page counts as done
+ARTIFACTS = ROOT / "tests" / "artifacts"
+README_SCREENSHOT = ROOT / "docs" / "screenshot.png"
+
+# every page with a link that opens it for the built-in utr5 predictor
+PAGES = {
+    "explore": "/?predictor=utr5&mode=inclusion&bits=0.5&example=1",
+    "variant": "/variant?predictor=utr5",
+    "compare": "/compare?predictor=utr5",
+    "benchmarks": "/benchmarks?predictor=utr5",
+    "your_model": "/your_model",
+}
+LOGOS = ".st-key-explore_logos .js-plotly-plot"
+HISTOGRAM = ".st-key-explore_histogram .js-plotly-plot"
+ERRORS = '[data-testid="stAlertContentError"]'
+
+# done once Streamlit's script run has finished and stayed finished for quietMs
+SETTLED_JS = """(quietMs) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const idle = !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+    && !document.querySelector('[data-testid="stStatusWidget"]');
+  const now = performance.now();
+  if (!idle) { window.__settledSince = null; return false; }
+  if (window.__settledSince == null) window.__settledSince = now;
+  return now - window.__settledSince >= quietMs;
+}"""
+# a checksum of a plotly chart's glyph traces (the filled letter outlines) as plotly.js holds them
+SIGNATURE_JS = """(sel) => {
+  const el = document.querySelector(sel);
+  const data = el && (el._fullData || el.data);
+  if (!data) return null;
+  let n = 0, s = 0;
+  for (const t of data) {
+    if (t.fill !== 'toself' || !t.y) continue;
+    n++;
+    for (let i = 0; i < t.y.length; i++) { const v = t.y[i]; if (Number.isFinite(v)) s += v * ((i % 97) + 1); }
+  }
+  return n ? n + ':' + s.toFixed(6) : null;
+}"""
+# a plotly chart's traces: type, name, axis, number of points, finite y values
+TRACES_JS = """(sel) => {
+  const el = document.querySelector(sel);
+  const data = el && (el._fullData || el.data);
+  if (!data) return null;
+  return data.map(t => ({type: t.type, name: t.name, fill: t.fill || null, xaxis: t.xaxis || 'x',
+    nx: t.x ? t.x.length : 0,
+    ny: t.y ? Array.from(t.y).filter(v => v !== null && v !== undefined && isFinite(v)).length : 0}));
+}"""
+
+
+class StreamlitServer:
+    """A running ``streamlit run app.py``: its base ``url`` and its console output."""
+
+    def __init__(self, url, log):
+        self.url = url
+        self._log = log
+
+    def output(self, tail=4000) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-tail:]
 
 
 def _free_port() -> int:
@@ -53,26 +122,26 @@ def chromium_path():
 
 @pytest.fixture(scope="module")
 def server(chromium_path, utr5_scrambler_file):
-    """Base URL of a Streamlit server running app.py; stopped after the module."""
+    """A Streamlit server running app.py (``.url``, ``.output()``); stopped after the module."""
     port = _free_port()
     log = tempfile.TemporaryFile()
     env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    # no file watcher: an edit elsewhere in the checkout must not rerun the pages under test
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
+    running = StreamlitServer(base, log)
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while not _healthy(f"{base}/_stcore/health"):
             if proc.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                output = log.read().decode(errors="replace")[-4000:]
                 state = f"exited with {proc.returncode}" if proc.poll() is not None else \
                     f"not healthy after {START_TIMEOUT} s"
-                pytest.fail(f"streamlit server {state}; its output:\n{output}")
+                pytest.fail(f"streamlit server {state}; its output:\n{running.output()}")
             time.sleep(0.5)
-        yield base
+        yield running
     finally:
         proc.terminate()
         try:
@@ -88,7 +157,7 @@ def browser(chromium_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, timeout=60_000)
         yield b
         b.close()
 
@@ -98,53 +167,194 @@ def page(browser, server):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
     pg.set_default_timeout(RENDER_TIMEOUT)
+    pg.set_default_navigation_timeout(60_000)
     yield pg
     context.close()
 
 
-def wait_until_idle(page):
-    """Wait until Streamlit has finished the current script run."""
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=RENDER_TIMEOUT)
+# ----------------------------------------------------------------------------- helpers
+
+def wait_settled(page, timeout=RENDER_TIMEOUT):
+    """Wait until Streamlit's script run has finished (and no new one started for SETTLE_MS)."""
+    page.evaluate("() => { window.__settledSince = null; }")
+    page.wait_for_function(SETTLED_JS, arg=SETTLE_MS, polling=100, timeout=timeout)
 
 
-def open_app(page, server):
-    page.goto(f"{server}/?predictor=utr5&mode=inclusion&bits=0.5")
-    page.locator("h1", has_text="Scrambler Explorer").wait_for()
+def open_page(page, server, path):
+    """Open ``path`` and wait until the page has been drawn and its script run is over."""
+    page.goto(server.url + path)
+    page.locator('[data-testid="stMain"] h1').first.wait_for()
+    wait_settled(page)
     return page
 
 
-def test_page_shows_prediction_and_screenshot(page, server):
-    open_app(page, server)
-    values = page.locator('[data-testid="stMetricValue"]')
-    values.first.wait_for()
-    page.locator('[data-testid="stImage"] img, [data-testid="stImage"]').first.wait_for()
-    page.locator(".js-plotly-plot").first.wait_for()
-    wait_until_idle(page)
-    assert values.count() == 3
-    assert re.fullmatch(r"-?\d+\.\d{3}", values.first.inner_text().strip()), values.first.inner_text()
+def open_explore(page, server, path=PAGES["explore"]):
+    open_page(page, server, path)
+    page.wait_for_function(SIGNATURE_JS, arg=LOGOS, timeout=RENDER_TIMEOUT)
+    return page
+
+
+def assert_clean(page, server):
+    """No exception box, no traceback, no 'Something went wrong' (the pages' guard for bugs)."""
     body = page.inner_text("body")
-    assert "Traceback" not in body
-    assert page.locator('[data-testid="stException"]').count() == 0
-    # Streamlit scrolls inside its main container, so grow the viewport to show the whole page
-    height = page.evaluate("() => Math.max(...Array.from(document.querySelectorAll("
-                           "'[data-testid=\"stMain\"], [data-testid=\"stAppViewContainer\"], body'), "
-                           "e => e.scrollHeight))")
-    page.set_viewport_size({"width": 1400, "height": min(max(int(height), 1000), 3000)})
-    page.wait_for_timeout(1000)  # let the charts re-layout at the new size
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
-    assert SCREENSHOT.stat().st_size > 10_000
+    exceptions = page.locator('[data-testid="stException"]')
+    detail = f"\npage text:\n{body[:3000]}\nserver output:\n{server.output(3000)}"
+    assert exceptions.count() == 0, f"exception on the page: {exceptions.first.inner_text()}{detail}"
+    assert "Traceback" not in body, detail
+    assert "Something went wrong" not in body, detail
+
+
+def metric_values(page) -> dict:
+    """``{label: value}`` of the page's st.metric elements."""
+    out = {}
+    for m in page.locator('[data-testid="stMetric"]').all():
+        label = m.locator('[data-testid="stMetricLabel"]').inner_text().strip()
+        out[label] = m.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    return out
+
+
+def save_screenshot(page, name) -> Path:
+    """Full-page screenshot in tests/artifacts/NAME.png (Streamlit scrolls inside its main
+    container, so the viewport grows to the content's height first)."""
+    size = 1000
+    for _ in range(3):  # charts re-layout at a new size, which may change the height again
+        height = page.evaluate("() => Math.max(...Array.from(document.querySelectorAll("
+                               "'[data-testid=\"stMain\"], [data-testid=\"stAppViewContainer\"], body'), "
+                               "e => e.scrollHeight))")
+        wanted = min(max(int(height), 1000), 4000)
+        if wanted == size:
+            break
+        size = wanted
+        page.set_viewport_size({"width": 1400, "height": size})
+        page.wait_for_timeout(800)
+    wait_settled(page, STEP_TIMEOUT)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def press_slider(page, label, key, times):
+    """Focus the slider thumb named ``label`` and press ``key`` ``times`` times."""
+    thumb = page.get_by_role("slider", name=label)
+    thumb.focus()
+    for _ in range(times):
+        page.keyboard.press(key)
+    return thumb
+
+
+# ----------------------------------------------------------------------------- every page
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_page_loads_without_error(page, server, name):
+    if name == "explore":
+        open_explore(page, server)
+    else:
+        open_page(page, server, PAGES[name])
+    assert_clean(page, server)
+    assert "This page is being built" not in page.inner_text("body"), f"{name} is still a placeholder"
+    path = save_screenshot(page, f"page_{name}")
+    if name == "explore" and os.environ.get("UPDATE_SCREENSHOT") == "1":
+        README_SCREENSHOT.write_bytes(path.read_bytes())
+
+
+# ----------------------------------------------------------------------------- Explore
+
+def test_explore_shows_logo_and_distribution(page, server):
+    open_explore(page, server)
+    assert_clean(page, server)
+    values = metric_values(page)
+    for label in ("Prediction (original)", "Mean prediction (samples)", "Realised bits"):
+        assert re.fullmatch(r"-?\d+\.\d{3}", values.get(label, "")), values
+    # the logo: filled letter glyphs in both rows (scrambled PWM on x, importance on x2), drawn as SVG
+    traces = page.evaluate(TRACES_JS, LOGOS)
+    glyphs = [t for t in traces if t["fill"] == "toself"]
+    assert glyphs, traces
+    assert {t["name"] for t in glyphs} <= set("ACGT"), traces
+    assert {t["xaxis"] for t in glyphs} == {"x", "x2"}, traces
+    assert all(t["ny"] > 0 for t in glyphs), traces
+    assert page.locator(f"{LOGOS} .scatterlayer .trace path").count() >= len(glyphs)
+    # the distribution: a histogram of the 32 samples' predictions
+    histogram = [t for t in page.evaluate(TRACES_JS, HISTOGRAM) if t["type"] == "histogram"]
+    assert len(histogram) == 1 and histogram[0]["nx"] == 32, histogram
+    assert page.locator(f"{HISTOGRAM} .barlayer path").count() > 0
+
+
+def test_bits_slider_changes_the_logo(page, server):
+    open_explore(page, server)
+    before = page.evaluate(SIGNATURE_JS, LOGOS)
+    realised = metric_values(page)["Realised bits"]
+    thumb = press_slider(page, "Target bits", "ArrowRight", 4)  # 0.5 -> 0.7
+    page.wait_for_function(
+        """([sel, before]) => {
+             const app = document.querySelector('[data-testid="stApp"]');
+             if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+             if (new URLSearchParams(window.location.search).get('bits') !== '0.7') return false;
+             const sig = (""" + SIGNATURE_JS + """)(sel);
+             return sig !== null && sig !== before;
+           }""", arg=[LOGOS, before], polling=100, timeout=STEP_TIMEOUT)
+    wait_settled(page, STEP_TIMEOUT)
+    assert_clean(page, server)
+    assert float(thumb.get_attribute("aria-valuenow") or thumb.input_value()) == pytest.approx(0.7)
+    assert page.evaluate(SIGNATURE_JS, LOGOS) != before
+    assert metric_values(page)["Realised bits"] != realised
+    assert "target 0.7" in page.locator('[data-testid="stMetric"]', has_text="Realised bits").inner_text()
 
 
 def test_bad_sequence_shows_error(page, server):
-    open_app(page, server)
-    page.locator('[data-testid="stMetricValue"]').first.wait_for()
-    box = page.locator("textarea").first
+    open_explore(page, server)
+    box = page.locator('[data-testid="stTextArea"] textarea').first
     box.fill("ACGTACGTACGTACGTXACGTACGTACGTACGTACGTACGTACGTACGTAC")
     box.press("Control+Enter")
-    error = page.locator('[data-testid="stAlertContentError"]')
-    error.first.wait_for()
+    error = page.locator(ERRORS)
+    error.first.wait_for(timeout=STEP_TIMEOUT)
+    wait_settled(page, STEP_TIMEOUT)
     assert "position 17" in error.first.inner_text()
     assert "Traceback" not in page.inner_text("body")
+
+
+# ----------------------------------------------------------------------------- Variant
+
+def test_variant_shows_delta_of_a_g_to_a_variant(page, server):
+    from urllib.parse import quote
+
+    import scrambler_core as sc
+    from scrambler_core.examples import examples
+
+    reference = examples("utr5")[0].sequence
+    index = reference.index("G")
+    alternative = reference[:index] + "A" + reference[index + 1:]
+    variant = f"{index + 1}G>A"
+    predictor = sc.load_predictor("utr5")
+    expected = float(predictor.predict([alternative])[0]) - float(predictor.predict([reference])[0])
+
+    open_page(page, server, f"/variant?predictor=utr5&mode=inclusion&bits=0.5&example=1&variants={quote(variant)}")
+    delta = page.locator('[data-testid="stMetric"]', has=page.locator('[data-testid="stMetricLabel"]',
+                                                                         has_text="Δ"))
+    delta.first.wait_for()
+    wait_settled(page)
+    assert_clean(page, server)
+    assert not page.locator(ERRORS).count(), page.locator(ERRORS).first.inner_text()
+    label = delta.first.locator('[data-testid="stMetricLabel"]').inner_text()
+    shown = delta.first.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    assert re.fullmatch(r"[+\-−]?\d+\.\d+", shown), (label, shown)
+    # equal to 3 decimals (the page rounds to 4)
+    assert float(shown.replace("−", "-")) == pytest.approx(expected, abs=6e-4), (label, shown, expected)
+    assert variant in page.inner_text("body")
+    save_screenshot(page, "variant_g_to_a")
+
+
+# ----------------------------------------------------------------------------- Your model
+
+def test_your_model_refuses_a_file_that_is_not_a_model(page, server):
+    open_page(page, server, PAGES["your_model"])
+    uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]').first
+    uploader.set_input_files({"name": "model.keras", "mimeType": "application/octet-stream", "buffer": b"hello"})
+    error = page.locator(ERRORS, has_text="model.keras")
+    error.first.wait_for(timeout=STEP_TIMEOUT)
+    wait_settled(page, STEP_TIMEOUT)
+    assert_clean(page, server)
+    message = error.first.inner_text()
+    assert "not a Keras model file" in message, message
+    save_screenshot(page, "your_model_refused")

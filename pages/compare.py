@@ -1,0 +1,309 @@
+"""Compare: every attribution method on one sequence, side by side on one shared x axis.
+
+Each method's map comes from ``scrambler_core.comparison.run_method`` (which calls
+``scrambler_core.attribute``) and is cached on disk per predictor, method, options and
+sequence, so switching methods on and off is instant.
+
+Link parameters: ``predictor``, ``methods`` (comma-separated method names),
+``example`` (1-based number of a built-in example) or ``seq`` (a sequence).
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import streamlit as st
+
+import scrambler_core as sc
+from pages import _common as common
+from scrambler_core import comparison
+from scrambler_core.cache import fingerprint
+from scrambler_core.logo_figures import logos_figure, stack_heights
+
+LOG = logging.getLogger("scrambler_explorer")
+
+METHOD_CHOICES = comparison.FAST_METHODS + comparison.PER_EXAMPLE_METHODS
+ISM_VIEW_LABELS = {"mean": "mean change, on your letter", "substitutions": "every substitution"}
+STEPS_DEFAULT, STEPS_MIN, STEPS_MAX = 300, 10, 2000
+ROW_HEIGHT = 120
+MAX_LINK_SEQUENCE = 2000  # longer sequences are not written into the link
+METHODS_KEY = "compare.methods"
+
+
+def _keys(name: str) -> dict:
+    return {"sequence": f"compare.sequence.{name}", "example": f"compare.example.{name}",
+            "zoom": f"compare.zoom.{name}", "record": f"compare.record.{name}"}
+
+
+# ----------------------------------------------------------------------------- link handlers
+
+def _methods_from_query(value):
+    asked = [m.strip() for m in str(value).split(",") if m.strip()]
+    known = [m for m in METHOD_CHOICES if m in asked]
+    unknown = [m for m in asked if m not in METHOD_CHOICES]
+    if known:
+        st.session_state[METHODS_KEY] = known
+    if unknown:
+        return (f"The link asks for method(s) {', '.join(repr(m) for m in unknown)}, which do not exist "
+                f"(methods: {', '.join(METHOD_CHOICES)}).")
+    return None
+
+
+def _example_from_query(value):
+    st.session_state["_compare_example_request"] = value
+    return None
+
+
+def _sequence_from_query(value):
+    st.session_state["_compare_sequence_request"] = value
+    return None
+
+
+def _apply_link_sequence(name, examples, keys) -> str | None:
+    """Put the linked example or sequence into the text box (after the predictor is known)."""
+    note = None
+    request = st.session_state.pop("_compare_example_request", None)
+    if request is not None:
+        try:
+            index = int(request) - 1
+            if not 0 <= index < len(examples):
+                raise ValueError
+            st.session_state[keys["example"]] = examples[index].label
+            st.session_state[keys["sequence"]] = examples[index].sequence
+        except ValueError:
+            note = (f"The link asks for example {request!r}; {name} has examples 1-{len(examples)}."
+                    if examples else f"The link asks for an example but {name} has none.")
+    sequence = st.session_state.pop("_compare_sequence_request", None)
+    if sequence is not None:
+        st.session_state[keys["sequence"]] = sequence
+    return note
+
+
+# ----------------------------------------------------------------------------- teaching
+
+def explain_methods(length, size) -> str:
+    """Markdown: one line per method (what it measures, its cost in predictor calls)."""
+    lines = ["Every row explains the **same prediction on the same sequence**; the x axis is shared, so "
+             "drag to zoom all rows at once. Letters above the line push the output up, letters below push it "
+             "down. Methods that score a *position* (ISM, the scramblers) draw your letter scaled by the score; "
+             "gradient methods give every letter a value. Scores have different units per method: switch on "
+             "**Normalise each row** to compare shapes.", "",
+             "| method | what it measures | cost in predictor calls |", "|---|---|---|"]
+    for method in METHOD_CHOICES:
+        what, cost = comparison.METHOD_NOTES[method]
+        lines.append(f"| `{method}` | {what} | {cost} |")
+    here = (f"Here L = {length} positions and A = {size} letters, so ISM costs 1 + {length}×{size - 1} = "
+            f"{1 + length * (size - 1):,} calls. " if length else f"L is the sequence length and A = {size} letters. ")
+    lines += ["", here + "For a sigmoid predictor the gradient methods, DeepLIFT/DeepSHAP and ISM explain the "
+              "pre-sigmoid logit. The **time** is measured when the map was computed; a map served from the cache "
+              "is not recomputed (see *from cache* in the cost table)."]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- computing (cached)
+
+def _options(method, mode, bits, steps, scrambler) -> dict:
+    options = comparison.scrambler_options(method, mode=mode, target_bits=bits, steps=steps)
+    if scrambler is not None and method in ("scrambler", "scrambler_finetuned"):
+        options["scrambler"] = scrambler
+    return options
+
+
+def method_result(predictor, method, options, sequence, computed: list):
+    """One method's result, cached on disk; ``computed`` gets the method when it was not cached."""
+    plain = {k: v for k, v in options.items() if k != "scrambler"}
+    scrambler = options.get("scrambler")
+    parts = (fingerprint(predictor), method, json.dumps(plain, sort_keys=True, default=str),
+             fingerprint(scrambler) if scrambler is not None else "", sequence)
+
+    def compute():
+        computed.append(method)
+        return comparison.run_method(predictor, sequence, method, options)
+
+    return common.cached("compare", parts, compute)
+
+
+def shared_y_range(rows) -> tuple[float, float]:
+    """One y range that holds every row's letter stacks (normalised rows share one scale)."""
+    low, high = 0.0, 0.0
+    for heights in rows:
+        bottom, top = stack_heights(heights)
+        low, high = min(low, float(bottom.min(initial=0.0))), max(high, float(top.max(initial=0.0)))
+    if high <= low:
+        return (0.0, 1.0)
+    pad = 0.04 * (high - low)
+    return (low - pad if low < 0 else 0.0, high + pad if high > 0 else 0.0)
+
+
+# ----------------------------------------------------------------------------- page
+
+def main() -> None:
+    notes = common.apply_query_once("compare", {"methods": _methods_from_query, "example": _example_from_query,
+                                                "seq": _sequence_from_query})
+    name = common.current_predictor_name()
+    predictor = common.get_predictor(name)
+    examples = common.examples_for(name)
+    keys = _keys(name)
+    note = _apply_link_sequence(name, examples, keys)
+    for text in notes + ([note] if note else []):
+        st.warning(text)
+
+    st.title("Compare")
+    common.describe_predictor(predictor)
+    letters = predictor.alphabet.letters
+
+    st.session_state.setdefault(METHODS_KEY, list(comparison.FAST_METHODS))
+    st.session_state.setdefault("compare.mode", "inclusion")
+    st.session_state.setdefault("compare.bits", common.BITS_DEFAULT)
+    st.session_state.setdefault("compare.steps", STEPS_DEFAULT)
+    st.session_state.setdefault("compare.normalise", False)
+    st.session_state.setdefault("compare.ism_view", "mean")
+    with st.sidebar:
+        st.markdown("**Scrambler row**")
+        mode = st.radio("Scrambler mode", common.MODES, key="compare.mode", horizontal=True,
+                        help="Inclusion: scores what must be kept. Occlusion: scores what must be scrambled.")
+        bits = st.slider("Scrambler target bits", common.BITS_MIN, common.BITS_MAX, step=common.BITS_STEP,
+                         key="compare.bits", help="The scrambler's information budget (mean bits per position).")
+        bits = round(float(bits), 2)
+
+    with st.expander("What am I looking at?"):
+        st.markdown(explain_methods(predictor.sequence_length, predictor.alphabet.size))
+
+    labels = [e.label for e in examples]
+    if keys["sequence"] not in st.session_state:
+        st.session_state[keys["sequence"]] = examples[0].sequence if examples else ""
+
+    def _load_example():
+        chosen = st.session_state.get(keys["example"])
+        if chosen in labels:
+            st.session_state[keys["sequence"]] = examples[labels.index(chosen)].sequence
+
+    if examples:
+        st.selectbox("Example", labels, key=keys["example"], on_change=_load_example,
+                     help="Sequences from the grammar the built-in predictor was trained on; their true elements "
+                          "are known.")
+    text = st.text_area(f"Sequence ({predictor.sequence_length} {predictor.alphabet.unit}) or FASTA",
+                        key=keys["sequence"], height=110,
+                        help="Paste one bare sequence or FASTA records; spaces, line breaks and digits are ignored.")
+
+    chosen = st.multiselect(
+        "Methods", METHOD_CHOICES, key=METHODS_KEY,
+        help="Fast methods are on by default. scrambler_optimized and scrambler_finetuned optimise this one "
+             "sequence (1 + 32 × steps predictor calls, seconds each).")
+    methods = [m for m in METHOD_CHOICES if m in chosen]
+    per_example = [m for m in methods if m in comparison.PER_EXAMPLE_METHODS]
+    steps = None
+    if per_example:
+        c1, c2 = st.columns([1, 3])
+        steps = int(c1.number_input("Optimisation steps", STEPS_MIN, STEPS_MAX, step=50, key="compare.steps",
+                                    help="Adam steps of the per-example optimisation (the paper used 300)."))
+        c2.info(f"{' and '.join(per_example)} optimise this sequence alone: 1 + 32 × {steps} = "
+                f"{1 + 32 * steps:,} predictor calls each, about 1–3 s per 300 steps on a CPU. "
+                "The result is cached, so it runs once per sequence and setting.")
+
+    with common.guard("Sequence: "):
+        record_id, sequence = common.parse_one_sequence(text, predictor, keys["record"])
+
+    example_index = next((k for k, e in enumerate(examples) if e.sequence == sequence), None)
+    link = {"predictor": name, "methods": ",".join(methods)}
+    if example_index is not None:
+        link["example"] = example_index + 1
+    elif len(sequence) <= MAX_LINK_SEQUENCE:
+        link["seq"] = sequence
+    common.write_query(link)
+
+    if not methods:
+        st.info("Choose at least one method.")
+        st.stop()
+
+    scrambler = None
+    skipped = {}
+    if any(m in ("scrambler", "scrambler_finetuned") for m in methods):
+        try:
+            scrambler = common.get_scrambler(name, mode)
+        except sc.ModelFileError as err:
+            for m in ("scrambler", "scrambler_finetuned"):
+                if m in methods:
+                    skipped[m] = str(err)
+
+    results, computed = {}, []
+    progress = st.progress(0.0, text="Attributing…") if len(methods) > 1 else None
+    for k, method in enumerate(methods):
+        if method in skipped:
+            continue
+        if progress is not None:
+            progress.progress(k / len(methods), text=f"Attributing with {method}…")
+        try:
+            results[method] = method_result(predictor, method, _options(method, mode, bits, steps, scrambler),
+                                            sequence, computed)
+        except common.USER_ERRORS as err:
+            skipped[method] = str(err)
+        except Exception as err:  # one method failing leaves the others on the page
+            LOG.exception("attribution %s failed", method)
+            skipped[method] = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no detail'}"
+    if progress is not None:
+        progress.empty()
+    for method, reason in skipped.items():
+        st.warning(f"{method}: {reason}")
+    if not results:
+        st.stop()
+
+    length = len(sequence)
+    st.subheader("Attribution maps")
+    c1, c2, c3 = st.columns([1, 1, 1])
+    normalise = c1.toggle("Normalise each row", key="compare.normalise",
+                          help="Divide each row by its largest |score| and draw every row on one scale, so the "
+                               "shapes compare; hover shows the raw value.")
+    ism_view = c2.radio("ISM shows", comparison.ISM_VIEWS, key="compare.ism_view",
+                        format_func=ISM_VIEW_LABELS.get, horizontal=True, disabled="ism" not in results,
+                        help="The mean change over the substitutions at each position, drawn on your letter, or "
+                             "each substitution's change f(mutant) − f(x) drawn on the substituted letter.")
+    truth = (examples[example_index].important
+             if example_index is not None and examples[example_index].description else None)
+    show_truth = c3.toggle("Show the true elements", key="compare.truth", disabled=truth is None,
+                           help="Grey bands mark the positions the grammar's value depends on (built-in examples).")
+    zoom_key = keys["zoom"]
+    if st.session_state.get(zoom_key) is None or max(st.session_state[zoom_key]) > length:
+        st.session_state[zoom_key] = (1, length)
+    zoom = st.slider("Positions", 1, length, key=zoom_key, help="Zoom every row to a position range.")
+
+    raw = {m: comparison.display_map(r, ism_view) for m, r in results.items()}
+    rows = [comparison.normalise(v) if normalise else v for v in raw.values()]
+    titles = [comparison.row_title(r) + (" · substitutions" if m == "ism" and ism_view == "substitutions" else "")
+              for m, r in results.items()]
+    highlight = list(np.flatnonzero(truth)) if (show_truth and truth is not None) else None
+    figure = logos_figure(rows, letters, titles=titles, y_labels=["score / max" if normalise else "score"] * len(rows),
+                          hover_values=list(raw.values()) if normalise else None, highlight=highlight,
+                          x_range=(zoom[0] - 1, zoom[1] - 1), row_height=ROW_HEIGHT,
+                          y_ranges=[shared_y_range(rows)] * len(rows) if normalise else None,
+                          uirevision=f"compare-{name}-{length}")
+    common.show_plotly(figure, key="compare_logos")
+
+    st.subheader("Cost")
+    costs = comparison.cost_table(results, length, predictor.alphabet.size)
+    costs["from_cache"] = [m not in computed for m in costs.method]
+    st.dataframe(costs, hide_index=True, width="stretch",
+                 column_config={"method": "method",
+                                "predictor_calls": st.column_config.NumberColumn("predictor calls", format="%d"),
+                                "calls_formula": "calls (formula)",
+                                "seconds": st.column_config.NumberColumn("seconds", format="%.3f"),
+                                "check": "check",
+                                "from_cache": st.column_config.CheckboxColumn("from cache")})
+    st.caption("Predictor calls as each method reports them (sequences through the predictor, forward or forward + "
+               "backward); seconds measured when the map was computed (a warm-up of a new graph included).")
+
+    stem = f"{name}_compare_{record_id}"
+    d1, d2 = st.columns(2)
+    with d1:
+        common.figure_downloads(
+            lambda: common.logo_figure_matplotlib(rows, ["matrix"] * len(rows), letters, titles),
+            stem=f"{stem}_logos", key="compare_logos_download")
+    with d2:
+        common.csv_download(comparison.scores_table(results, sequence, letters), "Scores CSV (all methods)",
+                            f"{stem}_scores.csv", key="compare_scores_csv")
+        common.csv_download(costs, "Cost CSV", f"{stem}_cost.csv", key="compare_cost_csv")
+
+
+with common.guard():
+    main()

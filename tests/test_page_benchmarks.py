@@ -1,0 +1,146 @@
+"""The Benchmarks page (pages/benchmarks.py) driven by Streamlit's AppTest, without a browser."""
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+PAGE = "pages/benchmarks.py"
+TIMEOUT = 180
+TINY = {"benchmarks.n": 8, "benchmarks.n_samples": 8, "benchmarks.n_recall": 8,
+        "benchmarks.methods": ["scrambler", "saliency"]}
+TABLE_D = ["method", "start_1_1", "stop_1_1", "start_2_2", "stop_2_2"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def private_cache(tmp_path_factory):
+    """A fresh on-disk result cache for this module (the process-wide one is reopened there)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SCRAMBLER_CACHE_DIR", str(tmp_path_factory.mktemp("benchmark_cache")))
+    _reset_result_cache()
+    yield
+    mp.undo()
+    _reset_result_cache()
+
+
+def _reset_result_cache():
+    common = sys.modules.get("pages._common")
+    if common is not None:
+        common.result_cache.clear()
+
+
+@pytest.fixture
+def runs(monkeypatch):
+    """Count the benchmark runs actually computed (a cached result does not count)."""
+    from scrambler_core import benchmarks
+
+    calls = []
+    original = benchmarks.run_benchmarks
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("methods"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(benchmarks, "run_benchmarks", counting)
+    return calls
+
+
+def new_page(predictor="utr5", **state) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["app.predictor"] = predictor
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.switch_page(PAGE)
+    return at
+
+
+def assert_clean(at):
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def frame_with(at, *columns):
+    found = [d.value for d in at.dataframe if set(columns) <= set(d.value.columns)]
+    assert found, [list(d.value.columns) for d in at.dataframe]
+    return found
+
+
+def test_page_loads_without_running_anything(utr5_predictor_file, runs):
+    at = new_page()
+    at.run()
+    assert_clean(at)
+    assert at.title[0].value == "Benchmarks"
+    assert runs == []
+    assert not at.warning, [w.value for w in at.warning]
+    assert not at.dataframe and not at.image
+    assert any("nothing runs until you do" in i.value for i in at.info)
+    assert at.button(key="benchmarks_run").label == "Run benchmarks"
+    assert at.checkbox(key="benchmarks.kl").value and at.checkbox(key="benchmarks.recall").value
+    assert at.multiselect(key="benchmarks.methods").value == [
+        "scrambler", "saliency", "gradient_x_input", "integrated_gradients", "deeplift", "deepshap", "ism"]
+    assert at.number_input(key="benchmarks.n").value == 32
+    assert at.number_input(key="benchmarks.n_samples").value == 32
+    assert at.number_input(key="benchmarks.n_recall").value == 64
+    assert any("python -m scrambler_core benchmark --predictor utr5" in c.value for c in at.caption)
+    assert any(e.label == "What am I looking at?" for e in at.expander)
+
+
+def test_run_shows_tables_plot_and_cache(utr5_scrambler_file, runs):
+    at = new_page(**TINY)
+    at.run()
+    assert_clean(at)
+    at.button(key="benchmarks_run").click().run()
+    assert_clean(at)
+    assert len(runs) == 1 and list(runs[0]) == ["scrambler", "saliency"]
+
+    kl = frame_with(at, "method", "inclusion 20 %", "occlusion 2 %")[0]
+    assert kl.method.tolist() == ["scrambler", "saliency"]
+    assert len(kl.columns) == 1 + 2 * 4
+    assert (kl.drop(columns="method").to_numpy() >= 0).all()
+    measured, paper = frame_with(at, *TABLE_D)[:2]
+    assert list(measured.columns) == TABLE_D and measured.method.tolist() == ["scrambler", "saliency"]
+    assert measured.drop(columns="method").stack().between(0, 1).all()
+    assert "paper_name" in paper.columns and paper.set_index("method").loc["ism", "stop_1_1"] == 0.07
+    cost = frame_with(at, "predictor_calls_per_sequence", "time_ratio")[0]
+    assert cost.method.tolist() == ["scrambler", "saliency"]
+    assert len(at.image) == 1                                           # the KL plot
+    labels = {b.label for b in at.get("download_button")}
+    assert {"Download PNG", "Download SVG", "KL table CSV", "Table D CSV (with the paper's)",
+            "Recall CSV (all four settings)", "Cost table CSV"} <= labels, labels
+    assert any("computed in" in s.value for s in at.success), [s.value for s in at.success]
+
+    common = sys.modules["pages._common"]
+    hits = common.result_cache().stats()["hits"]
+    at.button(key="benchmarks_run").click().run()                       # same settings: from the disk cache
+    assert_clean(at)
+    assert len(runs) == 1
+    assert common.result_cache().stats()["hits"] == hits + 1
+    assert any("served from the cache" in s.value for s in at.success), [s.value for s in at.success]
+    assert frame_with(at, "method", "inclusion 20 %")[0].method.tolist() == ["scrambler", "saliency"]
+
+    at.session_state["compare.methods"] = ["saliency"]                  # keep the other page cheap
+    at.switch_page("pages/compare.py").run()                            # results survive a page switch
+    assert at.title[0].value == "Compare"
+    at.switch_page(PAGE).run()
+    assert_clean(at)
+    assert len(runs) == 1
+    assert frame_with(at, "method", "inclusion 20 %")[0].method.tolist() == ["scrambler", "saliency"]
+    at.number_input(key="benchmarks.n").set_value(16).run()
+    assert any("settings above have changed" in c.value for c in at.caption)
+
+
+def test_recall_is_explained_as_unavailable_for_polya(utr5_predictor_file, runs):
+    if not (ROOT / "pretrained" / "polya.keras").exists():
+        pytest.skip("pretrained polya predictor absent")
+    at = new_page("polya")
+    at.run()
+    assert_clean(at)
+    notes = " ".join(i.value for i in at.info)
+    assert "Ground-truth recall (Table D) is not available for polya" in notes, notes
+    assert "50-nt DNA 5'UTR" in notes and "205" in notes, notes
+    keys = {c.key for c in at.checkbox}
+    assert "benchmarks.kl" in keys and "benchmarks.recall" not in keys
+    assert at.number_input(key="benchmarks.n_recall").disabled
+    assert runs == []
