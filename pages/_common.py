@@ -235,6 +235,59 @@ def predictor_from_query(value: str) -> str | None:
     return f"The link asks for predictor {value!r}, which is not available here (available: {', '.join(names)})."
 
 
+def mode_from_query(key: str):
+    """Query handler for ``mode``: sets widget ``key`` to inclusion/occlusion."""
+    def handler(value):
+        if value in MODES:
+            st.session_state[key] = value
+            return None
+        return f"The link asks for mode {value!r}; choose inclusion or occlusion."
+    return handler
+
+
+def bits_from_query(key: str):
+    """Query handler for ``bits``: sets widget ``key`` to the value snapped to the slider."""
+    def handler(value):
+        bits = snap_bits(value)
+        if bits is None:
+            return f"The link's bits value {value!r} is not a number."
+        st.session_state[key] = bits
+        return None
+    return handler
+
+
+def deferred_from_query(page: str, kind: str):
+    """Query handler that keeps the value until the page knows its predictor (see ``pop_link``)."""
+    def handler(value):
+        st.session_state[f"_{page}_{kind}_request"] = value
+        return None
+    return handler
+
+
+def pop_link(page: str, kind: str):
+    """The value a ``deferred_from_query`` handler kept (once), or None."""
+    return st.session_state.pop(f"_{page}_{kind}_request", None)
+
+
+def linked_example(name: str, examples: list, request):
+    """The example a link's 1-based ``example`` value names.
+
+    Returns
+    -------
+    (example or None, warning or None)
+    """
+    if request is None:
+        return None, None
+    try:
+        index = int(request) - 1
+        if 0 <= index < len(examples):
+            return examples[index], None
+    except ValueError:
+        pass
+    return None, (f"The link asks for example {request!r}; {name} has examples 1-{len(examples)}."
+                  if examples else f"The link asks for an example but {name} has none.")
+
+
 def write_query(values: dict) -> None:
     """Replace the page's link parameters with ``values`` (only when they changed)."""
     wanted = {k: str(v) for k, v in values.items() if v is not None}

@@ -50,31 +50,13 @@ def _methods_from_query(value):
     return None
 
 
-def _example_from_query(value):
-    st.session_state["_compare_example_request"] = value
-    return None
-
-
-def _sequence_from_query(value):
-    st.session_state["_compare_sequence_request"] = value
-    return None
-
-
 def _apply_link_sequence(name, examples, keys) -> str | None:
     """Put the linked example or sequence into the text box (after the predictor is known)."""
-    note = None
-    request = st.session_state.pop("_compare_example_request", None)
-    if request is not None:
-        try:
-            index = int(request) - 1
-            if not 0 <= index < len(examples):
-                raise ValueError
-            st.session_state[keys["example"]] = examples[index].label
-            st.session_state[keys["sequence"]] = examples[index].sequence
-        except ValueError:
-            note = (f"The link asks for example {request!r}; {name} has examples 1-{len(examples)}."
-                    if examples else f"The link asks for an example but {name} has none.")
-    sequence = st.session_state.pop("_compare_sequence_request", None)
+    example, note = common.linked_example(name, examples, common.pop_link("compare", "example"))
+    if example is not None:
+        st.session_state[keys["example"]] = example.label
+        st.session_state[keys["sequence"]] = example.sequence
+    sequence = common.pop_link("compare", "seq")
     if sequence is not None:
         st.session_state[keys["sequence"]] = sequence
     return note
@@ -139,8 +121,9 @@ def shared_y_range(rows) -> tuple[float, float]:
 # ----------------------------------------------------------------------------- page
 
 def main() -> None:
-    notes = common.apply_query_once("compare", {"methods": _methods_from_query, "example": _example_from_query,
-                                                "seq": _sequence_from_query})
+    notes = common.apply_query_once("compare", {"methods": _methods_from_query,
+                                                "example": common.deferred_from_query("compare", "example"),
+                                                "seq": common.deferred_from_query("compare", "seq")})
     name = common.current_predictor_name()
     predictor = common.get_predictor(name)
     examples = common.examples_for(name)

@@ -26,48 +26,15 @@ def _keys(name: str) -> dict:
             "zoom": f"explore.zoom.{name}", "record": f"explore.record.{name}"}
 
 
-# ----------------------------------------------------------------------------- link handlers
-
-def _mode_from_query(value):
-    if value in common.MODES:
-        st.session_state["explore.mode"] = value
-        return None
-    return f"The link asks for mode {value!r}; choose inclusion or occlusion."
-
-
-def _bits_from_query(value):
-    bits = common.snap_bits(value)
-    if bits is None:
-        return f"The link's bits value {value!r} is not a number."
-    st.session_state["explore.bits"] = bits
-    return None
-
-
-def _example_from_query(value):
-    st.session_state["_explore_example_request"] = value
-    return None
-
-
-def _sequence_from_query(value):
-    st.session_state["_explore_sequence_request"] = value
-    return None
-
+# ----------------------------------------------------------------------------- link
 
 def _apply_link_sequence(name, examples, keys) -> str | None:
     """Put the linked example or sequence into the text box (after the predictor is known)."""
-    note = None
-    request = st.session_state.pop("_explore_example_request", None)
-    if request is not None:
-        try:
-            index = int(request) - 1
-            if not 0 <= index < len(examples):
-                raise ValueError
-            st.session_state[keys["example"]] = examples[index].label
-            st.session_state[keys["sequence"]] = examples[index].sequence
-        except ValueError:
-            note = (f"The link asks for example {request!r}; {name} has examples 1-{len(examples)}."
-                    if examples else f"The link asks for an example but {name} has none.")
-    sequence = st.session_state.pop("_explore_sequence_request", None)
+    example, note = common.linked_example(name, examples, common.pop_link("explore", "example"))
+    if example is not None:
+        st.session_state[keys["example"]] = example.label
+        st.session_state[keys["sequence"]] = example.sequence
+    sequence = common.pop_link("explore", "seq")
     if sequence is not None:
         st.session_state[keys["sequence"]] = sequence
     return note
@@ -149,8 +116,10 @@ def scores_table(explanation, sequence: str, letters: str) -> pd.DataFrame:
 
 def main() -> None:
     names = common.predictor_names()
-    notes = common.apply_query_once("explore", {"mode": _mode_from_query, "bits": _bits_from_query,
-                                                "example": _example_from_query, "seq": _sequence_from_query})
+    notes = common.apply_query_once("explore", {"mode": common.mode_from_query("explore.mode"),
+                                                "bits": common.bits_from_query("explore.bits"),
+                                                "example": common.deferred_from_query("explore", "example"),
+                                                "seq": common.deferred_from_query("explore", "seq")})
     name = common.current_predictor_name()
     predictor = common.get_predictor(name)
     examples = common.examples_for(name)

@@ -92,46 +92,16 @@ def _fill_example(keys: dict, example, alphabet) -> None:
 
 # ----------------------------------------------------------------------------- link handlers
 
-def _mode_from_query(value):
-    if value in common.MODES:
-        st.session_state["variant.mode"] = value
-        return None
-    return f"The link asks for mode {value!r}; choose inclusion or occlusion."
-
-
-def _bits_from_query(value):
-    bits = common.snap_bits(value)
-    if bits is None:
-        return f"The link's bits value {value!r} is not a number."
-    st.session_state["variant.bits"] = bits
-    return None
-
-
-def _request(kind):
-    def handler(value):
-        st.session_state[f"_variant_{kind}_request"] = value
-        return None
-    return handler
-
-
 def _apply_link(name, examples, keys, alphabet) -> str | None:
     """Put the linked reference and variants into the inputs (after the predictor is known)."""
-    note = None
-    request = st.session_state.pop("_variant_example_request", None)
-    if request is not None:
-        try:
-            index = int(request) - 1
-            if not 0 <= index < len(examples):
-                raise ValueError
-            st.session_state[keys["example"]] = examples[index].label
-            _fill_example(keys, examples[index], alphabet)
-        except ValueError:
-            note = (f"The link asks for example {request!r}; {name} has examples 1-{len(examples)}."
-                    if examples else f"The link asks for an example but {name} has none.")
-    sequence = st.session_state.pop("_variant_seq_request", None)
+    example, note = common.linked_example(name, examples, common.pop_link("variant", "example"))
+    if example is not None:
+        st.session_state[keys["example"]] = example.label
+        _fill_example(keys, example, alphabet)
+    sequence = common.pop_link("variant", "seq")
     if sequence is not None:
         st.session_state[keys["reference"]] = sequence
-    variants = st.session_state.pop("_variant_variants_request", None)
+    variants = common.pop_link("variant", "variants")
     if variants is not None:
         st.session_state["variant.input"] = INPUT_KINDS[0]
         st.session_state[keys["variants"]] = variants
@@ -293,9 +263,11 @@ def show_ism(result, predictor, name: str) -> None:
 # ----------------------------------------------------------------------------- page
 
 def main() -> None:
-    notes = common.apply_query_once("variant", {"mode": _mode_from_query, "bits": _bits_from_query,
-                                                "example": _request("example"), "seq": _request("seq"),
-                                                "variants": _request("variants")})
+    notes = common.apply_query_once("variant", {"mode": common.mode_from_query("variant.mode"),
+                                                "bits": common.bits_from_query("variant.bits"),
+                                                "example": common.deferred_from_query("variant", "example"),
+                                                "seq": common.deferred_from_query("variant", "seq"),
+                                                "variants": common.deferred_from_query("variant", "variants")})
     name = common.current_predictor_name()
     predictor = common.get_predictor(name)
     alphabet = predictor.alphabet
