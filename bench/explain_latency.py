@@ -6,7 +6,7 @@ Baselines run in the same process, on the same sequence:
 * predictor alone on 32 sequences.
 Prints medians in milliseconds and the ratio explain / bare forward pass.
 
-    python bench/explain_latency.py [--predictor utr5] [--repeats 50]
+    python bench/explain_latency.py [--predictor utr5|polya|optimus5|aparent2] [--repeats 50]
 """
 import argparse
 import statistics
@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 
 import scrambler_core as sc  # noqa: E402
 from scrambler_core import synthetic  # noqa: E402
+from scrambler_core.pretrained_specs import training_sequences  # noqa: E402
 from scrambler_core.runtime import device_name, tf  # noqa: E402
 
 
@@ -41,7 +42,10 @@ def main():
     args = parser.parse_args()
     scr = sc.load_scrambler(args.scrambler or args.predictor, mode=args.mode)
     pred = scr.predictor
-    seq = synthetic.GRAMMARS[args.predictor]["generate"](1, seed=11)[0]
+    if args.predictor in synthetic.GRAMMARS:
+        seq = synthetic.GRAMMARS[args.predictor]["generate"](1, seed=11)[0]
+    else:                               # published models (optimus5, aparent2): $SCRAMBLER_MODELS_DIR
+        seq = training_sequences(args.predictor, 1, seed=11)[0]
     x = pred.to_onehot([seq])
     samples = np.repeat(x, 32, axis=0)
     net_input = scr.network.network_input(tf.constant(x), tf.constant([0.5]))

@@ -25,7 +25,10 @@ def _parser():
                                    "per sequence: id, sequence, prediction, mean sample prediction, realised "
                                    "bits and per-position importance (CSV columns importance_1..L, or a "
                                    "list column in Parquet).")
-    p.add_argument("--predictor", required=True, help="built-in name (utr5, polya) or path to a .keras model")
+    p.add_argument("--predictor", required=True,
+                   help="built-in (utr5, polya), published (optimus5, aparent2) or path to a .keras model")
+    p.add_argument("--model-path", help="weights file of a published predictor (optimus5, aparent2, ppi); "
+                                        "default: found in $SCRAMBLER_MODELS_DIR")
     p.add_argument("--scrambler", help="path to a .keras scrambler (default: the pretrained one for --predictor)")
     p.add_argument("--mode", choices=("inclusion", "occlusion"), default="inclusion")
     p.add_argument("--target-bits", type=float, default=0.5, help="information budget, bits per position")
@@ -40,7 +43,10 @@ def _parser():
                        description="Score sequences with one attribution method. Writes one row per sequence: "
                                    "id, sequence, prediction and the per-position score on the observed letter "
                                    "(CSV columns score_1..L, or a list column in Parquet).")
-    p.add_argument("--predictor", required=True, help="built-in name (utr5, polya) or path to a .keras model")
+    p.add_argument("--predictor", required=True,
+                   help="built-in (utr5, polya), published (optimus5, aparent2) or path to a .keras model")
+    p.add_argument("--model-path", help="weights file of a published predictor (optimus5, aparent2, ppi); "
+                                        "default: found in $SCRAMBLER_MODELS_DIR")
     p.add_argument("--method", required=True, help="one of: " + ", ".join(_methods()))
     p.add_argument("--input", required=True, help="FASTA, CSV/TSV (column 'sequence') or .txt; - for stdin")
     p.add_argument("--column", default="sequence")
@@ -54,7 +60,9 @@ def _parser():
                                    "128 background samples, median divergence) and, for 50-nt 5'UTR "
                                    "predictors, the Table D uAUG/stop recall, for every method; writes kl.csv, "
                                    "kl.png, kl.svg, recall.csv, table_d.csv and cost.csv.")
-    p.add_argument("--predictor", required=True, help="built-in name or path to a .keras model")
+    p.add_argument("--predictor", required=True, help="built-in or published name, or path to a .keras model")
+    p.add_argument("--model-path", help="weights file of a published predictor (optimus5, aparent2, ppi); "
+                                        "default: found in $SCRAMBLER_MODELS_DIR")
     p.add_argument("--benchmark", choices=("kl", "recall", "all"), default="all")
     p.add_argument("--methods", default="all", help="comma-separated methods (default: all): " + ", ".join(_methods()))
     p.add_argument("--n", type=int, default=256, help="test sequences for the KL benchmark (default 256)")
@@ -76,10 +84,15 @@ def _parser():
     p.add_argument("--output-dir", required=True)
     p.add_argument("--seed", type=int, default=0)
 
-    p = sub.add_parser("predict", help="predictions of a predictor for sequences")
+    p = sub.add_parser("predict", help="predictions of a predictor for sequences (or pairs, for ppi)")
     p.add_argument("--predictor", required=True)
-    p.add_argument("--input", required=True)
-    p.add_argument("--column", default="sequence")
+    p.add_argument("--model-path", help="weights file of a published predictor (optimus5, aparent2, ppi); "
+                                        "default: found in $SCRAMBLER_MODELS_DIR")
+    p.add_argument("--input", required=True,
+                   help="FASTA/CSV/TSV/txt; for a pair predictor (ppi) a CSV/TSV with two sequence columns")
+    p.add_argument("--column", default="sequence",
+                   help="sequence column of a CSV/TSV; for a pair predictor two columns 'A,B' "
+                        "(default sequence_a,sequence_b)")
     p.add_argument("--output", required=True, help="output .csv or .parquet")
 
     p = sub.add_parser("train-predictor", help="train a built-in predictor on its synthetic grammar",
@@ -95,7 +108,9 @@ def _parser():
     p = sub.add_parser("train-scrambler", help="train a (bits-conditioned) scrambler for a predictor",
                        description="Train a scrambler. For built-in predictors the data and settings default to "
                                    "those of the committed pretrained scramblers (scrambler_core.pretrained_specs).")
-    p.add_argument("--predictor", required=True, help="built-in name or path to a .keras model")
+    p.add_argument("--predictor", required=True,
+                   help="built-in (utr5, polya), published (optimus5, aparent2) or path to a .keras model")
+    p.add_argument("--model-path", help="weights file of a published predictor (default: $SCRAMBLER_MODELS_DIR)")
     p.add_argument("--mode", choices=("inclusion", "occlusion"), default="inclusion")
     p.add_argument("--input", help="training sequences (FASTA/CSV/txt); required for a model given by path")
     p.add_argument("--output", help="output .keras (default: pretrained/PREDICTOR_MODE.keras)")
@@ -182,21 +197,52 @@ def _with_positions(frame, values, name, output):
     return frame
 
 
+def _single_predictor(args):
+    """The predictor named by --predictor (and --model-path); pair predictors are refused with the reason."""
+    from .predictors import load_predictor
+    predictor = load_predictor(args.predictor, path=getattr(args, "model_path", None))
+    if getattr(predictor, "is_pair", False):
+        raise ValueError(f"{predictor.name} is a pair predictor; `{args.command}` takes single-sequence "
+                         "predictors (pairs: use `predict` with a two-column CSV)")
+    return predictor
+
+
+def _read_pairs(path, columns):
+    """id, chain a, chain b from a CSV/TSV with two sequence columns ('A,B'; default sequence_a,sequence_b)."""
+    import pandas as pd
+    names = [c.strip() for c in (columns if "," in columns else "sequence_a,sequence_b").split(",")]
+    if len(names) != 2:
+        raise ValueError(f"--column for a pair predictor must name two columns 'A,B', got {columns!r}")
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"input file not found: {path}")
+    sep = "\t" if Path(path).suffix == ".tsv" else None
+    try:
+        table = pd.read_csv(path, sep=sep, engine="python", dtype=str)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
+        raise ValueError(f"{Path(path).name} is not a readable CSV/TSV table ({str(err).splitlines()[0]})") from None
+    missing = [c for c in names if c not in table.columns]
+    if missing:
+        raise ValueError(f"{Path(path).name} has no column {missing[0]!r}; its columns are "
+                         f"{', '.join(map(str, table.columns[:8]))}")
+    ids = table["id"] if "id" in table.columns else [f"pair_{k + 1}" for k in range(len(table))]
+    return pd.DataFrame({"id": ids, names[0]: table[names[0]].fillna(""), names[1]: table[names[1]].fillna("")})
+
+
 def cmd_explain(args):
     import numpy as np
     import pandas as pd
     from tqdm import tqdm
 
-    from .predictors import load_predictor
     from .scrambler import load_scrambler
 
     if Path(args.output).suffix not in (".csv", ".parquet"):
         raise ValueError(f"output must end in .csv or .parquet, got {args.output!r}")
+    from .external import EXTERNAL_PREDICTORS
     from .predictors import BUILTIN_PREDICTORS
-    if not args.scrambler and args.predictor not in BUILTIN_PREDICTORS:
+    if not args.scrambler and args.predictor not in BUILTIN_PREDICTORS + EXTERNAL_PREDICTORS:
         raise ValueError("--scrambler is required for a predictor given by path "
                          "(train one with: python -m scrambler_core train-scrambler)")
-    predictor = load_predictor(args.predictor)
+    predictor = _single_predictor(args)
     scrambler = load_scrambler(args.scrambler or args.predictor, mode=args.mode, predictor=predictor)
     records = _read_input(args.input, predictor, args.column)
     ids = [r[0] for r in records]
@@ -224,13 +270,12 @@ def cmd_attribute(args):
     import pandas as pd
 
     from .attribution import attribute, method_options
-    from .predictors import load_predictor
 
     options = _parse_options(args.option)
     allowed = method_options(args.method)
     if "seed" in allowed:
         options.setdefault("seed", args.seed)
-    predictor = load_predictor(args.predictor)
+    predictor = _single_predictor(args)
     records = _read_input(args.input, predictor, args.column)
     seqs = [r[1] for r in records]
     importance, info = attribute(predictor, seqs, args.method, return_info=True, **options)
@@ -247,7 +292,6 @@ def cmd_benchmark(args):
 
     from .attribution import METHODS
     from .benchmarks import run_benchmarks
-    from .predictors import load_predictor
 
     methods = list(METHODS) if args.methods == "all" else [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = [m for m in methods if m not in METHODS]
@@ -264,7 +308,7 @@ def cmd_benchmark(args):
             options.setdefault(m, {}).setdefault("penalty_weight", args.penalty_weight)
     for m in methods:
         options.setdefault(m, {}).setdefault("seed", args.seed)
-    predictor = load_predictor(args.predictor)
+    predictor = _single_predictor(args)
     test_sequences = None
     if args.input:
         test_sequences = [r[1] for r in _read_input(args.input, predictor, args.column)]
@@ -305,7 +349,12 @@ def cmd_predict(args):
     import pandas as pd
 
     from .predictors import load_predictor
-    predictor = load_predictor(args.predictor)
+    predictor = load_predictor(args.predictor, path=args.model_path)
+    if getattr(predictor, "is_pair", False):
+        frame = _read_pairs(args.input, args.column)
+        frame["prediction"] = predictor.predict(list(zip(frame.iloc[:, 1], frame.iloc[:, 2])))
+        _write_table(frame, args.output)
+        return
     records = _read_input(args.input, predictor, args.column)
     values = predictor.predict([r[1] for r in records])
     _write_table(pd.DataFrame({"id": [r[0] for r in records], "sequence": [r[1] for r in records],
@@ -321,12 +370,13 @@ def cmd_train_predictor(args):
 
 
 def cmd_train_scrambler(args):
-    from .predictors import BUILTIN_PREDICTORS, PRETRAINED_DIR
+    from .external import EXTERNAL_PREDICTORS
+    from .predictors import BUILTIN_PREDICTORS
     from .training import train_scrambler_cli
-    if args.predictor not in BUILTIN_PREDICTORS and not args.input:
+    if args.predictor not in BUILTIN_PREDICTORS + EXTERNAL_PREDICTORS and not args.input:
         raise ValueError("--input (training sequences) is required for a predictor given by path")
-    output = args.output or str(PRETRAINED_DIR / f"{Path(args.predictor).stem}_{args.mode}.keras")
-    card = train_scrambler_cli(args.predictor, mode=args.mode, output=output, input_path=args.input,
+    card = train_scrambler_cli(args.predictor, mode=args.mode, output=args.output, input_path=args.input,
+                               model_path=args.model_path,
                                fixed_bits=args.fixed_bits, epochs=args.epochs, n_train=args.n_train,
                                learning_rate=args.learning_rate, penalty_weight=args.penalty_weight,
                                seed=args.seed, time_limit=args.time_limit, checkpoint=args.checkpoint)

@@ -30,7 +30,8 @@ _LINEAR = ("Dense", "Conv1D", "Conv2D", "BatchNormalization", "Add", "Subtract",
            "SpatialDropout1D", "SpatialDropout2D", "GaussianDropout", "GaussianNoise",
            "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D",
            "GlobalAveragePooling2D", "ZeroPadding1D", "ZeroPadding2D", "Cropping1D",
-           "Cropping2D", "InputLayer")
+           "Cropping2D", "InputLayer", "Rescaling",
+           "Affine")  # "Affine": any layer class that declares ``deeplift_affine = True``
 _FUSED = ("Dense", "Conv1D", "Conv2D")  # may carry an `activation`, split off and rescaled
 _ELEMENTWISE = ("Activation", "ReLU", "LeakyReLU", "ELU")  # rescale rule
 _MAXPOOL = ("MaxPooling1D", "MaxPooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D")
@@ -66,6 +67,8 @@ def _class_name(layer):
         return "Sequential" if type(layer).call is keras.Sequential.call else None
     if isinstance(layer, Functional):
         return "Functional" if type(layer).call is Functional.call else None
+    if getattr(type(layer), "deeplift_affine", False):
+        return "Affine"
     name = type(layer).__name__
     cls = getattr(keras.layers, name, None)
     return name if name in SUPPORTED_LAYERS and type(layer) is cls else None

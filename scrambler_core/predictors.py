@@ -258,13 +258,18 @@ def _alphabet_for_channels(channels):
     return {4: "dna", 20: "protein"}.get(int(channels))
 
 
-def load_predictor(name_or_path, *, alphabet=None, output_kind=None, output_index=0, name=None) -> Predictor:
-    """Load a built-in predictor by name or a Keras model file by path.
+def load_predictor(name_or_path, *, path=None, alphabet=None, output_kind=None, output_index=0,
+                   name=None) -> Predictor:
+    """Load a built-in predictor by name, a published model by name, or a Keras model file by path.
 
     Parameters
     ----------
     name_or_path : str or Path
-        ``"utr5"``, ``"polya"`` or a path to a ``.keras`` file.
+        ``"utr5"``, ``"polya"`` (built-in, trained by this project), ``"optimus5"``, ``"aparent2"``,
+        ``"ppi"`` (published models read from ``path`` or ``$SCRAMBLER_MODELS_DIR``, see
+        :mod:`scrambler_core.external`) or a path to a ``.keras`` file.
+    path : str or Path, optional
+        The weights file of a published model (its original ``.h5``/``.hdf5``).
     alphabet, output_kind : str, optional
         Override what is inferred from the model (4 channels: DNA, 20: protein;
         last activation sigmoid/softmax/else regression).
@@ -283,10 +288,14 @@ def load_predictor(name_or_path, *, alphabet=None, output_kind=None, output_inde
     key = str(name_or_path)
     if key in BUILTIN_PREDICTORS:
         return _load_builtin(key)
+    from . import external
+    if key in external.EXTERNAL_PREDICTORS:
+        return _load_external(key, path)
     path = Path(key)
     if not path.suffix:
         raise ModelFileError(f"unknown predictor {key!r}: built-ins are {', '.join(BUILTIN_PREDICTORS)}, "
-                             "or give the path of a .keras file")
+                             f"published models {', '.join(external.EXTERNAL_PREDICTORS)} (with path= or "
+                             "$SCRAMBLER_MODELS_DIR), or give the path of a .keras file")
     model = load_keras_model(path)
     if len(model.inputs) != 1 or len(model.inputs[0].shape) != 3:
         raise ModelFileError(f"{path.name}: expected one input of shape (N, L, A); the model has inputs "
@@ -302,6 +311,18 @@ def load_predictor(name_or_path, *, alphabet=None, output_kind=None, output_inde
 
 
 _BUILTIN_CACHE: dict = {}
+_EXTERNAL_CACHE: dict = {}
+
+
+def _load_external(name, path=None):
+    """Published model by name; cached per resolved file (path, size, modification time)."""
+    from . import external
+    resolved = external.resolve_model_path(name, path).resolve()
+    stat = resolved.stat()
+    key = (name, str(resolved), stat.st_size, stat.st_mtime_ns)
+    if key not in _EXTERNAL_CACHE:
+        _EXTERNAL_CACHE[key] = external.load_external(name, resolved)
+    return _EXTERNAL_CACHE[key]
 
 BUILTIN_DESCRIPTIONS = {
     "utr5": "mean ribosome load of a 50-nt 5'UTR (synthetic leaky-scanning grammar, mirrors Optimus 5-Prime)",
@@ -331,7 +352,7 @@ def list_predictors() -> list[str]:
     return [n for n in BUILTIN_PREDICTORS if (PRETRAINED_DIR / f"{n}.keras").exists()]
 
 
-def models_dir() -> Path | None:
-    """Directory named by ``SCRAMBLER_MODELS_DIR`` (external models), if set."""
-    value = os.environ.get("SCRAMBLER_MODELS_DIR")
-    return Path(value) if value else None
+def list_external() -> dict:
+    """Published models whose files are in ``$SCRAMBLER_MODELS_DIR``: name -> Path."""
+    from . import external
+    return external.available_external()

@@ -36,7 +36,61 @@ SCRAMBLER_SPECS = {
         "penalty_weight": [10.0] * 3 + [50.0] * 2, "bits_schedule": [1.8], "bits_range": [0.05, 2.0],
         "network_options": {"groups": 1, "blocks": 4, "width": 8, "dilations": [1]},
     },
+    # Published predictors (weights read from $SCRAMBLER_MODELS_DIR; the scramblers are stored keyed by the
+    # SHA-256 of the weights file). Each starts from the built-in scrambler for the same sequence kind and
+    # length (transfer), then trains against the published model.
+    ("optimus5", "inclusion"): {
+        "data": "uniform random 50-mers (the Optimus 5-Prime MPRA library was random 50-mers)",
+        "n_train": 24_000, "epochs": 5, "learning_rate": 1e-4, "sampler": "gumbel", "penalty_weight": 50.0,
+        "bits_schedule": [], "bits_range": [0.05, 2.0], "init_from": "utr5_inclusion.keras",
+    },
+    ("optimus5", "occlusion"): {
+        "data": "uniform random 50-mers",
+        "n_train": 8_000, "epochs": 3, "learning_rate": 1e-4, "sampler": "gumbel", "penalty_weight": 50.0,
+        "bits_schedule": [], "bits_range": [0.05, 2.0], "init_from": "utr5_occlusion.keras",
+    },
+    ("aparent2", "inclusion"): {
+        "data": "generated 205-nt windows: random (A/T 0.3, C/G 0.2) with a PAS hexamer at 70 "
+                "(AATAAA 60 %, ATTAAA 25 %, a one-letter variant 15 %)",
+        "n_train": 3_200, "epochs": 8, "learning_rate": 1e-4, "sampler": "straight_through",
+        "penalty_weight": 10.0, "bits_schedule": [], "bits_range": [0.05, 2.0], "n_samples": 8,
+        "batch_size": 16, "init_from": "polya_inclusion.keras",
+    },
+    ("aparent2", "occlusion"): {
+        "data": "generated 205-nt windows with a PAS hexamer at 70 (as for inclusion)",
+        "n_train": 3_200, "epochs": 2, "learning_rate": 1e-4, "sampler": "straight_through",
+        "penalty_weight": 50.0, "bits_schedule": [], "bits_range": [0.05, 2.0], "n_samples": 8,
+        "batch_size": 16, "init_from": "polya_occlusion.keras",
+        "network_options": {"groups": 1, "blocks": 4, "width": 8, "dilations": [1]},
+    },
 }
+
+PAS_VARIANTS = ("AATAAA", "ATTAAA")
+
+
+def generate_pas_windows(n: int, seed: int, length=205, pas_position=70) -> list[str]:
+    """Random 205-nt windows with a PAS hexamer at ``pas_position`` (APARENT2's input convention).
+
+    Returns
+    -------
+    list of str, length n
+    """
+    rng = np.random.default_rng(seed)
+    seqs = synthetic.random_sequences(n, length, rng, probabilities=[0.3, 0.2, 0.2, 0.3])
+    out = []
+    for s in seqs:
+        draw = rng.random()
+        if draw < 0.6:
+            pas = "AATAAA"
+        elif draw < 0.85:
+            pas = "ATTAAA"
+        else:
+            letters = list("AATAAA")
+            k = int(rng.integers(6))
+            letters[k] = rng.choice([c for c in "ACGT" if c != letters[k]])
+            pas = "".join(letters)
+        out.append(s[:pas_position] + pas + s[pas_position + 6:])
+    return out
 
 
 def training_sequences(predictor_name: str, n: int, seed: int) -> list[str]:
@@ -54,4 +108,8 @@ def training_sequences(predictor_name: str, n: int, seed: int) -> list[str]:
         return [seqs[i] for i in rng.permutation(len(seqs))]
     if predictor_name == "polya":
         return synthetic.generate_polya_training(n, seed=seed + 7)
+    if predictor_name == "optimus5":
+        return synthetic.random_sequences(n, 50, rng)
+    if predictor_name == "aparent2":
+        return generate_pas_windows(n, seed + 7)
     raise ValueError(f"no scrambler training data recipe for {predictor_name!r}")

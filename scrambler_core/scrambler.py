@@ -614,45 +614,86 @@ class Scrambler:
             card_tmp.replace(path.with_suffix(".json"))
 
 
-def load_scrambler(name_or_path, mode="inclusion", objective="reconstruct", predictor=None) -> Scrambler:
-    """Load a pretrained scrambler for a built-in predictor, or a ``.keras`` scrambler file.
+def external_scrambler_path(predictor_name, weights_sha256, mode="inclusion", objective="reconstruct") -> Path:
+    """Where the pretrained scrambler for a published model's weights file lives (keyed by its SHA-256)."""
+    suffix = "" if objective == "reconstruct" else f"_{objective}"
+    return PRETRAINED_DIR / f"{predictor_name}-{weights_sha256[:16]}_{mode}{suffix}.keras"
+
+
+def _external_scrambler(key, mode, objective, predictor, model_path):
+    from .predictors import load_predictor
+    predictor = predictor or load_predictor(key, path=model_path)
+    sha = predictor.card.get("weights_sha256", "")
+    path = external_scrambler_path(key, sha, mode, objective)
+    if path.exists():
+        return path, predictor
+    suffix = "" if objective == "reconstruct" else f"_{objective}"
+    others = []
+    for other in sorted(PRETRAINED_DIR.glob(f"{key}-*_{mode}{suffix}.keras")):
+        card_path = other.with_suffix(".json")
+        card = json.loads(card_path.read_text()) if card_path.exists() else {}
+        others.append(f"{card.get('predictor_file', '?')} (sha256 {card.get('predictor_sha256', other.stem)[:16]}…)")
+    trained_for = (f"; the pretrained {mode} scramblers for {key} were trained against " + ", ".join(others)
+                   if others else f"; there is no pretrained {mode} scrambler for {key}")
+    raise ModelFileError(
+        f"no pretrained {mode} scrambler matches this {key} weights file ({Path(predictor.path).name}, sha256 "
+        f"{sha[:16]}…){trained_for}. A scrambler only explains the exact weights it was trained against; train "
+        f"one with: python -m scrambler_core train-scrambler --predictor {key} --model-path FILE --mode {mode}")
+
+
+def load_scrambler(name_or_path, mode="inclusion", objective="reconstruct", predictor=None, path=None) -> Scrambler:
+    """Load a pretrained scrambler for a built-in or published predictor, or a ``.keras`` scrambler file.
 
     Parameters
     ----------
     name_or_path : str
-        ``"utr5"`` / ``"polya"`` (pretrained ``NAME_MODE.keras``) or a path.
+        ``"utr5"`` / ``"polya"`` (pretrained ``NAME_MODE.keras``), ``"optimus5"`` / ``"aparent2"``
+        (pretrained ``NAME-SHA_MODE.keras``, chosen by the SHA-256 of the predictor's weights file) or a path.
     mode : {"inclusion", "occlusion"}
     objective : {"reconstruct", "maximize", "minimize"}
     predictor : Predictor, optional — the predictor it explains (default: the
-        built-in named in the scrambler file).
+        built-in named in the scrambler file, or the published model at ``path``).
+    path : str or Path, optional — a published model's weights file (default ``$SCRAMBLER_MODELS_DIR``)
 
     Returns
     -------
     Scrambler
+
+    Raises
+    ------
+    ModelFileError — no pretrained scrambler, or one trained against other weights
     """
+    from .external import EXTERNAL_PREDICTORS
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     key = str(name_or_path)
-    path = Path(key)
-    if path.suffix != ".keras":
+    scrambler_path = Path(key)
+    if key in EXTERNAL_PREDICTORS:
+        scrambler_path, predictor = _external_scrambler(key, mode, objective, predictor, path)
+    elif scrambler_path.suffix != ".keras":
         suffix = "" if objective == "reconstruct" else f"_{objective}"
-        path = PRETRAINED_DIR / f"{key}_{mode}{suffix}.keras"
-        if not path.exists():
-            raise ModelFileError(f"no pretrained {mode} scrambler ({objective}) for {key!r} at {path}; "
+        scrambler_path = PRETRAINED_DIR / f"{key}_{mode}{suffix}.keras"
+        if not scrambler_path.exists():
+            raise ModelFileError(f"no pretrained {mode} scrambler ({objective}) for {key!r} at {scrambler_path}; "
                                  f"train one with: python -m scrambler_core train-scrambler --predictor {key} "
                                  f"--mode {mode}")
-    network = load_keras_model(path)
+    network = load_keras_model(scrambler_path)
     if not isinstance(network, ScramblerModel):
-        raise ModelFileError(f"{path.name} is a Keras model but not a scrambler")
-    card_path = path.with_suffix(".json")
+        raise ModelFileError(f"{scrambler_path.name} is a Keras model but not a scrambler")
+    card_path = scrambler_path.with_suffix(".json")
     card = json.loads(card_path.read_text()) if card_path.exists() else {}
     if predictor is None:
         if not network.predictor_name:
-            raise ModelFileError(f"{path.name} does not name its predictor; pass predictor=")
-        predictor = load_predictor(network.predictor_name)
-    return Scrambler(network, predictor, card=card, path=path)
+            raise ModelFileError(f"{scrambler_path.name} does not name its predictor; pass predictor=")
+        predictor = load_predictor(network.predictor_name, path=path)
+    trained_sha = card.get("predictor_sha256")
+    actual_sha = getattr(predictor, "card", {}).get("weights_sha256")
+    if trained_sha and actual_sha and trained_sha != actual_sha:
+        raise ModelFileError(f"{scrambler_path.name} was trained against {card.get('predictor_file')} (sha256 "
+                             f"{trained_sha[:16]}…) but the predictor's file has sha256 {actual_sha[:16]}…")
+    return Scrambler(network, predictor, card=card, path=scrambler_path)
 
 
 # ============================================================================ training
@@ -667,7 +708,7 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
                     learning_rate=1e-4, sampler=None, penalty_weight=None, penalty_kind="target",
                     network_options=None, background=None, template=None, seed=0, validation=None,
                     checkpoint=None, progress=None, log=print, time_limit=None, jit_compile=False,
-                    validation_fn=None):
+                    validation_fn=None, init_from=None):
     """Train a scrambler for a frozen predictor (method §4-6).
 
     Parameters
@@ -693,6 +734,8 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
     time_limit : float, optional — stop after this many seconds (checkpoint kept)
     jit_compile : bool — compile the train step with XLA
     validation_fn : callable(Scrambler) -> dict, optional — extra per-epoch checks
+    init_from : path, optional — a scrambler ``.keras`` of the same shape whose weights start the training
+        (transfer from a scrambler of a related predictor)
 
     Returns
     -------
@@ -715,6 +758,13 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
                              predictor_name=predictor.name, objective=objective,
                              output_kind=predictor.output_kind, **options)
     network.build((None, predictor.sequence_length, predictor.alphabet.size + network.n_condition_channels))
+    if init_from is not None:
+        source = load_keras_model(init_from)
+        shapes = [tuple(v.shape) for v in network.weights]
+        if not isinstance(source, ScramblerModel) or [tuple(v.shape) for v in source.weights] != shapes:
+            raise ModelFileError(f"{Path(init_from).name} is not a scrambler of the same shape; cannot start from it")
+        network.set_weights(source.get_weights())
+        log(f"initialised from {init_from}")
     optimizer = keras.optimizers.Adam(learning_rate, beta_1=0.5, beta_2=0.9)
     optimizer.build(network.trainable_variables)
     start_epoch, history = 0, []

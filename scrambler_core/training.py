@@ -19,6 +19,7 @@ from .sequences import one_hot
 
 # scrambler inputs held out for checks and for bits calibration: the training seed plus these
 HELD_OUT_SEED_OFFSET = 99
+UORF_PREDICTORS = ("utr5", "optimus5")      # 50-nt 5'UTR predictors: uAUG/stop recall is checked
 CALIBRATION_SEED_OFFSET = 199
 
 PREDICTOR_SPECS = {
@@ -165,8 +166,11 @@ def train_predictor(name, output_dir="pretrained", seed=0, n_train=None, n_test=
 
 def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_path=None, fixed_bits=None,
                         epochs=None, n_train=None, learning_rate=None, penalty_weight=None, seed=0,
-                        time_limit=None, checkpoint=None, objective="reconstruct"):
-    """Train a scrambler with the committed recipe (built-ins) or on given sequences; write weights + card.
+                        time_limit=None, checkpoint=None, objective="reconstruct", model_path=None):
+    """Train a scrambler with the committed recipe (built-in and published predictors) or on given sequences.
+
+    Writes weights + card. ``model_path`` is the weights file of a published predictor
+    (``optimus5``, ``aparent2``); its SHA-256 goes into the card and the default file name.
 
     Returns
     -------
@@ -181,9 +185,17 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
     from .scrambler import checkpoint_epoch, train_scrambler
     from .sequences import read_sequences
 
-    predictor = load_predictor(predictor_name)
+    from .external import EXTERNAL_PREDICTORS
+    from .predictors import PRETRAINED_DIR
+    from .scrambler import external_scrambler_path
+
+    predictor = load_predictor(predictor_name, path=model_path)
     builtin = predictor_name in BUILTIN_PREDICTORS
-    spec = dict(SCRAMBLER_SPECS.get((predictor.name, mode), {})) if builtin else {}
+    published = predictor_name in EXTERNAL_PREDICTORS
+    spec = dict(SCRAMBLER_SPECS.get((predictor.name, mode), {})) if (builtin or published) else {}
+    if output is None:
+        output = (external_scrambler_path(predictor_name, predictor.card["weights_sha256"], mode, objective)
+                  if published else PRETRAINED_DIR / f"{Path(str(predictor_name)).stem}_{mode}.keras")
     n_train = n_train or spec.get("n_train", 24_000)
     if input_path:
         seqs = [s for _, s in read_sequences(input_path, predictor.alphabet, length=predictor.sequence_length)]
@@ -208,8 +220,11 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
         "sampler": spec.get("sampler"),
         "penalty_weight": penalty_weight or spec.get("penalty_weight"),
         "network_options": spec.get("network_options"),
+        "n_samples": spec.get("n_samples", 32),
+        "batch_size": spec.get("batch_size", 32),
     }
-    steps_per_epoch = len(x) // 32
+    init_from = PRETRAINED_DIR / spec["init_from"] if spec.get("init_from") else None
+    steps_per_epoch = len(x) // settings["batch_size"]
     done_epochs = checkpoint_epoch(checkpoint)
     bar = tqdm(total=settings["epochs"] * steps_per_epoch, initial=done_epochs * steps_per_epoch, unit="step",
                desc=f"{predictor.name} {mode}", mininterval=5)
@@ -220,14 +235,14 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
         bar.refresh()
 
     validation_fn = None
-    if predictor.name == "utr5" and mode == "inclusion":
+    if predictor.name in UORF_PREDICTORS and mode == "inclusion":
         def validation_fn(scr):
             return {"uorf_recall_0.25_bits": evaluation.uorf_recall(
                 lambda s: scr.scores(s, target_bits=0.25), n=100, seed=seed + 5)}
     started = time.time()
     scrambler, history = train_scrambler(predictor, x, validation=x_valid[:64], seed=seed, progress=progress,
                                          time_limit=time_limit, checkpoint=checkpoint,
-                                         validation_fn=validation_fn,
+                                         validation_fn=validation_fn, init_from=init_from,
                                          log=lambda m: tqdm.write(m), **settings)
     bar.close()
     seconds = history[-1]["seconds"] if history else time.time() - started
@@ -239,10 +254,13 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
     card = {
         "name": Path(output).stem, "kind": "scrambler", "predictor": predictor.name,
         "predictor_card": {k: predictor.card.get(k) for k in ("grammar_version", "seed")} if builtin else None,
+        **({"predictor_file": predictor.card.get("file"), "predictor_sha256": predictor.card.get("weights_sha256"),
+            "initialised_from": spec.get("init_from")} if published else {}),
         "data": {"description": data_note, "n_train": len(x), "n_validation": len(x_valid)},
         "seed": seed, "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()},
         "history": history, "metrics_held_out": metrics, "training_seconds": round(seconds, 1),
         "command": f"python -m scrambler_core train-scrambler --predictor {predictor_name} --mode {mode}"
+                   + (f" --model-path {Path(predictor.path).name}" if published else "")
                    + (f" --fixed-bits {fixed_bits}" if fixed_bits is not None else "") + f" --seed {seed}",
     }
     scrambler.save(output, card)
@@ -284,7 +302,7 @@ def calibrate_and_evaluate(scrambler, x_calibration, x_valid):
     else:
         metrics["occlusion_effect"] = {f"{t:g}": evaluation.occlusion_effect(scrambler, x_valid, t)
                                        for t in [1.0, 1.5, 1.8]}
-    if scrambler.predictor.name == "utr5" and net.mode == "inclusion":
+    if scrambler.predictor.name in UORF_PREDICTORS and net.mode == "inclusion":
         recall_bits = [0.1, 0.25, 0.5, 1.0] if net.bits_conditioned else [net.target_bits]
         metrics["uorf_recall_1start_1stop_n200"] = {
             f"{t:g}": evaluation.uorf_recall(lambda s, t=t: scrambler.scores(s, target_bits=t), n=200)

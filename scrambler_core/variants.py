@@ -565,6 +565,9 @@ class VariantResult:
         substitution (0 on the reference letter); for sigmoid predictors on
         the logit scale, as :func:`~scrambler_core.attribution.attribute` reports
     ism_start : int — 0-based index of the window's first position
+    isoform_logodds : dict or None — predictors with a cleavage profile (APARENT2) only:
+        ``{"narrow": (ref, alt, delta), "full": (ref, alt, delta)}``, isoform log-odds over cleavage
+        positions 77:127 and 0:205, as the authors' variant tool reports them
     """
 
     predictor_name: str
@@ -586,6 +589,7 @@ class VariantResult:
     importance_alt: np.ndarray | None = None
     importance_delta: np.ndarray | None = None
     target_bits: float | None = None
+    isoform_logodds: dict | None = None
 
     @property
     def length(self) -> int:
@@ -724,6 +728,11 @@ def score_variant(predictor, ref_sequence, alt_sequence, *, scrambler=None, targ
         logit = predictor.predict_logit([ref, alt])
         result.ref_logit, result.alt_logit = float(logit[0]), float(logit[1])
         result.delta_logit = float(logit[1] - logit[0])
+    if hasattr(predictor, "isoform_logodds"):
+        result.isoform_logodds = {}
+        for window in ("narrow", "full"):
+            values = predictor.isoform_logodds([ref, alt], window)
+            result.isoform_logodds[window] = (float(values[0]), float(values[1]), float(values[1] - values[0]))
 
     if scrambler is not None:
         _check_scrambler(scrambler, predictor)

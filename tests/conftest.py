@@ -31,3 +31,21 @@ def utr5_scrambler_file(utr5_predictor_file):
         pytest.skip(f"pretrained scrambler {path.relative_to(ROOT)} is absent "
                     "(python -m scrambler_core train-scrambler --predictor utr5 --mode inclusion)")
     return path
+
+
+EXTERNAL = Path(os.environ.get("SCRAMBLER_TEST_EXTERNAL", ROOT.parent / "shared" / "external")).resolve()
+
+
+@pytest.fixture(scope="session")
+def external_dir():
+    """The read-only folder of published models and data (../shared/external); skip when absent."""
+    if not EXTERNAL.is_dir():
+        pytest.skip(f"published models folder {EXTERNAL} is absent (set SCRAMBLER_TEST_EXTERNAL to it)")
+    return EXTERNAL
+
+
+@pytest.fixture
+def models_dir(external_dir, monkeypatch):
+    """SCRAMBLER_MODELS_DIR pointed at the published models for one test."""
+    monkeypatch.setenv("SCRAMBLER_MODELS_DIR", str(external_dir))
+    return external_dir
