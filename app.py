@@ -1,8 +1,9 @@
 """Scrambler Explorer — Streamlit entry point.
 
 Run with ``make run`` (or ``streamlit run app.py``). This file sets up the page,
-lists the pages (``pages/``) and draws the predictor choice every page shares;
-all computation happens in ``scrambler_core``.
+lists the pages (``pages/``) and draws the predictor choice every page shares
+(built-ins, the published models found in ``$SCRAMBLER_MODELS_DIR``, the session's
+own models); all computation happens in ``scrambler_core``.
 
 Links open the same view: ``/?predictor=utr5&mode=occlusion&bits=0.25&example=2``,
 ``/variant?predictor=utr5&variants=6A>G``.
@@ -31,8 +32,10 @@ with common.guard():
         st.title("Scrambler Explorer")
     available = common.sidebar_predictor()
 if available is None:
-    st.error("No predictor is available: the built-in weights are missing from pretrained/. Train them with: "
-             "python -m scrambler_core train-predictor utr5 (and polya), or upload your own model.")
+    st.error("No predictor is available: the built-in weights are missing from pretrained/ and no published model "
+             "was found. Train the built-ins with: python -m scrambler_core train-predictor utr5 (and polya), set "
+             "SCRAMBLER_MODELS_DIR to a folder with the published models' files (see the sidebar), or upload your "
+             "own model.")
     if page.title != "Your model":
         st.stop()
 for note in notes:

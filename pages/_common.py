@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import tempfile
 from contextlib import contextmanager
 
@@ -29,9 +30,10 @@ import streamlit as st  # noqa: E402
 
 import scrambler_core as sc  # noqa: E402
 from scrambler_core import examples as builtin_examples  # noqa: E402
-from scrambler_core import plot  # noqa: E402
+from scrambler_core import external, plot  # noqa: E402
 from scrambler_core.cache import ResultCache, cache_key, fingerprint  # noqa: E402
 from scrambler_core.logo_figures import logo_heights_importance, logo_heights_pwm, logos_figure  # noqa: E402
+from scrambler_core.variants import format_variants  # noqa: E402
 
 LOG = logging.getLogger("scrambler_explorer")
 
@@ -94,6 +96,30 @@ def _builtin_scrambler(name: str, mode: str):
     return sc.load_scrambler(name, mode=mode, predictor=_builtin_predictor(name))
 
 
+@st.cache_resource(show_spinner="Loading the published model…")
+def _published_predictor(name: str, path: str):
+    """A published model read from ``path`` (once per process and file)."""
+    return sc.load_predictor(name, path=path)
+
+
+@st.cache_resource(show_spinner="Loading scrambler…")
+def _published_scrambler(name: str, path: str, mode: str):
+    """The pretrained scrambler for the published model at ``path`` (a missing one is retried on every call)."""
+    return sc.load_scrambler(name, mode=mode, predictor=_published_predictor(name, path), path=path)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _find_published(directory: str) -> dict:
+    """``{name: path}`` of the published models found under ``directory`` (rescanned every minute)."""
+    return {name: str(path) for name, path in external.available_external(directory).items()}
+
+
+def published_models() -> dict:
+    """Published models whose files are in ``$SCRAMBLER_MODELS_DIR``: ``{name: path}`` (empty when unset)."""
+    directory = os.environ.get(external.MODELS_DIR_VARIABLE, "").strip()
+    return _find_published(directory) if directory else {}
+
+
 @st.cache_resource
 def result_cache() -> ResultCache:
     """The process's on-disk result cache (``SCRAMBLER_CACHE_DIR`` or ``~/.cache/scrambler-explorer``)."""
@@ -125,16 +151,48 @@ def register_user_model(predictor, scramblers: dict, *, label: str | None = None
 
 
 def predictor_names() -> list[str]:
-    """Built-in predictors with weights present, then this session's own models."""
-    return sc.list_predictors() + list(user_models())
+    """Built-in predictors with weights present, then published models found in
+    ``$SCRAMBLER_MODELS_DIR``, then this session's own models."""
+    builtins = sc.list_predictors()
+    published = [n for n in published_models() if n not in builtins]
+    return builtins + published + list(user_models())
 
 
 def get_predictor(name: str):
-    """The predictor listed as ``name`` (built-in, loaded once per process, or the session's own)."""
+    """The predictor listed as ``name``: the session's own, a built-in or a published model
+    (both loaded once per process).
+
+    Raises
+    ------
+    ModelFileError
+        When ``name`` is a published model whose file is no longer found.
+    """
     models = user_models()
     if name in models:
         return models[name]["predictor"]
+    if name in external.EXTERNAL_PREDICTORS:
+        path = published_models().get(name)
+        if path is None:
+            raise sc.ModelFileError(f"{name} is not available: its file is not in `${external.MODELS_DIR_VARIABLE}`."
+                                    f"\n{external.how_to_get(name)}")
+        return _published_predictor(name, path)
     return _builtin_predictor(name)
+
+
+def is_pair_predictor(predictor) -> bool:
+    """True for a predictor that reads two sequences (``external.PairPredictor``)."""
+    return bool(getattr(predictor, "is_pair", False))
+
+
+def single_sequence_pages_only(predictor, page: str) -> None:
+    """On a page that explains one sequence, stop with a note when ``predictor`` reads pairs."""
+    if is_pair_predictor(predictor):
+        st.title(page)
+        describe_predictor(predictor)
+        st.info(f"{predictor.name} reads a pair of sequences. Pair predictors are supported on the Explore page "
+                "only for now (prediction and per-residue in-silico mutagenesis of both chains); scramblers for "
+                "pairs are planned. Choose another predictor in the sidebar to use this page.")
+        st.stop()
 
 
 def get_scrambler(name: str, mode: str):
@@ -152,6 +210,12 @@ def get_scrambler(name: str, mode: str):
             raise sc.ModelFileError(f"no {mode} scrambler has been trained for {name} yet; "
                                     "train one on the Your model page")
         return scramblers[mode]
+    if name in external.EXTERNAL_PREDICTORS:
+        predictor = get_predictor(name)
+        if is_pair_predictor(predictor):
+            raise sc.ModelFileError(f"{name} reads pairs of sequences; scramblers for pair predictors are not "
+                                    "available yet")
+        return _published_scrambler(name, published_models()[name], mode)
     return _builtin_scrambler(name, mode)
 
 
@@ -162,22 +226,63 @@ def current_predictor_name() -> str:
     return name if name in names else names[0]
 
 
+PUBLISHED_TITLE = "Published models (Optimus 5-Prime, APARENT2, binder)"
+
+
+def sidebar_published_models() -> None:
+    """Sidebar note on the published models: which files were found, or how to get them."""
+    found = published_models()
+    if found:
+        lines = [f"**{name}**: {os.path.basename(path)}" for name, path in found.items()]
+        missing = [n for n in external.EXTERNAL_PREDICTORS if n not in found]
+        st.sidebar.caption(f"Published models found in `${external.MODELS_DIR_VARIABLE}`:  \n" + "  \n".join(lines)
+                           + (f"  \nNot found: {', '.join(missing)}." if missing else ""))
+        return
+    with st.sidebar.expander(PUBLISHED_TITLE):
+        directory = os.environ.get(external.MODELS_DIR_VARIABLE, "").strip()
+        if directory:
+            st.caption(f"`${external.MODELS_DIR_VARIABLE}` = {directory} holds none of their files.")
+        st.markdown(published_how_to())
+
+
+def published_how_to() -> str:
+    """``external.how_to_get()`` as Markdown (its list lines kept as a list)."""
+    lines = external.how_to_get().splitlines()
+    return "\n\n".join([lines[0], "\n".join(lines[1:])])
+
+
 def sidebar_predictor() -> str | None:
     """Draw the sidebar's predictor choice (shared by every page); ``None`` when none exists."""
     names = predictor_names()
     if not names:
         st.sidebar.error("No predictor weights were found in pretrained/. Train one with: "
                          "python -m scrambler_core train-predictor utr5")
+        sidebar_published_models()
         return None
     if st.session_state.get(PREDICTOR_KEY) not in names:
         st.session_state[PREDICTOR_KEY] = names[0]
-    return st.sidebar.selectbox("Predictor", names, key=PREDICTOR_KEY,
-                                help="Built-in predictors, and models you uploaded on the Your model page "
-                                     "(visible to you only).")
+    chosen = st.sidebar.selectbox("Predictor", names, key=PREDICTOR_KEY,
+                                  format_func=predictor_label,
+                                  help="Built-in predictors, published models found in $SCRAMBLER_MODELS_DIR, and "
+                                       "models you uploaded on the Your model page (visible to you only).")
+    sidebar_published_models()
+    return chosen
+
+
+def predictor_label(name: str) -> str:
+    """How the sidebar lists a predictor: published models get a short tag."""
+    if name in external.EXTERNAL_PREDICTORS and name not in sc.list_predictors() and name not in user_models():
+        return f"{name} (published)"
+    return name
 
 
 def describe_predictor(predictor) -> None:
     """One caption line: what the predictor reads and outputs."""
+    if is_pair_predictor(predictor):
+        st.caption(f"**{predictor.name}**: {predictor.description} · two chains of {predictor.min_length}–"
+                   f"{predictor.max_length} {predictor.alphabet.unit}, alphabet {predictor.alphabet.letters} · "
+                   f"output: probability ({predictor.output_kind})")
+        return
     st.caption(f"**{predictor.name}**: {predictor.description or 'your model'} · "
                f"{predictor.sequence_length} {predictor.alphabet.unit}, alphabet {predictor.alphabet.letters} · "
                f"output: {predictor.output_kind}")
@@ -232,7 +337,11 @@ def predictor_from_query(value: str) -> str | None:
     if value in names:
         st.session_state[PREDICTOR_KEY] = value
         return None
-    return f"The link asks for predictor {value!r}, which is not available here (available: {', '.join(names)})."
+    note = ""
+    if value in external.EXTERNAL_PREDICTORS:
+        note = f" {value} is a published model: its file must be in `${external.MODELS_DIR_VARIABLE}` on the server."
+    return (f"The link asks for predictor {value!r}, which is not available here (available: {', '.join(names)})."
+            + note)
 
 
 def mode_from_query(key: str):
@@ -298,7 +407,8 @@ def write_query(values: dict) -> None:
 # ----------------------------------------------------------------------------- examples and sequences
 
 def examples_for(name: str) -> list:
-    """Examples for a predictor: the grammar examples of a built-in, else the first uploaded sequences."""
+    """Examples for a predictor: the grammar examples of a built-in, the examples of a published model
+    (``scrambler_core.examples``), else the first uploaded sequences."""
     models = user_models()
     if name in models:
         seqs = (models[name].get("card") or {}).get("example_sequences") or []
@@ -345,6 +455,32 @@ def predict(name: str, sequences: list[str]) -> np.ndarray:
     predictor = get_predictor(name)
     return cached("predict", (fingerprint(predictor), tuple(sequences)),
                   lambda: predictor.predict(sequences))
+
+
+def predict_pairs(name: str, pairs: list[tuple[str, str]]) -> np.ndarray:
+    """Predictions of a pair predictor, shape (N,) (cached)."""
+    predictor = get_predictor(name)
+    return cached("predict_pairs", (fingerprint(predictor), tuple(tuple(p) for p in pairs)),
+                  lambda: predictor.predict(list(pairs)))
+
+
+def pair_ism(name: str, chain_a: str, chain_b: str):
+    """``scrambler_core.pair_ism.pair_ism`` for a pair predictor (cached): (ism_a (La, A), ism_b (Lb, A))."""
+    from scrambler_core.pair_ism import pair_ism as compute
+
+    predictor = get_predictor(name)
+    return cached("pair_ism", (fingerprint(predictor), chain_a, chain_b),
+                  lambda: compute(predictor, chain_a, chain_b))
+
+
+def cleavage_profile(name: str, sequence: str) -> np.ndarray | None:
+    """APARENT2's cleavage distribution over positions 0-204 plus the distal slot, (206,) (cached);
+    None for a predictor without one."""
+    predictor = get_predictor(name)
+    if not hasattr(predictor, "cleavage_profile"):
+        return None
+    return cached("cleavage", (fingerprint(predictor), sequence),
+                  lambda: predictor.cleavage_profile([sequence])[0])
 
 
 # ----------------------------------------------------------------------------- figures and downloads
@@ -412,6 +548,21 @@ def csv_download(frame: pd.DataFrame, label: str, file_name: str, key: str) -> N
     """A CSV download button for a table."""
     st.download_button(label, frame.to_csv(index=False, float_format="%.6g").encode(), file_name=file_name,
                        mime="text/csv", key=key, on_click="ignore")
+
+
+def variant_summary_table(result) -> pd.DataFrame:
+    """One row with the variant's scores (predictions, Δ, Δ log-odds, APARENT2's isoform log-odds) for the CSV."""
+    row = {"predictor": result.predictor_name, "variants": format_variants(result.variants),
+           "reference_prediction": result.ref_prediction, "alternative_prediction": result.alt_prediction,
+           "delta_prediction": result.delta}
+    if result.delta_logit is not None:
+        row.update({"reference_logit": result.ref_logit, "alternative_logit": result.alt_logit,
+                    "delta_logit": result.delta_logit})
+    for window, (ref, alt, delta) in (result.isoform_logodds or {}).items():
+        row.update({f"isoform_logodds_{window}_reference": ref, f"isoform_logodds_{window}_alternative": alt,
+                    f"delta_isoform_logodds_{window}": delta})
+    row.update({"reference_sequence": result.ref_sequence, "alternative_sequence": result.alt_sequence})
+    return pd.DataFrame([row])
 
 
 def session_directory() -> str:

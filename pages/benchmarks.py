@@ -41,10 +41,10 @@ letters.
   samples) stays small.
 * **Occlusion** (higher is better): the reverse. Redraw the top positions and keep the rest: a good ranking
   destroys the prediction, so the divergence is large.
-* **Table D, ground-truth recall** (utr5-style predictors only): synthetic 50-nt 5'UTRs with one or two upstream
-  ATGs and one or two in-frame stop codons, whose effect on the ribosome load is known. Does a method's top 6
-  positions hold a whole uAUG (start recall) and a whole in-frame stop codon (stop recall)? The paper's Table D
-  (Optimus 5-Prime, n = 512) is shown beside it.
+* **Table D, ground-truth recall** (50-nt DNA 5'UTR predictors: utr5, Optimus 5-Prime): synthetic 50-nt
+  5'UTRs with one or two upstream ATGs and one or two in-frame stop codons, whose effect on the ribosome load
+  is known. Does a method's top 6 positions hold a whole uAUG (start recall) and a whole in-frame stop codon
+  (stop recall)? The paper's Table D (Optimus 5-Prime, n = 512) is shown beside it.
 * **Cost**: predictor calls and seconds per sequence of each method, with ratios to the scrambler (whose
   scores need no predictor call at all: one pass of the scrambler network).
 
@@ -93,6 +93,30 @@ def scramblers_for(name: str, settings: dict) -> tuple[dict, dict]:
         except sc.ModelFileError as err:
             missing[mode] = str(err)
     return found, missing
+
+
+PROBED_METHODS = ("deeplift", "deepshap")   # refuse some models (layers without an exact rule): probed first
+
+
+def method_unavailable_reason(predictor, method: str) -> str | None:
+    """Why ``method`` cannot explain ``predictor`` (DeepLIFT on a model with an unsupported layer), or None.
+
+    Probed once per model and process by attributing one sequence, so a method that would fail halfway
+    through a benchmark is left out before it starts.
+    """
+    if method not in PROBED_METHODS:
+        return None
+    return _deeplift_reason(fingerprint(predictor), predictor)
+
+
+@st.cache_data(show_spinner="Checking which methods this model supports…")
+def _deeplift_reason(model_fingerprint: str, _predictor) -> str | None:
+    probe = _predictor.alphabet.letters[0] * _predictor.sequence_length
+    try:
+        comparison.run_method(_predictor, probe, "deeplift")
+    except ValueError as err:
+        return str(err).splitlines()[0]
+    return None
 
 
 def _run(predictor, settings: dict, test_sequences, scramblers: dict):
@@ -199,6 +223,7 @@ def show_results(name: str, entry: dict) -> None:
 def main() -> None:
     name = common.current_predictor_name()
     predictor = common.get_predictor(name)
+    common.single_sequence_pages_only(predictor, "Benchmarks")
     common.write_query({"predictor": name})
 
     st.title("Benchmarks")
@@ -273,8 +298,13 @@ def main() -> None:
             dropped = [m for m in methods if m in SCRAMBLER_ROW_METHODS]
             st.warning(f"{' and '.join(dropped)} left out: {'; '.join(sorted(set(missing.values())))}.")
             run_settings = dict(settings, methods=[m for m in methods if m not in SCRAMBLER_ROW_METHODS])
-            if not run_settings["methods"]:
-                st.stop()
+        unsupported = {m: method_unavailable_reason(predictor, m) for m in run_settings["methods"]}
+        unsupported = {m: reason for m, reason in unsupported.items() if reason}
+        if unsupported:
+            st.warning(f"{' and '.join(unsupported)} left out: {'; '.join(sorted(set(unsupported.values())))}.")
+            run_settings = dict(run_settings, methods=[m for m in run_settings["methods"] if m not in unsupported])
+        if not run_settings["methods"]:
+            st.stop()
         started = time.perf_counter()
         results, from_cache = _run(predictor, run_settings, test_sequences if run_kl else None, scramblers)
         stored[name] = {"results": results, "settings": settings, "from_cache": from_cache,

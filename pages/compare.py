@@ -126,6 +126,7 @@ def main() -> None:
                                                 "seq": common.deferred_from_query("compare", "seq")})
     name = common.current_predictor_name()
     predictor = common.get_predictor(name)
+    common.single_sequence_pages_only(predictor, "Compare")
     examples = common.examples_for(name)
     keys = _keys(name)
     note = _apply_link_sequence(name, examples, keys)
@@ -164,7 +165,8 @@ def main() -> None:
 
     if examples:
         st.selectbox("Example", labels, key=keys["example"], on_change=_load_example,
-                     help="Sequences from the grammar the built-in predictor was trained on; their true elements "
+                     help="Built-in predictors: sequences from the grammar they were trained on. Published "
+                          "models: sequences in their input convention with planted elements. The true elements "
                           "are known.")
     text = st.text_area(f"Sequence ({predictor.sequence_length} {predictor.alphabet.unit}) or FASTA",
                         key=keys["sequence"], height=110,

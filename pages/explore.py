@@ -1,7 +1,10 @@
 """Explore: one sequence explained by the predictor's scrambler at a chosen information budget.
 
+A pair predictor (the coiled-coil binder ``ppi``) gets two chains instead, their binding
+probability and the in-silico mutagenesis of both chains (``scrambler_core.pair_ism``).
+
 Link parameters: ``predictor``, ``mode`` (inclusion/occlusion), ``bits`` (0.05-2),
-``example`` (1-based number of a built-in example) or ``seq`` (a sequence).
+``example`` (1-based number of an example) or ``seq`` (a sequence).
 """
 from __future__ import annotations
 
@@ -11,9 +14,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 import scrambler_core as sc
 from pages import _common as common
+from scrambler_core.examples import pair_examples
+from scrambler_core.external import APARENT2_ISOFORM_WINDOW
+from scrambler_core.sequences import SequenceError, validate_sequence
 
 N_SAMPLES_CHOICES = (8, 16, 32, 64, 128)
 N_SAMPLES_DEFAULT = 32
@@ -112,6 +119,199 @@ def scores_table(explanation, sequence: str, letters: str) -> pd.DataFrame:
     return frame
 
 
+# ----------------------------------------------------------------------------- published models
+
+def output_note(predictor) -> None:
+    """One line on how a published model's output is defined (Optimus 5-Prime: the MRL map)."""
+    mrl_map = (getattr(predictor, "card", None) or {}).get("mrl_map")
+    if mrl_map:
+        st.caption(f"The output is the mean ribosome load (MRL) = {mrl_map['slope']} · z + {mrl_map['intercept']}, "
+                   "where z is Optimus 5-Prime's z-score output, through the documented linear map (fitted on "
+                   f"{mrl_map.get('fitted_on', 'the authors’ test UTRs')}).")
+
+
+def cleavage_figure(profile: np.ndarray, log_scale: bool = False):
+    """Line chart of a cleavage distribution over positions 0-204 and the distal slot 205 (plotly)."""
+    positions = np.arange(len(profile))
+    fig = go.Figure(go.Scatter(x=positions, y=profile, mode="lines", line=dict(color="#4c78a8", width=1.5),
+                               hovertemplate="position %{x}<br>cleavage %{y:.4g}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[positions[-1]], y=[profile[-1]], mode="markers+text", text=["distal"],
+                             textposition="middle left", marker=dict(color="#e45756", size=7),
+                             textfont=dict(color="#e45756"),
+                             hovertemplate="distal (beyond the window)<br>%{y:.4g}<extra></extra>"))
+    start, end = APARENT2_ISOFORM_WINDOW
+    fig.add_vrect(x0=start - 0.5, x1=end - 0.5, fillcolor="#f2cf5b", opacity=0.25, line_width=0,
+                  annotation_text=f"proximal isoform ({start}–{end - 1})", annotation_position="top left")
+    fig.update_layout(height=240, margin=dict(l=10, r=10, t=30, b=10), showlegend=False,
+                      xaxis_title="cleavage position (0-based; 205 = distal)", yaxis_title="probability")
+    if log_scale:
+        fig.update_yaxes(type="log", exponentformat="power")
+    return fig
+
+
+def show_cleavage(name: str, sequence: str) -> None:
+    """APARENT2's cleavage profile below the prediction (nothing for other predictors)."""
+    profile = common.cleavage_profile(name, sequence)
+    if profile is None:
+        return
+    c1, c2 = st.columns([3, 1])
+    c1.markdown("**Cleavage profile**")
+    log_scale = c2.toggle("Log scale", key="explore.cleavage_log",
+                          help="The distal slot often holds most of the mass; a log scale shows the shape inside "
+                               "the window.")
+    common.show_plotly(cleavage_figure(profile, log_scale), key="explore_cleavage")
+    start, end = APARENT2_ISOFORM_WINDOW
+    st.caption("Predicted probability of cleavage at each position of the window (0–204) and, at 205, beyond it "
+               f"(distal: {profile[-1]:.3f}). The prediction is the mass on the shaded positions {start}–{end - 1}: "
+               f"{profile[start:end].sum():.3f}.")
+
+
+# ----------------------------------------------------------------------------- pair predictors
+
+PAIR_EXPLANATION = """
+A **pair predictor** reads two chains and outputs the probability that they bind. The chains may
+have different lengths (up to the model's maximum); letters outside the model's alphabet are refused.
+
+**In-silico mutagenesis (ISM)** substitutes every residue of one chain by every other letter, keeps the
+other chain as it is, and records the change in the **log-odds** of the binding probability (one batched
+call of the predictor, 1 + (La + Lb)(A − 1) pairs). A residue whose substitutions **lower** the log-odds
+(blue) supports binding; red means substitutions there would bind better. The heat rows show the mean
+change over the substitutions at each position; choose *every substitution* for the full matrix.
+
+Scramblers for pairs are not available yet: this page shows the prediction and ISM only.
+"""
+PAIR_VIEWS = ("mean over substitutions", "every substitution")
+
+
+def _pair_keys(name: str) -> dict:
+    return {"a": f"explore.chain_a.{name}", "b": f"explore.chain_b.{name}",
+            "example": f"explore.pair_example.{name}", "view": "explore.pair_view"}
+
+
+def pair_ism_figure(ism_a, ism_b, chain_a: str, chain_b: str, letters: str, view: str):
+    """Two heat rows (mean change per residue) or two letter × position heatmaps, one per chain (plotly)."""
+    limit = float(max(np.abs(ism_a).max(initial=0.0), np.abs(ism_b).max(initial=0.0))) or 1.0
+    every = view == PAIR_VIEWS[1]
+    row_heights = [len(letters), len(letters)] if every else [1, 1]
+    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.18 if every else 0.35, row_heights=row_heights,
+                        subplot_titles=[f"Chain a ({len(chain_a)} residues)", f"Chain b ({len(chain_b)} residues)"])
+    for row, (ism, chain) in enumerate(((ism_a, chain_a), (ism_b, chain_b)), start=1):
+        positions = np.arange(1, len(chain) + 1)
+        if every:
+            text = [[("your residue" if letter == ref else f"{ref}→{letter}") for ref in chain]
+                    for letter in letters]
+            trace = go.Heatmap(z=ism.T, x=positions, y=list(letters), text=text, zmid=0, zmin=-limit, zmax=limit,
+                               colorscale="RdBu", reversescale=True, showscale=row == 1,
+                               colorbar=dict(title="Δ log-odds"),
+                               hovertemplate="position %{x}<br>%{text}<br>Δ log-odds %{z:.4f}<extra></extra>")
+        else:
+            mean = ism.sum(axis=1) / max(len(letters) - 1, 1)
+            trace = go.Heatmap(z=[mean], x=positions, y=[""], text=[list(chain)], texttemplate="%{text}",
+                               zmid=0, zmin=-limit, zmax=limit, colorscale="RdBu", reversescale=True,
+                               showscale=row == 1, colorbar=dict(title="mean Δ log-odds"),
+                               hovertemplate="position %{x}, residue %{text}<br>mean Δ log-odds %{z:.4f}"
+                                             "<extra></extra>")
+        fig.add_trace(trace, row=row, col=1)
+        fig.update_xaxes(title_text="position" if row == 2 else None, tickformat="d", row=row, col=1)
+        if every:
+            fig.update_yaxes(autorange="reversed", type="category", row=row, col=1)
+    fig.update_layout(height=(2 * (60 + 16 * len(letters)) + 120) if every else 320,
+                      margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white")
+    return fig
+
+
+def pair_ism_table(ism_a, ism_b, chain_a: str, chain_b: str, letters: str) -> pd.DataFrame:
+    """Every substitution of both chains for the CSV download: chain, position, residue, letter, Δ log-odds."""
+    rows = []
+    for chain_name, ism, chain in (("a", ism_a, chain_a), ("b", ism_b, chain_b)):
+        for i, residue in enumerate(chain):
+            for j, letter in enumerate(letters):
+                if letter != residue:
+                    rows.append((chain_name, i + 1, residue, letter, float(ism[i, j])))
+    return pd.DataFrame(rows, columns=["chain", "position", "residue", "substitution", "delta_logodds"])
+
+
+def _read_chain(text: str, predictor, which: str) -> str:
+    chain = validate_sequence(text, predictor.alphabet, name=f"chain {which}")
+    if not predictor.min_length <= len(chain) <= predictor.max_length:
+        raise SequenceError(f"chain {which} has {len(chain)} residues; {predictor.name} takes "
+                            f"{predictor.min_length}-{predictor.max_length}")
+    return chain
+
+
+def pair_page(name: str, predictor, notes: list) -> None:
+    """Explore for a pair predictor: two chains, the binding probability and ISM of both chains."""
+    examples = pair_examples(name)
+    keys = _pair_keys(name)
+    labels = [e.label for e in examples]
+    example, note = common.linked_example(name, examples, common.pop_link("explore", "example"))
+    if example is not None:
+        st.session_state[keys["example"]] = example.label
+        st.session_state[keys["a"]], st.session_state[keys["b"]] = example.chain_a, example.chain_b
+    if common.pop_link("explore", "seq") is not None:
+        notes = notes + [f"{name} reads two chains; a link's seq value is ignored."]
+    for text in notes + ([note] if note else []):
+        st.warning(text)
+
+    st.title("Explore")
+    common.describe_predictor(predictor)
+    with st.expander("What am I looking at?"):
+        st.markdown(PAIR_EXPLANATION)
+    if keys["a"] not in st.session_state:
+        st.session_state[keys["a"]] = examples[0].chain_a if examples else ""
+        st.session_state[keys["b"]] = examples[0].chain_b if examples else ""
+
+    def _load_example():
+        chosen = st.session_state.get(keys["example"])
+        if chosen in labels:
+            picked = examples[labels.index(chosen)]
+            st.session_state[keys["a"]], st.session_state[keys["b"]] = picked.chain_a, picked.chain_b
+
+    if examples:
+        st.selectbox("Example", labels, key=keys["example"], on_change=_load_example)
+        shown = next((e for e in examples if e.chain_a == st.session_state[keys["a"]]
+                      and e.chain_b == st.session_state[keys["b"]]), None)
+        if shown is not None:
+            st.caption(shown.description)
+    unit = f"{predictor.min_length}–{predictor.max_length} {predictor.alphabet.unit}"
+    c1, c2 = st.columns(2)
+    text_a = c1.text_area(f"Chain a ({unit})", key=keys["a"], height=90,
+                          help=f"Letters {predictor.alphabet.letters} (no cysteine); spaces and line breaks are "
+                               "ignored.")
+    text_b = c2.text_area(f"Chain b ({unit})", key=keys["b"], height=90,
+                          help=f"Letters {predictor.alphabet.letters} (no cysteine); spaces and line breaks are "
+                               "ignored.")
+    with common.guard("Chains: "):
+        chain_a = _read_chain(text_a, predictor, "a")
+        chain_b = _read_chain(text_b, predictor, "b")
+
+    example_index = next((k for k, e in enumerate(examples) if (e.chain_a, e.chain_b) == (chain_a, chain_b)), None)
+    common.write_query({"predictor": name, "example": None if example_index is None else example_index + 1})
+
+    with common.guard("Prediction: "):
+        probability = float(common.predict_pairs(name, [(chain_a, chain_b)])[0])
+    st.metric("Binding probability", f"{probability:.4f}",
+              help="The model's probability that chain a and chain b bind (form a heterodimer).")
+    st.info("Scramblers for pair predictors are not available yet; the map below is in-silico mutagenesis.")
+
+    letters = predictor.alphabet.letters
+    calls = 1 + (len(chain_a) + len(chain_b)) * (len(letters) - 1)
+    started = time.perf_counter()
+    with common.guard("In-silico mutagenesis: "), st.spinner(f"Scoring {calls:,} mutant pairs…"):
+        ism_a, ism_b = common.pair_ism(name, chain_a, chain_b)
+    seconds = time.perf_counter() - started
+    st.subheader("In-silico mutagenesis of both chains")
+    st.session_state.setdefault(keys["view"], PAIR_VIEWS[0])
+    view = st.radio("Show", PAIR_VIEWS, key=keys["view"], horizontal=True,
+                    help="The mean change of the log-odds over the substitutions at each residue, or every "
+                         "substitution's change.")
+    common.show_plotly(pair_ism_figure(ism_a, ism_b, chain_a, chain_b, letters, view), key="explore_pair_ism")
+    common.csv_download(pair_ism_table(ism_a, ism_b, chain_a, chain_b, letters), "ISM CSV (both chains)",
+                        f"{name}_pair_ism.csv", key="explore_pair_ism_csv")
+    st.caption(f"{calls:,} pairs through the predictor in one batched call · {seconds * 1000:.0f} ms "
+               "(0 when served from the cache)")
+
+
 # ----------------------------------------------------------------------------- page
 
 def main() -> None:
@@ -122,6 +322,9 @@ def main() -> None:
                                                 "seq": common.deferred_from_query("explore", "seq")})
     name = common.current_predictor_name()
     predictor = common.get_predictor(name)
+    if common.is_pair_predictor(predictor):
+        pair_page(name, predictor, notes)
+        return
     examples = common.examples_for(name)
     keys = _keys(name)
     note = _apply_link_sequence(name, examples, keys)
@@ -130,6 +333,7 @@ def main() -> None:
 
     st.title("Explore")
     common.describe_predictor(predictor)
+    output_note(predictor)
 
     st.session_state.setdefault("explore.mode", "inclusion")
     st.session_state.setdefault("explore.bits", common.BITS_DEFAULT)
@@ -160,7 +364,8 @@ def main() -> None:
 
     if examples:
         st.selectbox("Example", labels, key=keys["example"], on_change=_load_example,
-                     help="Sequences from the grammar the built-in predictor was trained on; their true elements "
+                     help="Built-in predictors: sequences from the grammar they were trained on. Published "
+                          "models: sequences in their input convention with planted elements. The true elements "
                           "are known.")
     text = st.text_area(f"Sequence ({predictor.sequence_length} {predictor.alphabet.unit}) or FASTA",
                         key=keys["sequence"], height=110,
@@ -183,6 +388,7 @@ def main() -> None:
         st.error(f"Scrambler: {err}")
         with common.guard("Prediction: "):
             st.metric("Prediction (original)", f"{float(common.predict(name, [sequence])[0]):.3f}")
+            show_cleavage(name, sequence)
         st.stop()
 
     started = time.perf_counter()
@@ -199,6 +405,7 @@ def main() -> None:
               delta_color="off")
     c3.metric("Realised bits", f"{realised:.3f}", delta=f"target {bits:g}", delta_color="off", delta_arrow="off",
               help="Mean conservation (bits per position) of the scrambled PWM; the scrambler aims at the target.")
+    show_cleavage(name, sequence)
 
     letters = predictor.alphabet.letters
     length = len(sequence)

@@ -43,6 +43,10 @@ substitutions (insertions and deletions are refused: the predictor reads a fixed
   change in the output when that one letter is substituted (log-odds for a sigmoid predictor);
   circles mark the reference letters, crosses your alternative letters. For a single substitution
   the crossed cell is exactly the Δ above (Δ log-odds for a sigmoid predictor).
+* **APARENT2**: the headline is the **Δ isoform log-odds** of the authors' variant tool: the log-odds of
+  cleavage inside positions 77–126 of the window (narrow) against everywhere else, alternative minus
+  reference; the same over the whole window (0–204 against the distal site) is shown beside it. The
+  prediction and its Δ log-odds use the model's proximal isoform (cleavage at 80–109).
 """
 
 
@@ -169,7 +173,25 @@ def score(name: str, mode: str, bits: float, reference: str, alternative: str, i
         target_bits=bits if scrambler is not None else None, ism_window=ism_window))
 
 
+ISOFORM_WINDOWS = {"narrow": "77–126", "full": "0–204"}
+
+
+def show_isoform_metrics(result) -> None:
+    """APARENT2's Δ isoform log-odds: the narrow window (the authors' variant score) first, then the full one."""
+    if not result.isoform_logodds:
+        return
+    columns = st.columns(2)
+    for column, window, label in ((columns[0], "narrow", "Δ isoform log-odds, narrow (77:127)"),
+                                  (columns[1], "full", "Δ isoform log-odds, full window (0:205)")):
+        ref, alt, delta = result.isoform_logodds[window]
+        column.metric(label, f"{delta:+.4f}",
+                      help=f"Log-odds of cleavage at positions {ISOFORM_WINDOWS[window]} of the window against all "
+                           f"other sites (the distal one included): alternative {alt:.4f} − reference {ref:.4f}. "
+                           + ("The score of the authors' APARENT2 variant tool." if window == "narrow" else ""))
+
+
 def show_metrics(result, predictor) -> None:
+    show_isoform_metrics(result)
     columns = st.columns(4 if result.delta_logit is not None else 3)
     columns[0].metric("Prediction (reference)", f"{result.ref_prediction:.4f}")
     columns[1].metric("Prediction (alternative)", f"{result.alt_prediction:.4f}")
@@ -180,6 +202,8 @@ def show_metrics(result, predictor) -> None:
                                f"({result.ref_logit:.3f}).")
     st.caption(f"Changed: {format_variants(result.variants)} · {predictor.name} · "
                f"{len(result.variants)} substitution{'s' if len(result.variants) != 1 else ''}")
+    common.csv_download(common.variant_summary_table(result), "Summary CSV", f"{predictor.name}_variant_summary.csv",
+                        key="variant_summary_csv")
 
 
 def logo_rows(result):
@@ -270,6 +294,7 @@ def main() -> None:
                                                 "variants": common.deferred_from_query("variant", "variants")})
     name = common.current_predictor_name()
     predictor = common.get_predictor(name)
+    common.single_sequence_pages_only(predictor, "Variant")
     alphabet = predictor.alphabet
     examples = common.examples_for(name)
     keys = _keys(name)
@@ -309,7 +334,8 @@ def main() -> None:
 
     if examples:
         st.selectbox("Example", labels, key=keys["example"], on_change=_load_example,
-                     help="A reference from the built-in grammar, with an example variant in its first element.")
+                     help="An example reference, with an example variant in its first element (a built-in's "
+                          "grammar element or a published model's planted element).")
     text = st.text_area(f"Reference sequence ({predictor.sequence_length} {alphabet.unit}) or FASTA",
                         key=keys["reference"], height=110,
                         help="Paste one bare sequence or FASTA records; spaces, line breaks and digits are ignored.")

@@ -1,8 +1,12 @@
-"""Example inputs for the built-in predictors, with the grammar's true elements.
+"""Example inputs for the built-in and published predictors, with their true elements.
 
-Each example is a sequence drawn from the synthetic grammar that trained the
-predictor (``synthetic.py``), so the positions that truly matter are known and
-the app can show them beside the scrambler's answer (the guided example).
+Each built-in example is a sequence drawn from the synthetic grammar that trained
+the predictor (``synthetic.py``), so the positions that truly matter are known and
+the app can show them beside the scrambler's answer (the guided example). The
+published models get examples in their own input convention: 50-nt 5'UTRs with
+planted uORFs for Optimus 5-Prime, 205-nt windows with the polyadenylation signal
+at 0-based position 70 for APARENT2, and a pair of peptides for the binder
+(:func:`pair_examples`).
 
 >>> from scrambler_core import examples
 >>> first = examples.examples("utr5")[0]
@@ -74,12 +78,13 @@ def _polya_example(label: str, sequence: str) -> Example:
 
 
 def examples(predictor_name: str) -> list[Example]:
-    """Examples for a built-in predictor (empty list for any other name).
+    """Examples for a built-in or published predictor (empty list for any other name).
 
     Parameters
     ----------
     predictor_name : str
-        ``"utr5"`` or ``"polya"``.
+        ``"utr5"``, ``"polya"``, ``"optimus5"`` or ``"aparent2"`` (``"ppi"`` reads pairs:
+        see :func:`pair_examples`).
 
     Returns
     -------
@@ -99,4 +104,136 @@ def examples(predictor_name: str) -> list[Example]:
         return [_polya_example("strong signal with USE and DSE elements", seqs[0]),
                 _polya_example("signal with three repressive C/G runs", seqs[1]),
                 _polya_example("signal competing with an upstream AATAAA", seqs[2])]
+    if predictor_name == "optimus5":
+        return optimus5_examples()
+    if predictor_name == "aparent2":
+        return aparent2_examples()
     return []
+
+
+# ----------------------------------------------------------------------------- published models
+
+def optimus5_examples() -> list[Example]:
+    """50-nt 5'UTRs for Optimus 5-Prime: the utr5 examples, described without the synthetic grammar's value.
+
+    The upstream ATGs and in-frame stops are planted by the same generator, and uORFs lower the
+    ribosome load in the Optimus training library too, so they are the expected elements.
+
+    Returns
+    -------
+    list of Example
+    """
+    out = []
+    for example in examples("utr5"):
+        what = example.description.split(";")[0]
+        out.append(Example(example.label, example.sequence, example.important,
+                           f"{what}; upstream ATGs and uORFs lower the mean ribosome load in the Optimus "
+                           "5-Prime library too."))
+    return out
+
+
+APARENT2_LENGTH = 205
+APARENT2_PAS_POSITION = 70            # 0-based start of the hexamer in APARENT2's input window
+PAS_HEXAMERS = ("AATAAA", "ATTAAA")
+NO_PAS_HEXAMER = "AAGCTT"             # no polyadenylation signal (a HindIII site)
+
+
+def _without_other_pas(sequence: str, keep: int = APARENT2_PAS_POSITION) -> str:
+    """Break every AATAAA / ATTAAA outside the hexamer at ``keep`` (its third letter becomes G)."""
+    letters = list(sequence)
+    changed = True
+    while changed:
+        changed = False
+        text = "".join(letters)
+        for start in range(len(text) - 5):
+            if start != keep and text[start:start + 6] in PAS_HEXAMERS:
+                letters[start + 2] = "G"
+                changed = True
+                break
+    return "".join(letters)
+
+
+def _pas_example(label: str, background: str, hexamer: str, what: str) -> Example:
+    sequence = _without_other_pas(background[:APARENT2_PAS_POSITION] + hexamer
+                                  + background[APARENT2_PAS_POSITION + 6:])
+    important = np.zeros(len(sequence), bool)
+    if hexamer != NO_PAS_HEXAMER:
+        important[APARENT2_PAS_POSITION:APARENT2_PAS_POSITION + 6] = True
+    span = _span(APARENT2_PAS_POSITION, 6)
+    if hexamer == NO_PAS_HEXAMER:
+        description = (f"no polyadenylation signal: {hexamer} at {span} where APARENT2 expects the hexamer, and "
+                       "no AATAAA/ATTAAA elsewhere, so little cleavage at the proximal site is expected.")
+    else:
+        description = f"polyadenylation signal {hexamer} at {span} ({what}); no other AATAAA/ATTAAA in the window."
+    return Example(label, sequence, important, description)
+
+
+def aparent2_examples() -> list[Example]:
+    """205-nt windows for APARENT2, hexamer at 0-based position 70 (the model's convention).
+
+    A hand-made trio on one background (canonical AATAAA, the weaker ATTAAA, no signal) and two
+    windows from :func:`scrambler_core.pretrained_specs.generate_pas_windows`, the scramblers'
+    training distribution. Every other AATAAA/ATTAAA is broken, so the marked hexamer is the
+    only signal.
+
+    Returns
+    -------
+    list of Example — deterministic
+    """
+    from .pretrained_specs import generate_pas_windows
+
+    trio_background, *generated = generate_pas_windows(3, seed=11, length=APARENT2_LENGTH,
+                                                       pas_position=APARENT2_PAS_POSITION)
+    out = [_pas_example("canonical signal AATAAA", trio_background, "AATAAA", "the canonical signal"),
+           _pas_example("weaker signal ATTAAA (same window)", trio_background, "ATTAAA",
+                        "the commonest, weaker variant"),
+           _pas_example("no signal (same window)", trio_background, NO_PAS_HEXAMER, "")]
+    for k, window in enumerate(generated, start=1):
+        hexamer = window[APARENT2_PAS_POSITION:APARENT2_PAS_POSITION + 6]
+        kind = ("a generated window" if hexamer in PAS_HEXAMERS
+                else "a one-letter variant of AATAAA, in a generated window")
+        out.append(_pas_example(f"generated window {k} ({hexamer})", window, hexamer, kind))
+    return out
+
+
+@dataclass(frozen=True)
+class PairExample:
+    """One example input of a pair predictor.
+
+    Attributes
+    ----------
+    label : str
+    chain_a, chain_b : str
+    description : str
+    """
+
+    label: str
+    chain_a: str
+    chain_b: str
+    description: str
+
+
+def pair_examples(predictor_name: str) -> list[PairExample]:
+    """Example peptide pairs for a pair predictor (empty list for any other name).
+
+    Parameters
+    ----------
+    predictor_name : str
+        ``"ppi"``: letters ``DEVKRLSTNHAIGPQYWMF`` only (no cysteine).
+
+    Returns
+    -------
+    list of PairExample
+    """
+    if predictor_name != "ppi":
+        return []
+    return [
+        PairExample("designed heterodimer (first 42 residues of each chain)",
+                    "SEKELLELLKRNLDLLRENAKIAEEDLKLLAAVAKNEEIKKL", "SIEEIVEEHIRISEDHNRISERHIRISEEILKILRKAENADE",
+                    "The first 42 residues of both chains of a designed coiled-coil heterodimer that binds, from "
+                    "the authors' test set (johli/scrambler, coiled_coil_binders_big_set_test.csv, MIT)."),
+        PairExample("acidic / basic heptad coils (hand-made)",
+                    "SPEDEIQALEEENAQLEQENAALEEEIAQLEYGSEEVKKLLE", "SPKDKIQALKKKNAQLKQKNAALKKKIAQLKYGSKKVEELLK",
+                    "Two hand-made heptad-repeat helices, one acidic (E at e/g) and one basic (K at e/g), with "
+                    "Asn at a core a position for pairing specificity."),
+    ]
