@@ -80,15 +80,7 @@ def generate_pas_windows(n: int, seed: int, length=205, pas_position=70) -> list
     out = []
     for s in seqs:
         draw = rng.random()
-        if draw < 0.6:
-            pas = "AATAAA"
-        elif draw < 0.85:
-            pas = "ATTAAA"
-        else:
-            letters = list("AATAAA")
-            k = int(rng.integers(6))
-            letters[k] = rng.choice([c for c in "ACGT" if c != letters[k]])
-            pas = "".join(letters)
+        pas = "AATAAA" if draw < 0.6 else "ATTAAA" if draw < 0.85 else synthetic._mutate_once("AATAAA", rng)
         out.append(s[:pas_position] + pas + s[pas_position + 6:])
     return out
 
