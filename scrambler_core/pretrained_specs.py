@@ -52,13 +52,13 @@ SCRAMBLER_SPECS = {
     ("aparent2", "inclusion"): {
         "data": "generated 205-nt windows: random (A/T 0.3, C/G 0.2) with a PAS hexamer at 70 "
                 "(AATAAA 60 %, ATTAAA 25 %, a one-letter variant 15 %)",
-        "n_train": 3_200, "epochs": 8, "learning_rate": 1e-4, "sampler": "straight_through",
+        "n_train": 3_200, "epochs": 4, "learning_rate": 1e-4, "sampler": "straight_through",
         "penalty_weight": 10.0, "bits_schedule": [], "bits_range": [0.05, 2.0], "n_samples": 8,
         "batch_size": 16, "init_from": "polya_inclusion.keras",
     },
     ("aparent2", "occlusion"): {
         "data": "generated 205-nt windows with a PAS hexamer at 70 (as for inclusion)",
-        "n_train": 3_200, "epochs": 2, "learning_rate": 1e-4, "sampler": "straight_through",
+        "n_train": 3_200, "epochs": 4, "learning_rate": 1e-4, "sampler": "straight_through",
         "penalty_weight": 50.0, "bits_schedule": [], "bits_range": [0.05, 2.0], "n_samples": 8,
         "batch_size": 16, "init_from": "polya_occlusion.keras",
         "network_options": {"groups": 1, "blocks": 4, "width": 8, "dilations": [1]},
