@@ -11,7 +11,7 @@ from .attribution import METHODS, attribute, dinucleotide_shuffle, method_option
 from .predictors import ModelFileError, Predictor, list_predictors, load_predictor
 from .scrambler import (Explanation, Scrambler, ScramblerModel, background_from_sequences, conservation,
                         load_scrambler, pwm_from_scores, sample_pwm, train_scrambler)
-from . import cache, comparison, examples, logo_figures, user_models, variants  # noqa: F401
+from . import cache, comparison, examples, external, logo_figures, user_models, variants  # noqa: F401
 from .cache import ResultCache, cache_key, fingerprint
 from .variants import (Variant, VariantResult, apply_variants, diff_sequences, parse_variants, parse_vcf_line,
                        score_variant)

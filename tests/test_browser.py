@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import EXTERNAL
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -126,6 +128,8 @@ def server(chromium_path, utr5_scrambler_file):
     port = _free_port()
     log = tempfile.TemporaryFile()
     env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    if EXTERNAL.is_dir():           # the published models (../shared/external) are listed too
+        env["SCRAMBLER_MODELS_DIR"] = str(EXTERNAL)
     # no file watcher: an edit elsewhere in the checkout must not rerun the pages under test
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
@@ -343,6 +347,36 @@ def test_variant_shows_delta_of_a_g_to_a_variant(page, server):
     assert float(shown.replace("−", "-")) == pytest.approx(expected, abs=6e-4), (label, shown, expected)
     assert variant in page.inner_text("body")
     save_screenshot(page, "variant_g_to_a")
+
+
+# ----------------------------------------------------------------------------- published models
+
+def test_published_aparent2_on_explore_and_variant(page, server, external_dir):
+    import scrambler_core as sc
+    from scrambler_core.examples import examples
+
+    open_explore(page, server, "/?predictor=aparent2&mode=inclusion&bits=0.5&example=1")
+    assert_clean(page, server)
+    assert not page.locator(ERRORS).count(), page.locator(ERRORS).first.inner_text()
+    body = page.inner_text("body")
+    assert "Cleavage profile" in body, body[-1500:]
+    assert "APARENT2 (aparent_all_libs" in body, body[:3000]      # the caption of the chosen predictor
+    save_screenshot(page, "explore_aparent2")
+
+    predictor = sc.load_predictor("aparent2", path=sc.external.find_model_file("aparent2", external_dir))
+    reference = examples("aparent2")[0].sequence
+    alternative = reference[:72] + ("G" if reference[72] != "G" else "C") + reference[73:]
+    variant = f"73{reference[72]}>{alternative[72]}"
+    expected = float(predictor.variant_logodds([reference], [alternative], "narrow")[0])
+    open_page(page, server, f"/variant?predictor=aparent2&example=1&variants={variant.replace('>', '%3E')}")
+    narrow = page.locator('[data-testid="stMetric"]', has=page.locator('[data-testid="stMetricLabel"]',
+                                                                          has_text="narrow"))
+    narrow.first.wait_for()
+    wait_settled(page)
+    assert_clean(page, server)
+    shown = narrow.first.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    assert float(shown.replace("−", "-")) == pytest.approx(expected, abs=6e-4), (shown, expected)
+    save_screenshot(page, "variant_aparent2")
 
 
 # ----------------------------------------------------------------------------- Your model
