@@ -69,6 +69,35 @@ def guard(context: str = ""):
         st.stop()
 
 
+def keep_keras_state_between_runs() -> None:
+    """Stop Streamlit from resetting Keras after every script run (the slider's main cost).
+
+    After each run Streamlit calls ``keras.backend.clear_session()`` (its private
+    ``script_runner._clean_problem_modules``); the next TensorFlow call then re-optimises
+    its graphs, about 1 s per rerun, while the explanation itself takes 10-15 ms. The
+    models live in ``st.cache_resource`` and must survive reruns anyway, so only the
+    other half of that clean-up (closing matplotlib figures) is kept. The full garbage
+    collection after each run is switched off in ``.streamlit/config.toml``
+    (``runner.postScriptGC = false``). Does nothing if Streamlit changes that private API.
+    """
+    try:
+        from streamlit.runtime.scriptrunner import script_runner
+    except ImportError:       # pragma: no cover - another Streamlit layout
+        return
+    current = getattr(script_runner, "_clean_problem_modules", None)
+    if current is None or getattr(current, "_scrambler_keeps_keras", False):
+        return
+
+    def close_figures_only() -> None:
+        plt.close("all")
+
+    close_figures_only._scrambler_keeps_keras = True
+    script_runner._clean_problem_modules = close_figures_only
+
+
+keep_keras_state_between_runs()
+
+
 def keep_widget_state() -> None:
     """Keep the value of every widget whose key contains a dot across page switches.
 
