@@ -446,6 +446,32 @@ def examples_for(name: str) -> list:
     return builtin_examples.examples(name)
 
 
+def example_and_sequence_input(predictor, examples: list, keys: dict) -> str:
+    """Draw the example choice and the sequence box; returns the box's text.
+
+    ``keys`` holds the widget keys ``"example"`` and ``"sequence"``; choosing an example
+    writes its sequence into the box, and the box starts with the first example.
+    """
+    labels = [e.label for e in examples]
+    if keys["sequence"] not in st.session_state:
+        st.session_state[keys["sequence"]] = examples[0].sequence if examples else ""
+
+    def _load_example():
+        chosen = st.session_state.get(keys["example"])
+        if chosen in labels:
+            st.session_state[keys["sequence"]] = examples[labels.index(chosen)].sequence
+
+    if examples:
+        st.selectbox("Example", labels, key=keys["example"], on_change=_load_example,
+                     help="Built-in predictors: sequences from the grammar they were trained on. Published "
+                          "models: sequences in their input convention with planted elements. The true elements "
+                          "are known.")
+    text = st.text_area(f"Sequence ({predictor.sequence_length} {predictor.alphabet.unit}) or FASTA",
+                        key=keys["sequence"], height=110,
+                        help="Paste one bare sequence or FASTA records; spaces, line breaks and digits are ignored.")
+    return text
+
+
 def parse_one_sequence(text: str, predictor, record_key: str):
     """Parse a pasted sequence or FASTA for ``predictor``; choose a record when there are several.
 

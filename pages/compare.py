@@ -154,23 +154,7 @@ def main() -> None:
     with st.expander("What am I looking at?"):
         st.markdown(explain_methods(predictor.sequence_length, predictor.alphabet.size))
 
-    labels = [e.label for e in examples]
-    if keys["sequence"] not in st.session_state:
-        st.session_state[keys["sequence"]] = examples[0].sequence if examples else ""
-
-    def _load_example():
-        chosen = st.session_state.get(keys["example"])
-        if chosen in labels:
-            st.session_state[keys["sequence"]] = examples[labels.index(chosen)].sequence
-
-    if examples:
-        st.selectbox("Example", labels, key=keys["example"], on_change=_load_example,
-                     help="Built-in predictors: sequences from the grammar they were trained on. Published "
-                          "models: sequences in their input convention with planted elements. The true elements "
-                          "are known.")
-    text = st.text_area(f"Sequence ({predictor.sequence_length} {predictor.alphabet.unit}) or FASTA",
-                        key=keys["sequence"], height=110,
-                        help="Paste one bare sequence or FASTA records; spaces, line breaks and digits are ignored.")
+    text = common.example_and_sequence_input(predictor, examples, keys)
 
     chosen = st.multiselect(
         "Methods", METHOD_CHOICES, key=METHODS_KEY,
