@@ -219,12 +219,15 @@ def pair_examples(predictor_name: str) -> list[PairExample]:
     Parameters
     ----------
     predictor_name : str
-        ``"ppi"``: letters ``DEVKRLSTNHAIGPQYWMF`` only (no cysteine).
+        ``"ppi"``: letters ``DEVKRLSTNHAIGPQYWMF`` only (no cysteine); ``"binder"``: the built-in
+        binder (see :func:`binder_examples`).
 
     Returns
     -------
     list of PairExample
     """
+    if predictor_name == "binder":
+        return binder_examples()
     if predictor_name != "ppi":
         return []
     return [
@@ -236,4 +239,55 @@ def pair_examples(predictor_name: str) -> list[PairExample]:
                     "SPEDEIQALEEENAQLEQENAALEEEIAQLEYGSEEVKKLLE", "SPKDKIQALKKKNAQLKQKNAALKKKIAQLKYGSKKVEELLK",
                     "Two hand-made heptad-repeat helices, one acidic (E at e/g) and one basic (K at e/g), with "
                     "Asn at a core a position for pairing specificity."),
+    ]
+
+
+# ----------------------------------------------------------------------------- built-in binder (pairs)
+
+# heptad repeats abcdefg from the first residue: L/I/V at a and d, E (acidic) or K (basic) at e and g
+BINDER_ACIDIC = "IAQLESE" * 2 + "NAQLESE" + "IAQLESE" * 2          # Asn at the a position of heptad 3
+BINDER_BASIC = "VAQLKSK" * 2 + "NAQLKSK" + "VAQLKSK" * 2
+BINDER_ACIDIC_PARTNER = "VAQLESE" * 2 + "NAQLESE" + "VAQLESE" * 2   # the basic chain made acidic
+BINDER_SHIFTED_ASN = "VAQLKSK" * 3 + "NAQLKSK" + "VAQLKSK"          # Asn one heptad later
+
+
+def _binder_example(label: str, chain_a: str, chain_b: str, what: str) -> PairExample:
+    truth = synthetic.binder_truth(chain_a, chain_b)
+    f = truth.features
+    terms = [f"{len(f['core'])} hydrophobic a/d pairs (+{synthetic.BINDER_CORE:g} each)"]
+    if f["asn_pair"]:
+        terms.append("Asn–Asn at a position " + ", ".join(str(i + 1) for i in f["asn_pair"])
+                     + f" (+{synthetic.BINDER_ASN_PAIR:g})")
+    if f["asn_mismatch"]:
+        terms.append("Asn facing another residue at a position " + ", ".join(str(i + 1) for i in f["asn_mismatch"])
+                     + f" ({synthetic.BINDER_ASN_MISMATCH:g} each)")
+    if f["salt_bridge"]:
+        terms.append(f"{len(f['salt_bridge'])} g–e′ salt bridges (+{synthetic.BINDER_SALT_BRIDGE:g} each)")
+    if f["repulsion"]:
+        terms.append(f"{len(f['repulsion'])} g–e′ like-charge pairs ({synthetic.BINDER_REPULSION:g} each)")
+    return PairExample(label, chain_a, chain_b,
+                       f"{what} Grammar: {', '.join(terms)}, bias {synthetic.BINDER_BIAS:g}; logit "
+                       f"{truth.logit:.1f}, binding probability {truth.value:.3f}.")
+
+
+def binder_examples() -> list[PairExample]:
+    """Pairs for the built-in ``binder`` with their true binding probability (``synthetic.binder_truth``).
+
+    Five-heptad (35-residue) helices: a designed acidic/basic heterodimer with an Asn-Asn pair at the
+    a position of heptad 3, the same acidic chain against an acidic partner (like charges at every
+    g-e′ pair), and the designed partner with its Asn moved one heptad on (two mismatched Asn).
+
+    Returns
+    -------
+    list of PairExample — positions in the descriptions are 1-based
+    """
+    return [
+        _binder_example("designed heterodimer with an Asn–Asn pair (binds)", BINDER_ACIDIC, BINDER_BASIC,
+                        "Acidic chain a (E at e/g) and basic chain b (K at e/g), L/I/V at a/d and Asn facing Asn "
+                        "at the a position of heptad 3."),
+        _binder_example("like charges: two acidic chains (does not bind)", BINDER_ACIDIC, BINDER_ACIDIC_PARTNER,
+                        "The same core and Asn pair, but both chains carry E at e/g, so every g–e′ pair repels."),
+        _binder_example("Asn out of register (mismatched switch, weaker)", BINDER_ACIDIC, BINDER_SHIFTED_ASN,
+                        "The designed basic partner with its Asn moved to heptad 4: each Asn now faces a "
+                        "hydrophobic residue."),
     ]

@@ -19,7 +19,8 @@ import tensorflow as tf
 from .sequences import Alphabet, SequenceError, get_alphabet, one_hot, validate_sequence
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
-BUILTIN_PREDICTORS = ("utr5", "polya")
+BUILTIN_PREDICTORS = ("utr5", "polya", "binder")
+PAIR_BUILTINS = ("binder",)      # built-ins that read two sequences (external.PairPredictor)
 OUTPUT_KINDS = ("sigmoid", "softmax", "regression")
 
 
@@ -264,7 +265,8 @@ def load_predictor(name_or_path, *, path=None, alphabet=None, output_kind=None, 
     Parameters
     ----------
     name_or_path : str or Path
-        ``"utr5"``, ``"polya"`` (built-in, trained by this project), ``"optimus5"``, ``"aparent2"``,
+        ``"utr5"``, ``"polya"``, ``"binder"`` (built-in, trained by this project; ``binder`` reads
+        pairs of peptides and returns an ``external.PairPredictor``), ``"optimus5"``, ``"aparent2"``,
         ``"ppi"`` (published models read from ``path`` or ``$SCRAMBLER_MODELS_DIR``, see
         :mod:`scrambler_core.external`) or a path to a ``.keras`` file.
     path : str or Path, optional
@@ -326,10 +328,13 @@ def _load_external(name, path=None):
 BUILTIN_DESCRIPTIONS = {
     "utr5": "mean ribosome load of a 50-nt 5'UTR (synthetic leaky-scanning grammar, mirrors Optimus 5-Prime)",
     "polya": "proximal isoform proportion of a 205-nt PAS window (synthetic grammar, mirrors APARENT)",
+    "binder": "probability that two 24-48-residue peptides form a coiled-coil heterodimer (synthetic heptad "
+              "grammar with an Asn-Asn switch, mirrors the published binder)",
 }
 
 
 def _load_builtin(name):
+    """A built-in predictor from ``pretrained/NAME.keras`` (cached): a Predictor, or a PairPredictor for ``binder``."""
     if name in _BUILTIN_CACHE:
         return _BUILTIN_CACHE[name]
     model_path = PRETRAINED_DIR / f"{name}.keras"
@@ -339,6 +344,14 @@ def _load_builtin(name):
     model = load_keras_model(model_path)
     card_path = PRETRAINED_DIR / f"{name}.json"
     card = json.loads(card_path.read_text()) if card_path.exists() else {}
+    if name in PAIR_BUILTINS:
+        from .external import PairPredictor
+        from .synthetic import BINDER_MAX_LENGTH, BINDER_MIN_LENGTH
+        pred = PairPredictor(model, name=name, alphabet=get_alphabet("protein"), max_length=BINDER_MAX_LENGTH,
+                             min_length=BINDER_MIN_LENGTH, card=card, description=BUILTIN_DESCRIPTIONS[name],
+                             path=model_path)
+        _BUILTIN_CACHE[name] = pred
+        return pred
     pred = Predictor(model, name=name, alphabet="dna",
                      output_kind="sigmoid" if name == "polya" else "regression",
                      card=card, description=BUILTIN_DESCRIPTIONS[name], path=model_path)

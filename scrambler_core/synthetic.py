@@ -403,3 +403,220 @@ def truth(grammar: str, seqs) -> list[GroundTruth]:
         raise ValueError(f"unknown grammar {grammar!r}; choose one of {', '.join(GRAMMARS)}")
     fn = GRAMMARS[grammar]["truth"]
     return [fn(s) for s in seqs]
+
+
+# ----------------------------------------------------------------------------- binder
+
+BINDER_MIN_LENGTH = 24
+BINDER_MAX_LENGTH = 48
+HEPTAD = "abcdefg"
+PROTEIN_LETTERS = "ACDEFGHIKLMNPQRSTVWY"
+
+BINDER_BIAS = -3.0                  # logit of two chains with no scored contact
+BINDER_HYDROPHOBIC = frozenset("LIV")
+BINDER_CORE = 0.5                   # a/d position with L/I/V on both chains
+BINDER_ASN_PAIR = 1.5               # Asn-Asn at an `a` position (the specificity switch)
+BINDER_ASN_MISMATCH = -1.5          # Asn at an `a` position facing a residue other than Asn
+BINDER_SALT_BRIDGE = 0.6            # g (heptad k) of one chain faces e' (heptad k+1) of the other: opposite charges
+BINDER_REPULSION = -0.6             # the same pair with like charges
+BINDER_G_TO_E = 5                   # g at 0-based position i faces e' at i + 5 on the other chain
+BINDER_NEGATIVE = frozenset("DE")
+BINDER_POSITIVE = frozenset("KR")
+
+
+@dataclass
+class PairGroundTruth:
+    """The true binding of two peptides under the binder grammar.
+
+    Attributes
+    ----------
+    value : float
+        Probability that the two chains form a heterodimer, ``sigmoid(logit)``.
+    logit : float
+    important_a, important_b : np.ndarray, bool, shapes (len_a,), (len_b,)
+        Residues that contributed a nonzero term.
+    features : dict
+        ``core`` (0-based a/d positions with L/I/V on both chains), ``asn_pair`` (a positions with
+        N-N), ``asn_mismatch`` (a positions with one N), ``salt_bridge`` / ``repulsion`` (tuples
+        ``(chain of the g residue, g position, e' position)``), ``interface_length``.
+    """
+
+    value: float
+    logit: float
+    important_a: np.ndarray
+    important_b: np.ndarray
+    features: dict = field(default_factory=dict)
+
+
+def _charge(residue: str) -> int:
+    return -1 if residue in BINDER_NEGATIVE else (1 if residue in BINDER_POSITIVE else 0)
+
+
+def binder_truth(seq_a: str, seq_b: str) -> PairGroundTruth:
+    """Coiled-coil heterodimer grammar: probability that two peptides bind.
+
+    Both chains are read as heptad repeats from their first residue: the heptad letter of 0-based
+    position ``i`` is ``HEPTAD[i % 7]`` (``abcdefg``). The chains are parallel and in register:
+    residue ``i`` of chain a faces residue ``i`` of chain b, and only ``i < min(len_a, len_b)``
+    interact (the interface). The logit is
+
+    * ``BINDER_BIAS = -3.0``, plus
+    * hydrophobic core: ``+0.5`` for every ``a``/``d`` position where both residues are L, I or V;
+    * Asn switch at ``a`` positions: ``+1.5`` for N facing N, ``-1.5`` for N facing anything else
+      (``d`` positions have no Asn term);
+    * electrostatics: for the ``g`` position ``i`` of each chain and the ``e`` position ``i + 5`` of
+      the other chain (g of heptad k faces e' of heptad k+1), both inside the interface, with D/E
+      negative and K/R positive: ``+0.6`` for opposite charges, ``-0.6`` for like charges; both
+      directions count (g of a with e of b, g of b with e of a).
+
+    Value = ``sigmoid(logit)``.
+
+    Parameters
+    ----------
+    seq_a, seq_b : str
+        Peptides over ``ACDEFGHIKLMNPQRSTVWY`` (any length; the predictor takes 24-48).
+
+    Returns
+    -------
+    PairGroundTruth
+        ``important_a`` / ``important_b`` mark exactly the residues of the nonzero terms.
+    """
+    seq_a, seq_b = seq_a.upper(), seq_b.upper()
+    interface = min(len(seq_a), len(seq_b))
+    important_a = np.zeros(len(seq_a), dtype=bool)
+    important_b = np.zeros(len(seq_b), dtype=bool)
+    logit = BINDER_BIAS
+    core, asn_pair, asn_mismatch, salt, repulsion = [], [], [], [], []
+    for i in range(interface):
+        letter = HEPTAD[i % 7]
+        x, y = seq_a[i], seq_b[i]
+        if letter == "a" and "N" in (x, y):
+            if x == y:
+                logit += BINDER_ASN_PAIR
+                asn_pair.append(i)
+            else:
+                logit += BINDER_ASN_MISMATCH
+                asn_mismatch.append(i)
+            important_a[i] = important_b[i] = True
+        elif letter in "ad" and x in BINDER_HYDROPHOBIC and y in BINDER_HYDROPHOBIC:
+            logit += BINDER_CORE
+            core.append(i)
+            important_a[i] = important_b[i] = True
+        if letter == "g" and i + BINDER_G_TO_E < interface:
+            j = i + BINDER_G_TO_E
+            for chain, g_seq, e_seq, g_mark, e_mark in (("a", seq_a, seq_b, important_a, important_b),
+                                                         ("b", seq_b, seq_a, important_b, important_a)):
+                product = _charge(g_seq[i]) * _charge(e_seq[j])
+                if product == 0:
+                    continue
+                if product < 0:
+                    logit += BINDER_SALT_BRIDGE
+                    salt.append((chain, i, j))
+                else:
+                    logit += BINDER_REPULSION
+                    repulsion.append((chain, i, j))
+                g_mark[i] = e_mark[j] = True
+    value = 1.0 / (1.0 + np.exp(-logit))
+    return PairGroundTruth(value=float(value), logit=float(logit), important_a=important_a,
+                           important_b=important_b,
+                           features={"core": core, "asn_pair": asn_pair, "asn_mismatch": asn_mismatch,
+                                     "salt_bridge": salt, "repulsion": repulsion, "interface_length": interface})
+
+
+def binder_truths(pairs) -> list[PairGroundTruth]:
+    """:func:`binder_truth` of each ``(seq_a, seq_b)`` pair."""
+    return [binder_truth(a, b) for a, b in pairs]
+
+
+def binder_probability(pairs) -> np.ndarray:
+    """True binding probability of many pairs.
+
+    Returns
+    -------
+    np.ndarray, shape (N,), float32
+    """
+    return np.array([binder_truth(a, b).value for a, b in pairs], dtype=np.float32)
+
+
+def binder_logit(pairs) -> np.ndarray:
+    """True binding logit of many pairs, shape (N,)."""
+    return np.array([binder_truth(a, b).logit for a, b in pairs], dtype=np.float32)
+
+
+# letters the generator puts at the unscored b, c, f positions of designs (no N, so no Asn term by accident)
+_SURFACE = "AQSTEKRGHDM"
+_BINDER_KINDS = ("designed", "corrupted", "asn_mismatch", "like_charge", "random")
+_BINDER_KIND_P = (0.44, 0.22, 0.10, 0.10, 0.14)
+
+
+def _random_peptide(length: int, rng: np.random.Generator, letters: str = PROTEIN_LETTERS) -> list[str]:
+    return [letters[k] for k in rng.integers(len(letters), size=length)]
+
+
+def _designed_chain(length: int, charge: str, rng: np.random.Generator, core_fraction: float,
+                    charge_fraction: float, asn_heptads=()) -> list[str]:
+    """A heptad-repeat chain: L/I/V at a/d, ``charge`` ("-": E/D, "+": K/R) at e/g, N at chosen a positions."""
+    chain = _random_peptide(length, rng, _SURFACE)
+    charged = "EED" if charge == "-" else "KKR"
+    for i in range(length):
+        letter = HEPTAD[i % 7]
+        if letter in "ad" and rng.random() < core_fraction:
+            chain[i] = "LIV"[int(rng.integers(3))] if letter == "d" or rng.random() < 0.5 else "L"
+        elif letter in "eg" and rng.random() < charge_fraction:
+            chain[i] = charged[int(rng.integers(3))]
+    for k in asn_heptads:
+        if 7 * k < length:
+            chain[7 * k] = "N"
+    return chain
+
+
+def generate_binder_pairs(n: int, seed: int = 0) -> list[tuple[str, str]]:
+    """Peptide pairs for training and testing the binder predictor, about half of them binders.
+
+    Each chain has 24-48 residues: in 60 % of pairs both chains share one length, otherwise the two
+    lengths are drawn independently (uniform). Kinds: designed pairs (44 %: L/I/V at a/d, one chain
+    E/D and the other K/R at e/g, in 40 % an Asn-Asn pair at one a position; 40-100 % of the core
+    and of the charged positions are filled, drawn per pair), the same designs with 10-60 % of
+    residues replaced at random (22 %), designs with Asn on one chain only or at different heptads
+    (10 %), designs with like charges on both chains (10 %) and uniform random peptides (14 %).
+    About half the pairs have a true probability above 0.5.
+
+    Returns
+    -------
+    list of (str, str), length n
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        length_a = int(rng.integers(BINDER_MIN_LENGTH, BINDER_MAX_LENGTH + 1))
+        length_b = length_a if rng.random() < 0.6 else int(rng.integers(BINDER_MIN_LENGTH, BINDER_MAX_LENGTH + 1))
+        kind = _BINDER_KINDS[int(rng.choice(len(_BINDER_KINDS), p=_BINDER_KIND_P))]
+        if kind == "random":
+            out.append(("".join(_random_peptide(length_a, rng)), "".join(_random_peptide(length_b, rng))))
+            continue
+        heptads = (min(length_a, length_b) + 6) // 7
+        charges = ("-", "+") if rng.random() < 0.5 else ("+", "-")
+        if kind == "like_charge":
+            charges = ("-", "-") if rng.random() < 0.5 else ("+", "+")
+        asn_a, asn_b = (), ()
+        if kind == "asn_mismatch":
+            k = int(rng.integers(heptads))
+            if rng.random() < 0.5:
+                asn_a, asn_b = ((k,), ()) if rng.random() < 0.5 else ((), (k,))
+            else:
+                other = int(rng.integers(heptads))
+                asn_a, asn_b = (k,), ((other,) if other != k else ((k + 1) % heptads,))
+        elif rng.random() < 0.4:
+            k = int(rng.integers(heptads))
+            asn_a = asn_b = (k,)
+        core_fraction = rng.uniform(0.4, 1.0)
+        charge_fraction = rng.uniform(0.4, 1.0)
+        chain_a = _designed_chain(length_a, charges[0], rng, core_fraction, charge_fraction, asn_a)
+        chain_b = _designed_chain(length_b, charges[1], rng, core_fraction, charge_fraction, asn_b)
+        if kind == "corrupted":
+            for chain in (chain_a, chain_b):
+                rate = rng.uniform(0.1, 0.6)
+                for i in np.flatnonzero(rng.random(len(chain)) < rate):
+                    chain[i] = PROTEIN_LETTERS[int(rng.integers(20))]
+        out.append(("".join(chain_a), "".join(chain_b)))
+    return out
