@@ -6,7 +6,8 @@ Baselines run in the same process, on the same sequence:
 * predictor alone on 32 sequences.
 Prints medians in milliseconds and the ratio explain / bare forward pass.
 
-    python bench/explain_latency.py [--predictor utr5|polya|optimus5|aparent2] [--repeats 50]
+    python bench/explain_latency.py [--predictor utr5|polya|optimus5|aparent2|binder] [--repeats 50]
+        [--objective maximize|minimize] [--drop 60-66] [--architecture siamese|joint]
 """
 import argparse
 import statistics
@@ -39,16 +40,28 @@ def main():
     parser.add_argument("--mode", default="inclusion")
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--scrambler", help="a .keras scrambler file (default: the pretrained one)")
+    parser.add_argument("--objective", default="reconstruct")
+    parser.add_argument("--drop", help="1-based ranges to exclude (uses the mask-dropout scrambler)")
+    parser.add_argument("--architecture", help="pair predictors: siamese (default) or joint")
     args = parser.parse_args()
-    scr = sc.load_scrambler(args.scrambler or args.predictor, mode=args.mode)
+    pair = args.predictor in sc.predictors.PAIR_BUILTINS
+    scr = sc.load_scrambler(args.scrambler or args.predictor, mode=args.mode, objective=args.objective,
+                            dropout=bool(args.drop), architecture=(args.architecture or "siamese") if pair else None)
     pred = scr.predictor
-    if args.predictor in synthetic.GRAMMARS:
+    drop = None
+    if args.drop:
+        from scrambler_core.scrambler import drop_mask_from_ranges
+        drop = drop_mask_from_ranges(args.drop, pred.sequence_length)
+    if pair:
+        seq = synthetic.generate_binder_pairs(1, seed=11)[0]
+    elif args.predictor in synthetic.GRAMMARS:
         seq = synthetic.GRAMMARS[args.predictor]["generate"](1, seed=11)[0]
     else:                               # published models (optimus5, aparent2): $SCRAMBLER_MODELS_DIR
         seq = training_sequences(args.predictor, 1, seed=11)[0]
     x = pred.to_onehot([seq])
     samples = np.repeat(x, 32, axis=0)
-    net_input = scr.network.network_input(tf.constant(x), tf.constant([0.5]))
+    net_input = scr.network.network_input(tf.constant(x), tf.constant([0.5]),
+                                          None if drop is None else tf.constant(drop[None]))
 
     forward_net = tf.function(lambda t: scr.network(t, training=False))
     forward_pred = tf.function(lambda t: pred.model(t, training=False))
@@ -60,7 +73,7 @@ def main():
     bits = iter(np.tile(np.linspace(0.05, 2.0, 40), 1000))
 
     def slider():
-        scr.explain([seq], target_bits=float(next(bits)), n_samples=32, seed=0)
+        scr.explain([seq], target_bits=float(next(bits)), n_samples=32, seed=0, drop=drop)
 
     for fn in (bare, slider):           # warm up / trace
         for _ in range(3):
@@ -68,7 +81,8 @@ def main():
     bare_ms, bare_p95 = median_ms(bare, args.repeats)
     pred_ms, _ = median_ms(lambda: forward_pred(tf.constant(samples)).numpy(), args.repeats)
     explain_ms, explain_p95 = median_ms(slider, args.repeats)
-    print(f"device: {device_name()}  predictor: {args.predictor}  mode: {args.mode}  repeats: {args.repeats}")
+    print(f"device: {device_name()}  predictor: {args.predictor}  mode: {args.mode}  objective: {args.objective}  "
+          f"drop: {args.drop}  architecture: {scr.network.architecture}  repeats: {args.repeats}")
     print(f"predictor on 32 samples      median {pred_ms:7.2f} ms")
     print(f"bare forward pass            median {bare_ms:7.2f} ms  p95 {bare_p95:7.2f} ms")
     print(f"explain, new target_bits     median {explain_ms:7.2f} ms  p95 {explain_p95:7.2f} ms")

@@ -25,7 +25,13 @@ import numpy as np
 from .runtime import tf
 
 METHODS = ("ism", "saliency", "gradient_x_input", "integrated_gradients", "deeplift", "deepshap",
-           "scrambler", "scrambler_optimized", "scrambler_finetuned")
+           "scrambler", "scrambler_optimized", "scrambler_finetuned",
+           "continuous_mean", "continuous_zero", "continuous_random", "zero_mask", "random_mask")
+# Ablations (Fig S5C/D): per-example scores with a continuous mask instead of sampling, and sigmoid-mask baselines
+ABLATION_METHODS = ("continuous_mean", "continuous_zero", "continuous_random", "zero_mask", "random_mask")
+MASKINGS = ("sample", "mean", "zero", "random")
+# Methods that optimise per example (cost: steps x samples predictor calls per sequence)
+PER_EXAMPLE_METHODS = ("scrambler_optimized", "scrambler_finetuned") + ABLATION_METHODS
 
 
 # ============================================================================ helpers
@@ -58,13 +64,15 @@ def predictor_background(predictor) -> np.ndarray:
     return background
 
 
-def _pretrained_scrambler(predictor, mode="inclusion", objective="reconstruct"):
+def _pretrained_scrambler(predictor, mode="inclusion", objective="reconstruct", architecture=None):
     from .scrambler import load_scrambler
 
     cache = predictor.__dict__.setdefault("_attribution_scramblers", {})
-    key = (mode, objective)
+    pair = getattr(predictor, "is_concatenated_pair", False)
+    key = (mode, objective, architecture)
     if key not in cache:
-        cache[key] = load_scrambler(predictor.name, mode=mode, objective=objective, predictor=predictor)
+        cache[key] = load_scrambler(predictor.name, mode=mode, objective=objective, predictor=predictor,
+                                    architecture=(architecture or "siamese") if pair else None)
     return cache[key]
 
 
@@ -185,14 +193,16 @@ def ism(predictor, x, *, batch_size=1024, seed=0):
         block = x[start:start + chunk]
         mutants = np.broadcast_to(block[:, None, None], (len(block), length, size, length, size)).copy()
         mutants[:, np.arange(length), :, np.arange(length), :] = eye
-        substitution = block == 0                                   # (b, L, A): letters that change
+        present = block.sum(-1, keepdims=True) > 0                  # padding rows of pairs are all zero
+        substitution = (block == 0) & present                       # (b, L, A): letters that change
         flat = mutants[substitution]                                # (b * L * (A-1), L, A)
         y = _predict_explained(predictor, flat, batch_size)
         values = np.zeros(block.shape, np.float32)
         values[substitution] = y
         changes[start:start + len(block)] = np.where(substitution, values - reference[start:start + chunk, None, None], 0)
     importance = _on_observed(x, changes.sum(-1) / (size - 1))
-    return importance, {"changes": changes, "predictor_calls": n * (1 + per_sequence)}
+    present = int((x.sum(-1) > 0).sum())
+    return importance, {"changes": changes, "predictor_calls": n + present * (size - 1)}
 
 
 # ============================================================================ gradients
@@ -332,7 +342,7 @@ DEFAULT_SCRAMBLER_BITS = {"inclusion": 0.1, "occlusion": 1.8}
 
 
 def scrambler(predictor, x, *, target_bits=None, mode="inclusion", scrambler=None, n_samples=0,
-              batch_size=64, seed=0):
+              batch_size=64, seed=0, objective="reconstruct", architecture=None):
     """The pretrained scrambler's importance on the observed letter (one forward pass).
 
     Parameters
@@ -343,6 +353,9 @@ def scrambler(predictor, x, *, target_bits=None, mode="inclusion", scrambler=Non
     scrambler : Scrambler, optional — use this one instead of the pretrained one
     n_samples : int — 0 (default): the scores only, one pass of the scrambler network and no
         predictor call; S > 0: the full ``explain`` (S samples and their predictions, in ``info``)
+    objective : {"reconstruct", "maximize", "minimize"} — which pretrained scrambler (positive /
+        negative features for maximize / minimize)
+    architecture : {"siamese", "joint"}, optional — pair predictors (default siamese)
 
     Returns
     -------
@@ -350,7 +363,7 @@ def scrambler(predictor, x, *, target_bits=None, mode="inclusion", scrambler=Non
     info : dict — ``predictor_calls`` = 0, or N (1 + S) with ``explanation`` (the full
         :class:`Explanation`) when ``n_samples`` > 0
     """
-    scr = scrambler if scrambler is not None else _pretrained_scrambler(predictor, mode)
+    scr = scrambler if scrambler is not None else _pretrained_scrambler(predictor, mode, objective, architecture)
     if target_bits is None:
         target_bits = DEFAULT_SCRAMBLER_BITS[scr.mode]
     bits = target_bits if scr.network.bits_conditioned else None
@@ -365,11 +378,18 @@ class _PerExampleOptimiser:
     """Per-example scores optimised with Adam on a fixed batch size (method §9).
 
     ``kind="optimized"``: ``s = softplus(instance_norm(theta) * gamma + beta)``;
-    ``kind="finetuned"``: ``s = relu(clip(s_pretrained, 0, 4) - softplus(theta))``.
+    ``kind="finetuned"``: ``s = relu(clip(s_pretrained, 0, 4) - softplus(theta))``;
+    ``kind="sigmoid_mask"``: a mask ``m = sigmoid(theta)`` in [0, 1] with an L1 budget (the "Zero" /
+    "Rand" scrambler-like baselines of Fig S5D).
+
+    ``masking`` says what the predictor sees (Fig S5C): ``"sample"`` — samples of the PSSM (the
+    scrambler); a continuous mask ``m`` = how far the PSSM moved from the background to the observed
+    letter, with the rest filled by the background PWM (``"mean"``), zeros (``"zero"``) or random
+    one-hot letters (``"random"``).
     """
 
     def __init__(self, predictor, batch, length, size, *, kind, mode, objective, background, n_samples,
-                 sampler, learning_rate, penalty_weight, target_bits, penalty_kind):
+                 sampler, learning_rate, penalty_weight, target_bits, penalty_kind, masking="sample"):
         from .scrambler import conservation, conservation_penalty, pwm_from_scores, prediction_loss, sample_pwm
 
         self.kind = kind
@@ -383,6 +403,7 @@ class _PerExampleOptimiser:
         self.step = tf.Variable(0.0)
         background = tf.constant(background, tf.float32)
         output_kind = predictor.output_kind
+        n_inputs = n_samples if masking in ("sample", "random") else 1
 
         def full_output(inputs):
             y = predictor.model(inputs, training=False)
@@ -393,20 +414,52 @@ class _PerExampleOptimiser:
                 mean, variance = tf.nn.moments(self.theta, axes=[1], keepdims=True)
                 normed = (self.theta - mean) / tf.sqrt(variance + 1e-5)
                 return tf.nn.softplus(normed * self.gamma + self.beta)
+            if kind == "sigmoid_mask":
+                return tf.sigmoid(self.theta)
             return tf.nn.relu(tf.clip_by_value(pretrained, 0.0, 4.0) - tf.nn.softplus(self.theta))
+
+        def predictor_inputs(x, s, pwm, present, seed_pair):
+            """What the predictor sees, (N, S', L, A)."""
+            if masking == "sample":
+                samples, _ = sample_pwm(pwm, n_samples, seed_pair, sampler)
+                return samples * present[:, None, :, None]
+            if kind == "sigmoid_mask":
+                keep = s
+            else:
+                observed_p = tf.reduce_sum(pwm * x, -1)
+                observed_bg = tf.reduce_sum(background[None] * x, -1)
+                keep = tf.clip_by_value((observed_p - observed_bg) / tf.maximum(1.0 - observed_bg, 1e-6), 0.0, 1.0)
+            keep = keep[:, None, :, None]
+            kept = keep * x[:, None]
+            if masking == "mean":
+                filled = kept + (1.0 - keep) * background[None, None]
+            elif masking == "zero":
+                filled = kept
+            else:
+                draws = tf.random.stateless_categorical(tf.zeros([tf.shape(x)[0] * n_samples * length, size]),
+                                                        1, seed=seed_pair)
+                random = tf.reshape(tf.one_hot(draws[:, 0], size), [-1, n_samples, length, size])
+                filled = kept + (1.0 - keep) * random
+            return filled * present[:, None, :, None]
 
         @tf.function(reduce_retracing=True)
         def train_step(x, original, pretrained, seed_pair):
+            present = tf.cast(tf.reduce_sum(x, -1) > 0, tf.float32)
             with tf.GradientTape() as tape:
-                s = scores_of(pretrained)
-                pwm = pwm_from_scores(x, s, background, mode)
-                _, mean_bits = conservation(pwm, background)
-                samples, _ = sample_pwm(pwm, n_samples, seed_pair, sampler)
-                flat = tf.reshape(samples, [-1, length, size])
-                sampled = tf.reshape(full_output(flat), [tf.shape(x)[0], n_samples, -1])
+                s = scores_of(pretrained) * present
+                if kind == "sigmoid_mask":
+                    pwm = x
+                    mean_bits = tf.reduce_sum(s, 1) / tf.maximum(tf.reduce_sum(present, 1), 1.0)  # kept fraction
+                    penalty = penalty_weight * tf.nn.relu(mean_bits - target_bits)
+                else:
+                    pwm = pwm_from_scores(x, s, background, mode) * present[..., None]
+                    _, mean_bits = conservation(pwm, background, present)
+                    penalty = conservation_penalty(mean_bits, target_bits, penalty_weight, penalty_kind)
+                inputs = predictor_inputs(x, s, pwm, present, seed_pair)
+                flat = tf.reshape(inputs, [-1, length, size])
+                sampled = tf.reshape(full_output(flat), [tf.shape(x)[0], n_inputs, -1])
                 pred_loss = tf.reduce_mean(prediction_loss(original, sampled, output_kind, mode, objective), axis=1)
-                loss = tf.reduce_sum(pred_loss + conservation_penalty(mean_bits, target_bits, penalty_weight,
-                                                                      penalty_kind))
+                loss = tf.reduce_sum(pred_loss + penalty)
             grads = tape.gradient(loss, variables)
             self.step.assign_add(1.0)
             b1, b2 = 0.5, 0.9
@@ -418,6 +471,7 @@ class _PerExampleOptimiser:
                 v.assign_sub(learning_rate * m_hat / (tf.sqrt(u_hat) + 1e-7))
             return tf.reduce_mean(pred_loss), mean_bits
 
+        self.n_inputs = n_inputs
         self.train_step = train_step
         self.scores_of = tf.function(tf.autograph.experimental.do_not_convert(scores_of), reduce_retracing=True)
         self.full_output = tf.function(full_output, reduce_retracing=True)
@@ -427,6 +481,8 @@ class _PerExampleOptimiser:
         if self.kind == "optimized":   # Glorot normal over (L,)
             std = math.sqrt(2.0 / (shape[1] + 1))
             self.theta.assign(rng.normal(0.0, std, shape).astype(np.float32))
+        elif self.kind == "sigmoid_mask":   # start half kept
+            self.theta.assign(rng.normal(0.0, 0.01, shape).astype(np.float32))
         else:
             self.theta.assign(np.full(shape, -3.0, np.float32) + rng.normal(0, 0.01, shape).astype(np.float32))
         self.gamma.assign(tf.ones_like(self.gamma))
@@ -439,21 +495,22 @@ class _PerExampleOptimiser:
 
 def _optimise_per_example(predictor, x, *, kind, steps, target_bits, penalty_weight, mode, objective,
                           n_samples, learning_rate, batch_size, seed, pretrained_scores=None,
-                          background=None, sampler=None, penalty_kind="hinge"):
+                          background=None, sampler=None, penalty_kind="hinge", masking="sample"):
     n, length, size = x.shape
     if background is None:
         background = predictor_background(predictor)
     sampler = sampler or ("gumbel" if predictor.output_kind == "regression" else "straight_through")
     batch = max(1, min(int(batch_size), n))
     key = (kind, batch, mode, objective, int(n_samples), sampler, float(learning_rate), float(penalty_weight),
-           float(target_bits), penalty_kind, background.tobytes())
+           float(target_bits), penalty_kind, masking, background.tobytes())
     cache = predictor.__dict__.setdefault("_attribution_optimisers", {})
     if key not in cache:
         cache.clear()
         cache[key] = _PerExampleOptimiser(
             predictor, batch, length, size, kind=kind, mode=mode, objective=objective, background=background,
             n_samples=int(n_samples), sampler=sampler, learning_rate=float(learning_rate),
-            penalty_weight=float(penalty_weight), target_bits=float(target_bits), penalty_kind=penalty_kind)
+            penalty_weight=float(penalty_weight), target_bits=float(target_bits), penalty_kind=penalty_kind,
+            masking=masking)
     opt = cache[key]
     rng = np.random.default_rng(seed)
     if pretrained_scores is None:
@@ -471,11 +528,12 @@ def _optimise_per_example(predictor, x, *, kind, steps, target_bits, penalty_wei
         opt.reset(rng)
         for step in range(int(steps)):
             loss, bits = opt.train_step(xb, original, pb, tf.constant([int(seed), index * 100_003 + step], tf.int32))
-        scores[start:start + len(chunk)] = opt.scores_of(pb).numpy()[:len(chunk)]
+        present = (chunk.sum(-1) > 0).astype(np.float32)
+        scores[start:start + len(chunk)] = opt.scores_of(pb).numpy()[:len(chunk)] * present
         final_bits[start:start + len(chunk)] = bits.numpy()[:len(chunk)]
         final_loss.append(float(loss))
     return _on_observed(x, scores), {
-        "predictor_calls": n * (1 + int(n_samples) * int(steps)), "scores": scores, "mean_bits": final_bits,
+        "predictor_calls": n * (1 + opt.n_inputs * int(steps)), "scores": scores, "mean_bits": final_bits,
         "final_prediction_loss": float(np.mean(final_loss)) if final_loss else float("nan")}
 
 
@@ -522,12 +580,107 @@ def scrambler_finetuned(predictor, x, *, steps=300, start_bits=0.1, target_bits=
     return importance, info
 
 
+def _continuous(predictor, x, masking, *, steps, target_bits, penalty_weight, mode, objective, n_samples,
+                learning_rate, batch_size, seed):
+    return _optimise_per_example(predictor, x, kind="optimized", steps=steps, target_bits=target_bits,
+                                 penalty_weight=penalty_weight, mode=mode, objective=objective,
+                                 n_samples=n_samples, learning_rate=learning_rate, batch_size=batch_size,
+                                 seed=seed, masking=masking)
+
+
+def continuous_mean(predictor, x, *, steps=300, target_bits=0.0, penalty_weight=5.0, mode="inclusion",
+                    objective="reconstruct", learning_rate=0.01, batch_size=64, seed=0):
+    """Ablation (Fig S5C "Cont. Mean Bg"): per-example scores with a continuous mask, no sampling.
+
+    The scores make the same PSSM as :func:`scrambler_optimized`; the mask ``m`` (N, L) is how far
+    it moved from the background toward the observed letter, and the predictor sees the single
+    blend ``m x + (1 - m) bg`` instead of samples. Same penalty and optimiser.
+
+    Returns
+    -------
+    importance : np.ndarray (N, L, A) — scores on the observed letter
+    info : dict — ``scores``, ``mean_bits``, ``predictor_calls`` = N (1 + steps)
+    """
+    return _continuous(predictor, x, "mean", steps=steps, target_bits=target_bits, penalty_weight=penalty_weight,
+                       mode=mode, objective=objective, n_samples=1, learning_rate=learning_rate,
+                       batch_size=batch_size, seed=seed)
+
+
+def continuous_zero(predictor, x, *, steps=300, target_bits=0.0, penalty_weight=5.0, mode="inclusion",
+                    objective="reconstruct", learning_rate=0.01, batch_size=64, seed=0):
+    """Ablation (Fig S5C "Cont. No Bg"): as :func:`continuous_mean`, the predictor sees ``m x`` (zeros elsewhere).
+
+    Returns
+    -------
+    importance : np.ndarray (N, L, A)
+    info : dict — ``scores``, ``mean_bits``, ``predictor_calls`` = N (1 + steps)
+    """
+    return _continuous(predictor, x, "zero", steps=steps, target_bits=target_bits, penalty_weight=penalty_weight,
+                       mode=mode, objective=objective, n_samples=1, learning_rate=learning_rate,
+                       batch_size=batch_size, seed=seed)
+
+
+def continuous_random(predictor, x, *, steps=300, target_bits=0.0, penalty_weight=5.0, mode="inclusion",
+                      objective="reconstruct", n_samples=32, learning_rate=0.01, batch_size=64, seed=0):
+    """Ablation (Fig S5C "Cont. Rand Bg"): the predictor sees ``m x + (1 - m) r``, r random one-hot letters.
+
+    Returns
+    -------
+    importance : np.ndarray (N, L, A)
+    info : dict — ``scores``, ``mean_bits``, ``predictor_calls`` = N (1 + S steps)
+    """
+    return _continuous(predictor, x, "random", steps=steps, target_bits=target_bits,
+                       penalty_weight=penalty_weight, mode=mode, objective=objective, n_samples=n_samples,
+                       learning_rate=learning_rate, batch_size=batch_size, seed=seed)
+
+
+def _sigmoid_mask(predictor, x, masking, *, steps, keep_fraction, penalty_weight, objective, n_samples,
+                  learning_rate, batch_size, seed):
+    return _optimise_per_example(predictor, x, kind="sigmoid_mask", steps=steps, target_bits=keep_fraction,
+                                 penalty_weight=penalty_weight, mode="inclusion", objective=objective,
+                                 n_samples=n_samples, learning_rate=learning_rate, batch_size=batch_size,
+                                 seed=seed, masking=masking)
+
+
+def zero_mask(predictor, x, *, steps=300, keep_fraction=0.1, penalty_weight=5.0, objective="reconstruct",
+              learning_rate=0.05, batch_size=64, seed=0):
+    """Scrambler-like baseline "Zero" (Fig S5D, L2X / INVASE style): a sigmoid mask, masked letters zeroed.
+
+    ``m = sigmoid(theta)`` per position; the predictor sees ``m x``; loss = the scrambler's
+    prediction term + ``w max(mean m - keep_fraction, 0)`` (no PSSM, no background).
+
+    Returns
+    -------
+    importance : np.ndarray (N, L, A) — ``m`` on the observed letter
+    info : dict — ``scores`` (the mask), ``mean_bits`` (here: the kept fraction), ``predictor_calls``
+    """
+    return _sigmoid_mask(predictor, x, "zero", steps=steps, keep_fraction=keep_fraction,
+                         penalty_weight=penalty_weight, objective=objective, n_samples=1,
+                         learning_rate=learning_rate, batch_size=batch_size, seed=seed)
+
+
+def random_mask(predictor, x, *, steps=300, keep_fraction=0.1, penalty_weight=5.0, objective="reconstruct",
+                n_samples=32, learning_rate=0.05, batch_size=64, seed=0):
+    """Scrambler-like baseline "Rand" (Fig S5D): a sigmoid mask, masked letters replaced by random letters.
+
+    Returns
+    -------
+    importance : np.ndarray (N, L, A)
+    info : dict — ``scores`` (the mask), ``mean_bits`` (the kept fraction), ``predictor_calls``
+    """
+    return _sigmoid_mask(predictor, x, "random", steps=steps, keep_fraction=keep_fraction,
+                         penalty_weight=penalty_weight, objective=objective, n_samples=n_samples,
+                         learning_rate=learning_rate, batch_size=batch_size, seed=seed)
+
+
 # ============================================================================ dispatcher
 
 _FUNCTIONS = {
     "ism": ism, "saliency": saliency, "gradient_x_input": gradient_x_input,
     "integrated_gradients": integrated_gradients, "deeplift": deeplift, "deepshap": deepshap,
     "scrambler": scrambler, "scrambler_optimized": scrambler_optimized, "scrambler_finetuned": scrambler_finetuned,
+    "continuous_mean": continuous_mean, "continuous_zero": continuous_zero, "continuous_random": continuous_random,
+    "zero_mask": zero_mask, "random_mask": random_mask,
 }
 
 
@@ -544,7 +697,8 @@ def attribute(predictor, seqs, method, *, return_info=False, **options):
 
     Parameters
     ----------
-    predictor : Predictor
+    predictor : Predictor, or a pair predictor (then ``seqs`` are (seq_a, seq_b) pairs and the result
+        is chain a then chain b along the length axis, (N, 2 Lmax, A); see :mod:`scrambler_core.pairs`)
     seqs : str, list of str, or np.ndarray (N, L, A)
     method : str — one of :data:`METHODS`
     return_info : bool — also return a dict with ``predictor_calls``, ``seconds``,
@@ -566,6 +720,8 @@ def attribute(predictor, seqs, method, *, return_info=False, **options):
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise ValueError(f"{method} does not take {', '.join(unknown)}; its options are {', '.join(allowed)}")
+    from .pairs import as_single_input
+    predictor = as_single_input(predictor)
     x = predictor.to_onehot(seqs)
     started = time.perf_counter()
     importance, info = _FUNCTIONS[method](predictor, x, **options)

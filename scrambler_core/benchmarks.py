@@ -21,13 +21,12 @@ import numpy as np
 import pandas as pd
 
 from . import synthetic
-from .attribution import METHODS, attribute, position_scores, predictor_background
+from .attribution import ABLATION_METHODS, METHODS, PER_EXAMPLE_METHODS, attribute, position_scores, predictor_background
 from .evaluation import codon_letters, top_k_hits
 
 TOP_FRACTIONS = (0.2, 0.1, 0.05, 0.02)
 UORF_SETTINGS = ((1, 1), (1, 2), (2, 1), (2, 2))
 SCRAMBLER_METHODS = ("scrambler", "scrambler_optimized", "scrambler_finetuned")
-PER_EXAMPLE_METHODS = ("scrambler_optimized", "scrambler_finetuned")
 
 # Paper Table D ("min sol.", n = 512): start / stop recall in the top 6, for the
 # 1 start / 1 stop set and the 2 start / 2 stop set.
@@ -345,6 +344,222 @@ def plot_kl(table: pd.DataFrame, title=""):
     return fig
 
 
+# ============================================================================ pair predictors (Fig S5)
+
+# Paper Fig S5B-D: HBNet average precision of the designed interface residues (heterodimer binder RNN)
+PAPER_HBNET_AP = pd.DataFrame(
+    [("scrambler (inclusion, siamese)", 0.42), ("scrambler (occlusion, joint)", 0.37),
+     ("scrambler (occlusion, siamese)", 0.61), ("saliency", 0.17), ("integrated_gradients", 0.25),
+     ("continuous_mean", 0.20), ("continuous_zero", 0.18), ("continuous_random", 0.10),
+     ("zero_mask", 0.14), ("random_mask", 0.22), ("scrambler_optimized", 0.29)],
+    columns=["method", "paper_hbnet_ap"])
+PAIR_SCRAMBLERS = (("inclusion", "siamese"), ("occlusion", "siamese"), ("inclusion", "joint"), ("occlusion", "joint"))
+INTERFACE_METHODS = ("scrambler", "ism", "saliency", "gradient_x_input", "integrated_gradients",
+                     "continuous_mean", "continuous_zero", "continuous_random", "zero_mask", "random_mask",
+                     "scrambler_optimized")
+
+
+def average_precision(scores, relevant) -> float:
+    """Average precision of a ranking (ties broken by position): mean precision at each relevant item.
+
+    Parameters
+    ----------
+    scores : np.ndarray (L,) — higher = ranked first
+    relevant : np.ndarray (L,) bool
+
+    Returns
+    -------
+    float — in [0, 1]; NaN when nothing is relevant
+
+    Examples
+    --------
+    >>> average_precision(np.array([3., 2., 1.]), np.array([True, False, True]))
+    0.8333333333333333
+    """
+    relevant = np.asarray(relevant, bool)
+    if not relevant.any():
+        return float("nan")
+    order = np.argsort(-np.asarray(scores, float), kind="stable")
+    hits = relevant[order]
+    precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    return float(precision[hits].mean())
+
+
+def binder_test_pairs(n, seed=2025):
+    """``n`` generated pairs that bind (true probability > 0.5) and their truths (held out from training).
+
+    Returns
+    -------
+    pairs : list of (str, str)
+    truths : list of PairGroundTruth
+    """
+    pairs, truths, draw = [], [], 0
+    while len(pairs) < n:
+        batch = synthetic.generate_binder_pairs(4 * n, seed=seed + draw)
+        for pair, truth in zip(batch, synthetic.binder_truths(batch)):
+            if truth.value > 0.5 and truth.important_a.any() and len(pairs) < n:
+                pairs.append(pair)
+                truths.append(truth)
+        draw += 1
+    return pairs, truths
+
+
+def interface_labels(truths, chain_length):
+    """True interface residues as one array, chain a then chain b: (N, 2 Lmax) bool."""
+    labels = np.zeros((len(truths), 2 * chain_length), bool)
+    for i, truth in enumerate(truths):
+        labels[i, :len(truth.important_a)] = truth.important_a
+        labels[i, chain_length:chain_length + len(truth.important_b)] = truth.important_b
+    return labels
+
+
+def interface_benchmark(predictor, methods=INTERFACE_METHODS, *, n=128, n_per_example=32, seed=2025,
+                        method_options=None, progress=None):
+    """Ground truth for pair predictors (Fig S5 "HBNet AP"): average precision of the true interface residues.
+
+    For ``n`` generated binder pairs (true probability > 0.5), each method's per-residue scores
+    (``|score|`` summed over the alphabet, padding left out) rank the residues of both chains;
+    the metric is the mean over pairs of the average precision of the grammar's interface
+    residues (core a/d pairs, Asn-Asn, g-e' salt bridges and repulsions).
+
+    Parameters
+    ----------
+    predictor : PairPredictor with a grammar (``binder``)
+    methods : sequence of str — ``"scrambler"`` runs every pretrained pair scrambler (inclusion /
+        occlusion x siamese / joint); per-example methods run on the first ``n_per_example`` pairs
+
+    Returns
+    -------
+    table : pd.DataFrame — method, label, mode, architecture, n, mean_ap, sem_ap, random_ap,
+        calls_per_sequence, seconds_per_sequence, paper_hbnet_ap
+    """
+    from .pairs import as_single_input
+    from .predictors import ModelFileError
+
+    if predictor.name != "binder":
+        raise ValueError(f"the interface benchmark needs the grammar behind the built-in binder predictor, not "
+                         f"{predictor.name!r}")
+    wrapped = as_single_input(predictor)
+    pairs, truths = binder_test_pairs(n, seed)
+    x = wrapped.to_onehot(pairs)
+    labels = interface_labels(truths, wrapped.chain_length)
+    present = x.sum(-1) > 0
+    random_ap = float(np.mean([labels[i][present[i]].mean() for i in range(len(x))]))
+    runs = []
+    for method in methods:
+        if method == "scrambler":
+            runs += [(f"scrambler ({mode}, {arch})", method, {"mode": mode, "architecture": arch})
+                     for mode, arch in PAIR_SCRAMBLERS]
+        else:
+            runs.append((method, method, {}))
+    rows = []
+    for label, method, extra in runs:
+        options = dict(extra, **(method_options or {}).get(method, {}))
+        count = n_per_example if method in PER_EXAMPLE_METHODS + ABLATION_METHODS else len(x)
+        try:
+            importance, info = _timed_attribute(wrapped, x[:count], method, options)
+        except ModelFileError as error:          # a pretrained pair scrambler that is not there
+            rows.append({"method": label, "error": str(error)})
+            continue
+        scores = position_scores(importance)
+        aps = np.array([average_precision(scores[i][present[i]], labels[i][present[i]]) for i in range(count)])
+        rows.append({"method": label, "base_method": method, "mode": extra.get("mode"),
+                     "architecture": extra.get("architecture"), "n": count, "mean_ap": float(np.nanmean(aps)),
+                     "sem_ap": float(np.nanstd(aps) / np.sqrt(max(count, 1))), "random_ap": random_ap,
+                     "calls_per_sequence": info["calls_per_sequence"],
+                     "seconds_per_sequence": info["seconds_per_sequence"]})
+        if progress:
+            progress(f"interface {label}")
+    table = pd.DataFrame(rows)
+    return table.merge(PAPER_HBNET_AP, on="method", how="left")
+
+
+# ============================================================================ dropout and feature signs
+
+def dropout_benchmark(scrambler, *, n=128, target_bits=0.25, k=6, seed=31):
+    """Alternative explanations (method §7) on the ``polya`` grammar: drop the best PAS, find the next one.
+
+    Each test window has AATAAA at 66 and ATTAAA at 78 (both in the PAS window; the grammar counts
+    the best, AATAAA). Reported: the fraction of the top ``k`` positions on each hexamer without
+    dropout and with AATAAA dropped, and the median prediction on samples.
+
+    Parameters
+    ----------
+    scrambler : Scrambler — a mask-dropout scrambler of a 205-nt DNA predictor
+
+    Returns
+    -------
+    pd.DataFrame — one row per condition (``none``, ``AATAAA dropped``)
+    """
+    rng = np.random.default_rng(seed)
+    seqs = [s[:66] + "AATAAA" + s[72:78] + "ATTAAA" + s[84:] for s in synthetic.random_sequences(n, 205, rng)]
+    drop = np.ones(205, np.float32)
+    drop[66:72] = 0
+    rows = []
+    for condition, mask in (("none", None), ("AATAAA dropped", drop)):
+        ex = scrambler.explain(seqs, target_bits=target_bits, drop=mask, seed=seed)
+        top = np.argsort(-ex.importance, axis=1)[:, :k]
+        rows.append({"condition": condition, "target_bits": target_bits, "n": n, "top_k": k,
+                     "top_on_AATAAA": float(np.isin(top, np.arange(66, 72)).mean()),
+                     "top_on_ATTAAA": float(np.isin(top, np.arange(78, 84)).mean()),
+                     "median_prediction": float(np.median(ex.prediction)),
+                     "median_sample_prediction": float(np.median(ex.mean_sample_prediction))})
+    return pd.DataFrame(rows)
+
+
+def polya_feature_windows(seqs):
+    """Positions of the raising and lowering elements of the ``polya`` grammar, (N, 205) bool each."""
+    raising = np.zeros((len(seqs), synthetic.POLYA_LENGTH), bool)
+    lowering = np.zeros_like(raising)
+    for i, truth in enumerate(synthetic.truth("polya", seqs)):
+        f = truth.features
+        if f["pas"] is not None:
+            raising[i, f["pas"]:f["pas"] + 6] = True
+        for start in f["use"][:3] + f["dse"][:4]:
+            raising[i, start:start + 4] = True
+        for start in f["repressor"]:
+            lowering[i, start:start + 4] = True
+        for start in f["upstream_pas"]:
+            lowering[i, start:start + 6] = True
+    return raising, lowering
+
+
+def feature_sign_benchmark(positive, negative, *, n=128, target_bits=0.25, k=12, seed=37):
+    """Positive / negative features (method §4) on the ``polya`` grammar.
+
+    Test windows carry both kinds of elements: AATAAA in the PAS window, two TGTA (USE) and two
+    GTGT (DSE) that raise the proximal isoform, two CCCC / GGGG repressors and an upstream AATAAA
+    that lower it. For each scrambler, the fraction of its top ``k`` positions on raising and on
+    lowering elements.
+
+    Parameters
+    ----------
+    positive, negative : Scrambler — ``objective="maximize"`` and ``"minimize"`` scramblers of ``polya``
+
+    Returns
+    -------
+    pd.DataFrame — objective, top_on_raising, top_on_lowering, median sample prediction vs original
+    """
+    rng = np.random.default_rng(seed)
+    seqs = []
+    for s in synthetic.random_sequences(n, 205, rng, probabilities=[0.25, 0.25, 0.25, 0.25]):
+        for motif, start in (("AATAAA", 70), ("TGTA", 30), ("TGTA", 45), ("GTGT", 100), ("GTGT", 118),
+                             ("CCCC", 92), ("GGGG", 110), ("AATAAA", 20)):
+            s = s[:start] + motif + s[start + len(motif):]
+        seqs.append(s)
+    raising, lowering = polya_feature_windows(seqs)
+    rows = []
+    for scr in (positive, negative):
+        ex = scr.explain(seqs, target_bits=target_bits, seed=seed)
+        top = np.argsort(-ex.importance, axis=1)[:, :k]
+        on = lambda mask: float(np.mean([mask[i, top[i]].mean() for i in range(len(seqs))]))   # noqa: E731
+        rows.append({"objective": scr.objective, "target_bits": target_bits, "n": n, "top_k": k,
+                     "top_on_raising": on(raising), "top_on_lowering": on(lowering),
+                     "median_prediction": float(np.median(ex.prediction)),
+                     "median_sample_prediction": float(np.median(ex.mean_sample_prediction))})
+    return pd.DataFrame(rows)
+
+
 def run_benchmarks(predictor, output_dir, *, which=("kl", "recall"), methods=METHODS, n=256, n_recall=512,
                    n_samples=128, n_per_example=64, seed=0, method_options=None, test_sequences=None,
                    progress=None):
@@ -355,14 +570,17 @@ def run_benchmarks(predictor, output_dir, *, which=("kl", "recall"), methods=MET
     ----------
     predictor : Predictor
     output_dir : path
-    which : subset of {"kl", "recall"}
+    which : subset of {"kl", "recall", "interface", "dropout", "features"} — ``interface``: the binder
+        pair predictor's interface AP; ``dropout`` / ``features``: the polya grammar's alternative
+        explanations and positive / negative features (pretrained variant scramblers)
     test_sequences : list of str, optional — KL test set (default: held-out sequences from the
         built-in predictor's generator)
     n_per_example : int — sequences per set for the per-example optimisation methods
 
     Returns
     -------
-    dict of DataFrames: ``kl``, ``recall``, ``table_d``, ``cost`` (those run)
+    dict of DataFrames: ``kl``, ``recall``, ``table_d``, ``interface``, ``dropout``, ``features``,
+    ``cost`` (those run)
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -397,6 +615,22 @@ def run_benchmarks(predictor, output_dir, *, which=("kl", "recall"), methods=MET
         all_costs.append(costs)
         _write_csv(recall, output_dir / "recall.csv")
         _write_csv(results["table_d"], output_dir / "table_d.csv")
+    if "interface" in which:
+        table = interface_benchmark(predictor, methods, n=n, n_per_example=n_per_example, seed=seed + 2025,
+                                    method_options=method_options, progress=progress)
+        results["interface"] = table
+        _write_csv(table, output_dir / "interface.csv")
+    if "dropout" in which or "features" in which:
+        from .scrambler import load_scrambler
+        if "dropout" in which:
+            results["dropout"] = dropout_benchmark(load_scrambler(predictor.name, dropout=True, predictor=predictor),
+                                                   n=n, seed=seed + 31)
+            _write_csv(results["dropout"], output_dir / "dropout.csv")
+        if "features" in which:
+            results["features"] = feature_sign_benchmark(
+                load_scrambler(predictor.name, objective="maximize", predictor=predictor),
+                load_scrambler(predictor.name, objective="minimize", predictor=predictor), n=n, seed=seed + 37)
+            _write_csv(results["features"], output_dir / "features.csv")
     if all_costs:
         results["cost"] = cost_table(pd.concat(all_costs, ignore_index=True))
         _write_csv(results["cost"], output_dir / "cost.csv")

@@ -38,6 +38,14 @@ def _parser():
     p.add_argument("--column", default="sequence", help="sequence column of a CSV/TSV input")
     p.add_argument("--output", required=True, help="output .csv or .parquet")
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--objective", choices=("reconstruct", "maximize", "minimize"), default="reconstruct",
+                   help="maximize: positive features (what raises the prediction); minimize: negative features")
+    p.add_argument("--drop", metavar="RANGES",
+                   help="1-based positions no explanation may use, e.g. '60-66,101' (mask dropout: uses the "
+                        "dropout-trained scrambler and shows the alternative explanation)")
+    p.add_argument("--template", help="fixed positions: a string of length L, letters fixed, N free")
+    p.add_argument("--architecture", choices=("siamese", "joint"), default="siamese",
+                   help="pair predictors (binder; input CSV with sequence_a,sequence_b): which pair scrambler")
 
     p = sub.add_parser("attribute", help="attribution scores by any method (ISM, IG, DeepSHAP, scrambler...)",
                        description="Score sequences with one attribution method. Writes one row per sequence: "
@@ -63,7 +71,10 @@ def _parser():
     p.add_argument("--predictor", required=True, help="built-in or published name, or path to a .keras model")
     p.add_argument("--model-path", help="weights file of a published predictor (optimus5, aparent2, ppi); "
                                         "default: found in $SCRAMBLER_MODELS_DIR")
-    p.add_argument("--benchmark", choices=("kl", "recall", "all"), default="all")
+    p.add_argument("--benchmark", choices=("kl", "recall", "interface", "dropout", "features", "all"), default="all",
+                   help="kl, recall (50-nt 5'UTR predictors), interface (binder: average precision of the true "
+                        "interface residues), dropout / features (polya: alternative explanations, positive and "
+                        "negative features); all: what applies to the predictor")
     p.add_argument("--methods", default="all", help="comma-separated methods (default: all): " + ", ".join(_methods()))
     p.add_argument("--n", type=int, default=256, help="test sequences for the KL benchmark (default 256)")
     p.add_argument("--n-recall", type=int, default=512, help="sequences per uORF setting (default 512)")
@@ -84,21 +95,22 @@ def _parser():
     p.add_argument("--output-dir", required=True)
     p.add_argument("--seed", type=int, default=0)
 
-    p = sub.add_parser("predict", help="predictions of a predictor for sequences (or pairs, for ppi)")
+    p = sub.add_parser("predict", help="predictions of a predictor for sequences (or pairs, for ppi and binder)")
     p.add_argument("--predictor", required=True)
     p.add_argument("--model-path", help="weights file of a published predictor (optimus5, aparent2, ppi); "
                                         "default: found in $SCRAMBLER_MODELS_DIR")
     p.add_argument("--input", required=True,
-                   help="FASTA/CSV/TSV/txt; for a pair predictor (ppi) a CSV/TSV with two sequence columns")
+                   help="FASTA/CSV/TSV/txt; for a pair predictor (ppi, binder) a CSV/TSV with two sequence columns")
     p.add_argument("--column", default="sequence",
                    help="sequence column of a CSV/TSV; for a pair predictor two columns 'A,B' "
                         "(default sequence_a,sequence_b)")
     p.add_argument("--output", required=True, help="output .csv or .parquet")
 
     p = sub.add_parser("train-predictor", help="train a built-in predictor on its synthetic grammar",
-                       description="Train utr5 or polya on its grammar (scrambler_core.synthetic) with a fixed "
-                                   "seed; writes NAME.keras and the model card NAME.json.")
-    p.add_argument("name", choices=("utr5", "polya"))
+                       description="Train utr5, polya or the pair predictor binder on its grammar "
+                                   "(scrambler_core.synthetic) with a fixed seed; writes NAME.keras and the model "
+                                   "card NAME.json.")
+    p.add_argument("name", choices=("utr5", "polya", "binder"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output-dir", default=None, help="default: the package's pretrained/ folder")
     p.add_argument("--n-train", type=int)
@@ -123,6 +135,13 @@ def _parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--time-limit", type=float, help="stop after this many seconds (a checkpoint is kept)")
     p.add_argument("--checkpoint", help="checkpoint path; an interrupted run resumes from it")
+    p.add_argument("--objective", choices=("reconstruct", "maximize", "minimize"), default="reconstruct",
+                   help="reconstruct the prediction (default), or find only what raises (maximize: positive "
+                        "features) or lowers it (minimize: negative features)")
+    p.add_argument("--dropout", choices=("uniform", "biased"),
+                   help="train with mask dropout so explain(..., drop=mask) finds alternative explanations")
+    p.add_argument("--architecture", choices=("siamese", "joint"),
+                   help="pair predictors (binder): one network per chain (siamese, default) or one seeing both")
 
     p = sub.add_parser("calibrate-scrambler", help="re-calibrate a built-in scrambler's bits channel and "
                                                    "re-measure it (rewrites the file and its card)")
@@ -242,8 +261,14 @@ def cmd_explain(args):
     if not args.scrambler and args.predictor not in BUILTIN_PREDICTORS + EXTERNAL_PREDICTORS:
         raise ValueError("--scrambler is required for a predictor given by path "
                          "(train one with: python -m scrambler_core train-scrambler)")
+    from .scrambler import drop_mask_from_ranges
+    from .predictors import load_predictor
+    if getattr(load_predictor(args.predictor, path=args.model_path), "is_pair", False):
+        return _explain_pairs(args)
     predictor = _single_predictor(args)
-    scrambler = load_scrambler(args.scrambler or args.predictor, mode=args.mode, predictor=predictor)
+    scrambler = load_scrambler(args.scrambler or args.predictor, mode=args.mode, predictor=predictor,
+                               objective=args.objective, dropout=bool(args.drop) and not args.scrambler)
+    drop = drop_mask_from_ranges(args.drop, predictor.sequence_length) if args.drop else None
     records = _read_input(args.input, predictor, args.column)
     ids = [r[0] for r in records]
     seqs = [r[1] for r in records]
@@ -252,18 +277,47 @@ def cmd_explain(args):
     for start in tqdm(range(0, len(seqs), chunk), desc="explain", unit="batch", disable=len(seqs) <= chunk,
                       file=sys.stderr):
         parts.append(scrambler.explain(seqs[start:start + chunk], target_bits=args.target_bits,
-                                       n_samples=args.n_samples, seed=args.seed + start))
+                                       n_samples=args.n_samples, seed=args.seed + start, drop=drop,
+                                       template=args.template))
     importance = np.concatenate([p.importance for p in parts])
     frame = pd.DataFrame({
         "id": ids, "sequence": seqs,
         "prediction": np.concatenate([p.prediction for p in parts]),
         "mean_sample_prediction": np.concatenate([p.mean_sample_prediction for p in parts]),
         "realised_bits": np.concatenate([p.conservation for p in parts]),
-        "target_bits": args.target_bits, "mode": args.mode,
+        "target_bits": args.target_bits, "mode": args.mode, "objective": args.objective,
     })
     _write_table(_with_positions(frame, importance, "importance", args.output), args.output)
     print(f"explained {len(seqs)} sequences with {predictor.name} ({args.mode}, {args.target_bits} bits) "
           f"-> {args.output}", file=sys.stderr)
+
+
+def _explain_pairs(args):
+    """``explain`` for a pair predictor: CSV with two sequence columns in, per-chain importance out."""
+    from .predictors import load_predictor
+    from .scrambler import drop_mask_from_ranges, load_scrambler
+
+    predictor = load_predictor(args.predictor, path=args.model_path)
+    if args.template:
+        raise ValueError("--template is for single-sequence predictors")
+    scrambler = load_scrambler(args.scrambler or args.predictor, mode=args.mode, objective=args.objective,
+                               predictor=predictor, architecture=None if args.scrambler else args.architecture,
+                               dropout=bool(args.drop) and not args.scrambler)
+    drop = drop_mask_from_ranges(args.drop, scrambler.network.sequence_length) if args.drop else None
+    frame = _read_pairs(args.input, args.column)
+    pairs = list(zip(frame.iloc[:, 1], frame.iloc[:, 2]))
+    ex = scrambler.explain(pairs, target_bits=args.target_bits, n_samples=args.n_samples, seed=args.seed,
+                           batch_size=args.batch_size, drop=drop)
+    frame["prediction"] = ex.prediction
+    frame["mean_sample_prediction"] = ex.mean_sample_prediction
+    frame["realised_bits"] = ex.conservation
+    frame["target_bits"], frame["mode"], frame["architecture"] = args.target_bits, args.mode, args.architecture
+    importance_a, importance_b = ex.chains(ex.importance)
+    frame = _with_positions(frame, importance_a, "importance_a", args.output)
+    frame = _with_positions(frame, importance_b, "importance_b", args.output)
+    _write_table(frame, args.output)
+    print(f"explained {len(pairs)} pairs with {predictor.name} ({args.architecture} {args.mode}, "
+          f"{args.target_bits} bits) -> {args.output}", file=sys.stderr)
 
 
 def cmd_attribute(args):
@@ -308,11 +362,26 @@ def cmd_benchmark(args):
             options.setdefault(m, {}).setdefault("penalty_weight", args.penalty_weight)
     for m in methods:
         options.setdefault(m, {}).setdefault("seed", args.seed)
-    predictor = _single_predictor(args)
+    from .predictors import load_predictor
+    predictor = load_predictor(args.predictor, path=args.model_path)
+    pair = getattr(predictor, "is_pair", False)
+    if args.benchmark in ("interface", "all") and pair:
+        if predictor.name != "binder":
+            raise ValueError(f"{predictor.name} is a pair predictor without a known grammar; the interface "
+                             "benchmark runs on the built-in binder")
+        which = ("interface",)
+    elif args.benchmark == "interface":
+        raise ValueError("the interface benchmark is for the pair predictor binder (--predictor binder)")
+    else:
+        predictor = _single_predictor(args)
+        which = ("kl", "recall") if args.benchmark == "all" else (args.benchmark,)
+        if args.benchmark == "all" and predictor.name == "polya":
+            which = ("kl", "dropout", "features")
+    if set(which) & {"dropout", "features"} and predictor.name != "polya":
+        raise ValueError(f"the dropout and features benchmarks use the polya grammar; {predictor.name} has none")
     test_sequences = None
-    if args.input:
+    if args.input and not pair:
         test_sequences = [r[1] for r in _read_input(args.input, predictor, args.column)]
-    which = ("kl", "recall") if args.benchmark == "all" else (args.benchmark,)
     if "recall" in which and (predictor.sequence_length != 50 or predictor.alphabet.size != 4):
         if args.benchmark == "recall":
             raise ValueError(f"the Table D recall benchmark needs a 50-nt DNA 5'UTR predictor; {predictor.name} "
@@ -339,6 +408,12 @@ def cmd_benchmark(args):
         if "table_d" in results:
             print("\nTable D (top-6 recall of a whole uAUG / stop codon), measured beside the paper's")
             print(results["table_d"].to_string(index=False))
+        for key, title in (("interface", "Interface residues: mean average precision (binder grammar)"),
+                           ("dropout", "Mask dropout: top positions without / with the best PAS dropped"),
+                           ("features", "Positive / negative features: top positions on raising / lowering elements")):
+            if key in results:
+                print(f"\n{title}")
+                print(results[key].to_string(index=False))
         if "cost" in results:
             print("\nCost per sequence (ratios to the scrambler)")
             print(results["cost"].to_string(index=False))
@@ -379,7 +454,8 @@ def cmd_train_scrambler(args):
                                model_path=args.model_path,
                                fixed_bits=args.fixed_bits, epochs=args.epochs, n_train=args.n_train,
                                learning_rate=args.learning_rate, penalty_weight=args.penalty_weight,
-                               seed=args.seed, time_limit=args.time_limit, checkpoint=args.checkpoint)
+                               seed=args.seed, time_limit=args.time_limit, checkpoint=args.checkpoint,
+                               objective=args.objective, dropout=args.dropout, architecture=args.architecture)
     print(json.dumps(card["metrics_held_out"], indent=2))
 
 

@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .attribution import DEFAULT_SCRAMBLER_BITS, METHODS, attribute, method_options
+from .attribution import DEFAULT_SCRAMBLER_BITS, METHODS, PER_EXAMPLE_METHODS, attribute, method_options
 
 # The methods whose cost does not grow with an optimisation loop: shown by default.
 FAST_METHODS = ("scrambler", "saliency", "gradient_x_input", "integrated_gradients", "deeplift", "deepshap",
                 "ism")
 # Per-example optimisation: 1 + S x steps predictor calls per sequence (seconds per sequence).
-PER_EXAMPLE_METHODS = ("scrambler_optimized", "scrambler_finetuned")
 SCRAMBLER_METHODS = ("scrambler",) + PER_EXAMPLE_METHODS
 # Methods that score a position: the score sits on the observed letter, zero elsewhere.
 OBSERVED_LETTER_METHODS = ("ism",) + SCRAMBLER_METHODS
@@ -54,6 +53,17 @@ METHOD_NOTES = {
     "scrambler_finetuned": ("the pretrained scrambler's scores fine-tuned for this sequence (they can only "
                             "go down)",
                             "1 + S × steps (32 samples × 300 steps = 9,601): seconds per sequence"),
+    "continuous_mean": ("ablation: per-example scores, but the predictor sees one continuous blend m·x + (1 − m)·"
+                        "background instead of samples (Fig S5C 'Cont. Mean Bg')",
+                        "1 + steps (301)"),
+    "continuous_zero": ("ablation: a continuous mask m·x with zeros elsewhere, no background (Fig S5C 'Cont. No Bg')",
+                        "1 + steps (301)"),
+    "continuous_random": ("ablation: m·x + (1 − m)·random letters (Fig S5C 'Cont. Rand Bg')",
+                          "1 + S × steps (9,601)"),
+    "zero_mask": ("scrambler-like baseline 'Zero' (L2X/INVASE style): a sigmoid mask with an L1 budget, masked "
+                  "letters set to zero", "1 + steps (301)"),
+    "random_mask": ("scrambler-like baseline 'Rand': a sigmoid mask, masked letters replaced by random letters",
+                    "1 + S × steps (9,601)"),
 }
 
 
@@ -104,7 +114,7 @@ def scrambler_options(method, *, mode="inclusion", target_bits=None, steps=None)
         raise ValueError(f"unknown attribution method {method!r}; choose one of {', '.join(METHODS)}")
     if method not in SCRAMBLER_METHODS:
         return {}
-    options = {"mode": mode}
+    options = {"mode": mode} if "mode" in method_options(method) else {}
     if method == "scrambler":
         options["target_bits"] = round(float(DEFAULT_SCRAMBLER_BITS[mode] if target_bits is None else target_bits),
                                        4)

@@ -65,6 +65,73 @@ SCRAMBLER_SPECS = {
     },
 }
 
+# Variants of the built-in scramblers (issue 7). Each starts from the reconstruct inclusion scrambler of the same
+# predictor (transfer; a mask-dropout network gets a zero-initialised drop channel) and trains briefly.
+VARIANT_SPECS = {
+    ("utr5", "inclusion", "dropout"): {
+        "data": "uniform random 50-mers plus 25 % enriched uORF sequences; uniform block mask dropout, rate "
+                "U(0, 0.5) over scales 1, 2, 5, a quarter of the examples undropped",
+        "n_train": 12_000, "epochs": 3, "learning_rate": 1e-4, "penalty_weight": 50.0, "bits_schedule": [],
+        "init_from": "utr5_inclusion.keras", "mask_dropout": "uniform", "dropout_max_rate": 0.5,
+    },
+    ("polya", "inclusion", "dropout"): {
+        "data": "generated 205-nt PAS windows; uniform block mask dropout, rate U(0, 0.5) over scales 1, 2, 5, a "
+                "quarter of the examples undropped",
+        "n_train": 6_000, "epochs": 4, "learning_rate": 1e-4, "penalty_weight": 10.0, "bits_schedule": [],
+        "init_from": "polya_inclusion.keras", "mask_dropout": "uniform", "dropout_max_rate": 0.5,
+    },
+}
+# positive (maximize) and negative (minimize) feature scramblers: the same recipe for both objectives
+for _objective in ("maximize", "minimize"):
+    VARIANT_SPECS[("utr5", "inclusion", _objective)] = {
+        "data": "uniform random 50-mers plus 25 % enriched uORF sequences",
+        "n_train": 8_000, "epochs": 2, "learning_rate": 1e-4, "penalty_weight": 50.0, "bits_schedule": [],
+        "init_from": "utr5_inclusion.keras",
+    }
+    VARIANT_SPECS[("polya", "inclusion", _objective)] = {
+        "data": "generated 205-nt PAS windows",
+        "n_train": 6_000, "epochs": 3, "learning_rate": 1e-4, "penalty_weight": 10.0, "bits_schedule": [],
+        "init_from": "polya_inclusion.keras",
+    }
+
+BINDER_SPEC = {
+    "data": "generated coiled-coil peptide pairs (synthetic.generate_binder_pairs), 24-48 residues per chain, "
+            "zero-padded to 48",
+    "n_train": 6_000, "epochs": 5, "learning_rate": 3e-4, "sampler": "straight_through", "penalty_weight": 10.0,
+    "bits_schedule": [1.8, 1.0], "bits_range": [0.05, 2.0],
+}
+
+
+def scrambler_spec(predictor_name, mode="inclusion", objective="reconstruct", dropout=None, architecture=None):
+    """The committed training recipe for a pretrained scrambler (empty dict when there is none).
+
+    Parameters
+    ----------
+    predictor_name : str
+    mode : {"inclusion", "occlusion"}
+    objective : {"reconstruct", "maximize", "minimize"}
+    dropout : {None, "uniform", "biased"}
+    architecture : {None, "siamese", "joint"} — pair predictors
+
+    Returns
+    -------
+    dict — settings for :func:`~scrambler_core.scrambler.train_scrambler` plus ``data`` / ``init_from``
+    """
+    if predictor_name == "binder":
+        spec = dict(BINDER_SPEC)
+        if mode == "occlusion":
+            spec.update(penalty_weight=[10.0] * 4 + [50.0] * 2, bits_schedule=[1.8])
+        return spec
+    if dropout:
+        spec = dict(VARIANT_SPECS.get((predictor_name, mode, "dropout"), {}))
+        if spec:
+            spec["mask_dropout"] = dropout
+        return spec
+    if objective != "reconstruct":
+        return dict(VARIANT_SPECS.get((predictor_name, mode, objective), {}))
+    return dict(SCRAMBLER_SPECS.get((predictor_name, mode), {}))
+
+
 PAS_VARIANTS = ("AATAAA", "ATTAAA")
 
 
@@ -85,12 +152,12 @@ def generate_pas_windows(n: int, seed: int, length=205, pas_position=70) -> list
     return out
 
 
-def training_sequences(predictor_name: str, n: int, seed: int) -> list[str]:
+def training_sequences(predictor_name: str, n: int, seed: int) -> list:
     """Scrambler training inputs for a built-in predictor.
 
     Returns
     -------
-    list of str, length n
+    list of str, length n (``binder``: list of (seq_a, seq_b) pairs)
     """
     rng = np.random.default_rng(seed)
     if predictor_name == "utr5":
@@ -104,4 +171,6 @@ def training_sequences(predictor_name: str, n: int, seed: int) -> list[str]:
         return synthetic.random_sequences(n, 50, rng)
     if predictor_name == "aparent2":
         return generate_pas_windows(n, seed + 7)
+    if predictor_name == "binder":
+        return synthetic.generate_binder_pairs(n, seed=seed + 7)
     raise ValueError(f"no scrambler training data recipe for {predictor_name!r}")

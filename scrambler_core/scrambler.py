@@ -26,7 +26,7 @@ import keras
 import tensorflow as tf
 
 from .predictors import PRETRAINED_DIR, ModelFileError, Predictor, load_keras_model, load_predictor
-from .sequences import clean_sequence, decode, get_alphabet
+from .sequences import Alphabet, clean_sequence, decode, get_alphabet
 
 MODES = ("inclusion", "occlusion")
 OBJECTIVES = ("reconstruct", "maximize", "minimize")
@@ -132,7 +132,8 @@ def conservation(pwm, background, free=None):
     ----------
     pwm : tensor (N, L, A)
     background : tensor (L, A)
-    free : tensor (L, 1), optional — 1 at free positions
+    free : tensor (L, 1) or (N, L), optional — 1 at free positions (per example for pairs: padding
+        and fixed positions 0)
 
     Returns
     -------
@@ -145,8 +146,11 @@ def conservation(pwm, background, free=None):
     per_position = per_position / math.log(2.0)
     if free is None:
         return per_position, tf.reduce_mean(per_position, axis=-1)
-    weights = tf.reshape(tf.convert_to_tensor(free, tf.float32), [1, -1])
-    mean = tf.reduce_sum(per_position * weights, axis=-1) / tf.maximum(tf.reduce_sum(weights), 1.0)
+    weights = tf.convert_to_tensor(free, tf.float32)
+    if weights.shape.rank != 2 or weights.shape[-1] == 1:      # (L, 1) or (L,): the same for every example
+        weights = tf.reshape(weights, [1, -1])
+    weights = tf.broadcast_to(weights, tf.shape(per_position))
+    mean = tf.reduce_sum(per_position * weights, axis=-1) / tf.maximum(tf.reduce_sum(weights, axis=-1), 1.0)
     return per_position, mean
 
 
@@ -256,6 +260,116 @@ def gaussian_kernel(width=5, sigma=1.0) -> np.ndarray:
     return np.exp(-0.5 * (grid / sigma) ** 2).astype(np.float32)
 
 
+DROPOUT_KINDS = ("uniform", "biased")
+DROPOUT_SCALES = (1, 2, 5)
+
+
+def random_drop_masks(n, length, rng, max_rate=0.5, scales=DROPOUT_SCALES, keep_all=0.25) -> np.ndarray:
+    """Uniform random block dropout masks for mask-dropout training (method §7, Fig S2A).
+
+    Per example a rate ``r ~ U(0, max_rate)`` is split over the block ``scales`` by softmax
+    weights of ``U(-5, 5)`` draws; for each scale a coarse cell is kept where
+    ``U(0, 1) >= r * pi_k``, each cell covers ``scale`` positions, and the scales multiply.
+
+    Parameters
+    ----------
+    n, length : int
+    rng : np.random.Generator
+    max_rate : float — upper end of the per-example rate
+    scales : sequence of int — block widths
+    keep_all : float — fraction of examples with no dropout at all (all ones)
+
+    Returns
+    -------
+    np.ndarray (n, length) float32 — 1 = usable, 0 = dropped
+    """
+    masks = np.ones((n, length), np.float32)
+    rates = rng.uniform(0.0, max_rate, n)
+    logits = rng.uniform(-5.0, 5.0, (n, len(scales)))
+    weights = np.exp(logits - logits.max(1, keepdims=True))
+    weights /= weights.sum(1, keepdims=True)
+    for k, scale in enumerate(scales):
+        cells = -(-length // scale)
+        keep = rng.uniform(0.0, 1.0, (n, cells)) >= (rates * weights[:, k])[:, None]
+        masks *= np.repeat(keep, scale, axis=1)[:, :length]
+    masks[rng.uniform(0.0, 1.0, n) < keep_all] = 1.0
+    return masks
+
+
+def biased_drop_masks(scores, rng, max_blocks=3, scales=DROPOUT_SCALES, keep_all=0.25, present=None) -> np.ndarray:
+    """Dropout masks biased toward what the scrambler itself finds important (Fig S2B).
+
+    Block centres are drawn with probability proportional to the no-dropout ``scores``,
+    so training mostly removes the features the network would choose first and it must
+    learn the next explanation.
+
+    Parameters
+    ----------
+    scores : np.ndarray (N, L) — importance with an all-ones mask
+    rng : np.random.Generator
+    max_blocks : int — 1..max_blocks blocks per example
+    present : np.ndarray (N, L) bool, optional — positions that can be dropped (not padding)
+
+    Returns
+    -------
+    np.ndarray (N, L) float32 — 1 = usable, 0 = dropped
+    """
+    scores = np.maximum(np.asarray(scores, np.float64), 0.0)
+    n, length = scores.shape
+    masks = np.ones((n, length), np.float32)
+    for i in range(n):
+        weights = scores[i] + 1e-6
+        if present is not None:
+            weights = weights * present[i]
+        if weights.sum() <= 0 or rng.uniform() < keep_all:
+            continue
+        for _ in range(int(rng.integers(1, max_blocks + 1))):
+            centre = int(rng.choice(length, p=weights / weights.sum()))
+            width = int(rng.choice(scales))
+            start = max(0, centre - width // 2)
+            masks[i, start:start + width] = 0.0
+    return masks
+
+
+def drop_mask_from_ranges(ranges, length) -> np.ndarray:
+    """A drop mask (L,) with 0 on 1-based inclusive ``ranges`` such as ``"3-8, 20"`` or ``[(3, 8), (20, 20)]``.
+
+    Returns
+    -------
+    np.ndarray (L,) float32 — 1 = usable, 0 = dropped
+
+    Raises
+    ------
+    ValueError — malformed text or a position outside 1..L
+    """
+    if isinstance(ranges, str):
+        parts = []
+        for token in ranges.replace(";", ",").split(","):
+            token = token.strip()
+            if not token:
+                continue
+            bounds = token.replace("..", "-").split("-")
+            try:
+                numbers = [int(b) for b in bounds]
+            except ValueError:
+                raise ValueError(f"cannot read {token!r} as a position or a range like 12-18") from None
+            if len(numbers) == 1:
+                numbers = numbers * 2
+            if len(numbers) != 2:
+                raise ValueError(f"cannot read {token!r} as a position or a range like 12-18")
+            parts.append(tuple(numbers))
+        ranges = parts
+    mask = np.ones(length, np.float32)
+    for start, end in ranges:
+        start, end = int(start), int(end)
+        if start > end:
+            start, end = end, start
+        if start < 1 or end > length:
+            raise ValueError(f"positions {start}-{end} are outside 1-{length}")
+        mask[start - 1:end] = 0.0
+    return mask
+
+
 # ============================================================================ network
 
 @keras.saving.register_keras_serializable(package="scrambler_core")
@@ -269,6 +383,8 @@ class ScramblerModel(keras.Model):
     Parameters
     ----------
     sequence_length, alphabet : int, str
+    alphabet_letters : str, optional — the channel order when it is not the named alphabet's (e.g. a
+        published protein model with 19 letters)
     mode : {"inclusion", "occlusion"}
     bits_conditioned : bool
     target_bits : float — the fixed target (ignored when bits-conditioned)
@@ -281,13 +397,20 @@ class ScramblerModel(keras.Model):
     bits_calibration : dict, optional — ``{"requested": [...], "condition": [...]}``: the
         bits-channel value whose realised mean conservation on held-out sequences equals
         each requested target (see :func:`calibrate_bits`); None feeds the target as is.
+    mask_dropout : bool — trained with mask dropout (§7): a last input channel ``drop`` (1 = usable,
+        0 = dropped) multiplies the scores, so a dropped position is left to the background
+        (inclusion) or kept as observed (occlusion): it cannot be part of the explanation.
+    architecture : {"single", "siamese", "joint"} — for pair predictors (§10) the input is chain a
+        then chain b along the length axis (``sequence_length`` = 2 Lmax, zero rows are padding);
+        siamese applies the network to each chain alone, joint sees both. Padding scores are 0.
     """
 
     def __init__(self, sequence_length, alphabet="dna", mode="inclusion", bits_conditioned=True,
                  target_bits=0.5, bits_range=(0.05, 2.0), channels=32, groups=5, blocks=4, width=3,
                  dilations=(1, 2, 4, 2, 1), dropout=0.0, norm="batch", smoothing=None, template=None,
                  background=None, predictor_name=None, objective="reconstruct", output_kind="regression",
-                 bits_calibration=None, **kwargs):
+                 bits_calibration=None, mask_dropout=False, architecture="single", alphabet_letters=None,
+                 **kwargs):
         super().__init__(**kwargs)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -295,10 +418,16 @@ class ScramblerModel(keras.Model):
             raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
         if len(dilations) != groups:
             raise ValueError(f"need one dilation per group: {groups} groups, {len(dilations)} dilations")
+        if architecture not in ("single", "siamese", "joint"):
+            raise ValueError(f"architecture must be 'single', 'siamese' or 'joint', got {architecture!r}")
+        if architecture == "siamese" and int(sequence_length) % 2:
+            raise ValueError("a siamese scrambler needs an even sequence_length (two chains of equal padded length)")
         if norm not in ("batch", "instance", "none"):
             raise ValueError(f"norm must be 'batch', 'instance' or 'none', got {norm!r}")
         self.sequence_length = int(sequence_length)
         self.alphabet = get_alphabet(alphabet)
+        if alphabet_letters and alphabet_letters != self.alphabet.letters:      # a model's own letter order
+            self.alphabet = Alphabet(self.alphabet.name, str(alphabet_letters))
         self.mode, self.objective, self.output_kind = mode, objective, output_kind
         self.bits_conditioned = bool(bits_conditioned)
         self.target_bits = float(target_bits)
@@ -310,6 +439,8 @@ class ScramblerModel(keras.Model):
         self.template = template
         self.predictor_name = predictor_name
         self.bits_calibration = bits_calibration
+        self.mask_dropout = bool(mask_dropout)
+        self.architecture = architecture
         if background is None:
             background = uniform_background(self.sequence_length, self.alphabet.size)
         self.background = np.asarray(background, dtype=np.float32)
@@ -340,14 +471,52 @@ class ScramblerModel(keras.Model):
 
     @property
     def n_condition_channels(self) -> int:
-        """Extra input channels after the one-hot (1 for target bits when bits-conditioned)."""
-        return 1 if self.bits_conditioned else 0
+        """Extra input channels after the one-hot: target bits (bits-conditioned), then drop (mask dropout)."""
+        return int(self.bits_conditioned) + int(self.mask_dropout)
+
+    @property
+    def is_pair(self) -> bool:
+        """True for a siamese or joint scrambler of a pair predictor."""
+        return self.architecture != "single"
 
     def build(self, input_shape):
         self.call(keras.ops.zeros((1,) + tuple(input_shape[1:])))
         super().build(input_shape)
 
     def call(self, inputs, training=False):
+        size = self.alphabet.size
+        if self.architecture == "siamese":          # each chain on its own through the same network
+            half = self.sequence_length // 2
+            scores = self._scores(tf.reshape(inputs, [-1, half, inputs.shape[-1]]), training)
+            scores = tf.reshape(scores, [-1, self.sequence_length])
+        else:
+            scores = self._scores(inputs, training)
+        scores = scores * tf.reshape(self.free[:, 0], [1, -1])
+        if self.mask_dropout:
+            scores = scores * inputs[..., -1]
+        if self.is_pair:
+            scores = scores * self.present(inputs[..., :size])
+        return scores
+
+    def present(self, x):
+        """1 at residues, 0 at padding (all-zero rows), shape (N, L); all ones for a single-input scrambler."""
+        x = tf.convert_to_tensor(x, tf.float32)
+        if not self.is_pair:
+            return tf.ones(tf.shape(x)[:2], tf.float32)
+        return tf.cast(tf.reduce_sum(x, axis=-1) > 0.0, tf.float32)
+
+    def position_weights(self, x, free=None):
+        """Positions counted in the conservation mean: free and (pairs) not padding, (N, L)."""
+        free = self.free if free is None else free
+        return self.present(x) * tf.reshape(tf.convert_to_tensor(free, tf.float32)[:, 0], [1, -1])
+
+    def mask_samples(self, samples, x):
+        """Zero the padding rows of samples (N, S, L, A) of pairs; unchanged otherwise."""
+        if not self.is_pair:
+            return samples
+        return samples * self.present(x)[:, None, :, None]
+
+    def _scores(self, inputs, training):
         h = self.input_conv(inputs)
         skips = []
         k = 0
@@ -366,7 +535,7 @@ class ScramblerModel(keras.Model):
         if self.smoothing:
             kernel = gaussian_kernel(*self.smoothing)
             scores = tf.nn.conv1d(scores[..., None], kernel[:, None, None], stride=1, padding="SAME")[..., 0]
-        return scores * tf.reshape(self.free[:, 0], [1, -1])
+        return scores
 
     def bits_condition(self, target_bits):
         """Bits-channel value for requested targets, through the calibration map when there is one.
@@ -384,19 +553,32 @@ class ScramblerModel(keras.Model):
             t = np.interp(t, self.bits_calibration["requested"], self.bits_calibration["condition"])
         return t.astype(np.float32)
 
-    def network_input(self, x, bits_channel):
-        """Concatenate one-hot (N, L, A) with the bits channel (N,); returns (N, L, A + c)."""
-        x = tf.convert_to_tensor(x, tf.float32)
-        if not self.bits_conditioned:
-            return x
-        t = tf.cast(bits_channel, tf.float32)
-        t = tf.reshape(t, [-1, 1, 1])
-        t = tf.broadcast_to(t, tf.concat([tf.shape(x)[:2], [1]], axis=0))
-        return tf.concat([x, t], axis=-1)
+    def network_input(self, x, bits_channel, drop=None):
+        """Concatenate one-hot (N, L, A) with the bits channel (N,) and the drop mask (N, L).
 
-    def pwm(self, x, scores):
-        """PSSM (N, L, A) of one-hot ``x`` under ``scores`` with this scrambler's mode and background."""
-        return pwm_from_scores(x, scores, self.background, self.mode, self.free, self.offset)
+        ``drop`` defaults to all ones (nothing dropped); it is ignored by a scrambler
+        trained without mask dropout. Returns (N, L, A + c).
+        """
+        x = tf.convert_to_tensor(x, tf.float32)
+        parts = [x]
+        if self.bits_conditioned:
+            t = tf.reshape(tf.cast(bits_channel, tf.float32), [-1, 1, 1])
+            parts.append(tf.broadcast_to(t, tf.concat([tf.shape(x)[:2], [1]], axis=0)))
+        if self.mask_dropout:
+            d = tf.ones(tf.shape(x)[:2], tf.float32) if drop is None else tf.cast(drop, tf.float32)
+            parts.append(d[..., None])
+        return parts[0] if len(parts) == 1 else tf.concat(parts, axis=-1)
+
+    def pwm(self, x, scores, free=None, offset=None):
+        """PSSM (N, L, A) of one-hot ``x`` under ``scores`` with this scrambler's mode and background.
+
+        ``free`` (L, 1) / ``offset`` (L, A) override the template (see :meth:`Scrambler.explain`).
+        Padding rows of pairs are all zero (nothing is sampled there).
+        """
+        free = self.free if free is None else free
+        offset = self.offset if offset is None else offset
+        pwm = pwm_from_scores(x, scores, self.background, self.mode, free, offset)
+        return pwm * self.present(x)[..., None] if self.is_pair else pwm
 
     def get_config(self):
         config = super().get_config()
@@ -409,7 +591,8 @@ class ScramblerModel(keras.Model):
             "smoothing": list(self.smoothing) if self.smoothing else None, "template": self.template,
             "background": self.background.tolist(), "predictor_name": self.predictor_name,
             "objective": self.objective, "output_kind": self.output_kind,
-            "bits_calibration": self.bits_calibration,
+            "bits_calibration": self.bits_calibration, "mask_dropout": self.mask_dropout,
+            "architecture": self.architecture, "alphabet_letters": self.alphabet.letters,
         })
         return config
 
@@ -431,7 +614,10 @@ class Explanation:
     per_position_bits : np.ndarray (N, L)
     target_bits : float
     mode : str
-    sequences : list of str
+    sequences : list of str (pairs: list of (seq_a, seq_b))
+    drop : np.ndarray (N, L) or None — the drop mask used (1 = usable, 0 = dropped)
+    fixed : np.ndarray (L,) bool — positions fixed by the template (drawn black in logos)
+    chain_length : int — pairs: Lmax, the length of each half (chain a = ``[:, :Lmax]``); 0 otherwise
     """
 
     importance: np.ndarray
@@ -445,6 +631,24 @@ class Explanation:
     mode: str
     sequences: list = field(default_factory=list)
     alphabet: str = "dna"
+    drop: np.ndarray | None = None
+    chain_length: int = 0
+    fixed: np.ndarray | None = None
+
+    def chains(self, array) -> tuple:
+        """Split a per-position array of a pair explanation (e.g. ``importance``) into chain a and chain b.
+
+        Parameters
+        ----------
+        array : np.ndarray (N, 2 Lmax, ...)
+
+        Returns
+        -------
+        (np.ndarray (N, Lmax, ...), np.ndarray (N, Lmax, ...))
+        """
+        if not self.chain_length:
+            raise ValueError("not a pair explanation")
+        return array[:, :self.chain_length], array[:, self.chain_length:]
 
     @property
     def mean_sample_prediction(self) -> np.ndarray:
@@ -454,6 +658,12 @@ class Explanation:
     def sample_sequences(self, index=0) -> list[str]:
         """The samples of sequence ``index`` as strings."""
         letters = np.array(list(get_alphabet(self.alphabet).letters))
+        if self.chain_length:
+            out = []
+            for row in self.samples[index]:
+                chars = np.where(row.sum(-1) > 0, letters[row.argmax(-1)], "")
+                out.append("".join(chars[:self.chain_length]) + "/" + "".join(chars[self.chain_length:]))
+            return out
         return ["".join(row) for row in letters[self.samples[index].argmax(-1)]]
 
 
@@ -478,6 +688,13 @@ class Scrambler:
     """
 
     def __init__(self, network: ScramblerModel, predictor: Predictor, card=None, path=None):
+        from .pairs import as_single_input
+        if network.is_pair != bool(getattr(predictor, "is_pair", False)
+                                   or getattr(predictor, "is_concatenated_pair", False)):
+            raise ModelFileError(f"a {network.architecture} scrambler cannot explain predictor {predictor.name!r}"
+                                 f" ({'a pair' if getattr(predictor, 'is_pair', False) else 'a single-input'} "
+                                 "predictor)")
+        predictor = as_single_input(predictor)
         if network.sequence_length != predictor.sequence_length:
             raise ModelFileError(f"scrambler is for length {network.sequence_length} but predictor "
                                  f"{predictor.name!r} takes length {predictor.sequence_length}")
@@ -490,13 +707,69 @@ class Scrambler:
         self.path = str(path) if path else None
         self._graph = tf.function(self._explain_graph, reduce_retracing=False)
         self._scores_graph = tf.function(
-            lambda x, bits_channel: self.network(self.network.network_input(x, bits_channel), training=False),
+            lambda x, bits_channel, drop: self.network(self.network.network_input(x, bits_channel, drop),
+                                                       training=False),
             reduce_retracing=False)
 
     def __repr__(self):
         kind = (f"bits-conditioned {self.network.bits_range[0]}-{self.network.bits_range[1]} bits"
                 if self.network.bits_conditioned else f"{self.network.target_bits} bits")
-        return f"Scrambler(predictor={self.predictor.name!r}, mode={self.mode!r}, {kind})"
+        extras = "".join([f", {self.network.architecture}" if self.network.is_pair else "",
+                          f", objective={self.network.objective!r}" if self.network.objective != "reconstruct" else "",
+                          ", mask dropout" if self.network.mask_dropout else ""])
+        return f"Scrambler(predictor={self.predictor.name!r}, mode={self.mode!r}, {kind}{extras})"
+
+    @property
+    def objective(self) -> str:
+        """``"reconstruct"``, ``"maximize"`` (positive features) or ``"minimize"`` (negative features)."""
+        return self.network.objective
+
+    @property
+    def is_pair(self) -> bool:
+        """True when it explains a pair predictor (siamese or joint)."""
+        return self.network.is_pair
+
+    def _template_arrays(self, template, x):
+        """The scrambler's fixed positions joined with a per-call ``template``: free (L, 1), offset (L, A)."""
+        net = self.network
+        if template is None:
+            return net.free, net.offset
+        free, offset = template_arrays(template, self.predictor.alphabet, net.sequence_length)
+        fixed = np.flatnonzero(free[:, 0] == 0)
+        if len(fixed):
+            wanted = offset[fixed].argmax(-1)
+            for k in range(len(x)):
+                observed = x[k, fixed].argmax(-1)
+                bad = np.flatnonzero((observed != wanted) | (x[k, fixed].max(-1) < 1))
+                if len(bad):
+                    j = fixed[bad[0]]
+                    letters = self.predictor.alphabet.letters
+                    raise ValueError(f"sequence {k + 1} has {letters[observed[bad[0]]]!r} at position {j + 1} but the "
+                                     f"template fixes {letters[wanted[bad[0]]]!r} there")
+        both_free = (net.free * free).astype(np.float32)
+        joined = np.where(net.free == 0, net.offset, offset).astype(np.float32)
+        return both_free, joined
+
+    def _drop_array(self, drop, n):
+        """Validate a drop mask: None, (L,) for every sequence, (N, L), or for pairs a (drop_a, drop_b) tuple."""
+        length = self.network.sequence_length
+        if drop is None:
+            return np.ones((n, length), np.float32)
+        if not self.network.mask_dropout:
+            raise ValueError("this scrambler was not trained with mask dropout, so it cannot look for an "
+                             "alternative explanation; load one with load_scrambler(name, dropout=True)")
+        if isinstance(drop, tuple) and self.network.is_pair:
+            half = [np.asarray(d, np.float32) for d in drop]
+            drop = np.concatenate([np.broadcast_to(h, (n, length // 2)) if h.ndim == 1 else h for h in half], 1)
+        drop = np.asarray(drop, np.float32)
+        if drop.ndim == 1:
+            drop = np.broadcast_to(drop, (n, drop.shape[0]))
+        if drop.shape != (n, length):
+            raise ValueError(f"drop mask has shape {drop.shape}; expected ({n}, {length}) with 1 = usable, "
+                             "0 = dropped")
+        if not np.all((drop == 0) | (drop == 1)):
+            raise ValueError("drop mask must hold only 0 (dropped) and 1 (usable)")
+        return np.ascontiguousarray(drop)
 
     @property
     def mode(self) -> str:
@@ -521,24 +794,27 @@ class Scrambler:
                              "use a bits-conditioned scrambler for other targets")
         return target_bits
 
-    def _explain_graph(self, x, bits_channel, seed, n_samples):
+    def _explain_graph(self, x, bits_channel, drop, free, offset, seed, n_samples):
         net = self.network
-        scores = net(net.network_input(x, bits_channel), training=False)
-        pwm = net.pwm(x, scores)
-        per_position, mean_bits = conservation(pwm, net.background, net.free)
+        scores = net(net.network_input(x, bits_channel, drop), training=False) * tf.reshape(free, [1, -1])
+        pwm = net.pwm(x, scores, free, offset)
+        per_position, mean_bits = conservation(pwm, net.background, net.position_weights(x, free))
         _, hard = sample_pwm(pwm, n_samples, seed)
+        hard = net.mask_samples(hard, x)
         flat = tf.reshape(hard, tf.concat([[-1], tf.shape(x)[1:]], axis=0))
         sample_pred = tf.reshape(self.predictor.output_tensor(flat), [tf.shape(x)[0], n_samples])
         original = self.predictor.output_tensor(x)
         return scores, pwm, hard, sample_pred, original, mean_bits, per_position
 
-    def scores(self, seqs, target_bits=None, batch_size=64, allow_n=False):
+    def scores(self, seqs, target_bits=None, batch_size=64, allow_n=False, drop=None, template=None):
         """Importance scores only: one forward pass of the network, no sampling, no predictor call.
 
         Parameters
         ----------
-        seqs : str, list of str, or np.ndarray (N, L, A)
+        seqs : str, list of str, or np.ndarray (N, L, A); pairs: list of (seq_a, seq_b)
         target_bits : float, optional
+        drop : np.ndarray (N, L) or (L,), optional — see :meth:`explain`
+        template : str, optional — fixed positions, see :meth:`explain`
 
         Returns
         -------
@@ -546,6 +822,8 @@ class Scrambler:
         """
         target_bits = self._check_bits(target_bits)
         x = self.predictor.to_onehot(seqs, allow_n=allow_n, background=self.background)
+        drop = self._drop_array(drop, len(x))
+        free, _ = self._template_arrays(template, x)
         out = []
         step = max(1, min(int(batch_size), BATCH_BUCKETS[-1]))
         for start in range(0, len(x), step):
@@ -554,20 +832,33 @@ class Scrambler:
             padded = np.zeros((size,) + x.shape[1:], dtype=np.float32)
             padded[:len(chunk)] = chunk
             channel = np.repeat(self.network.bits_condition(target_bits), size)
-            out.append(self._scores_graph(tf.constant(padded), tf.constant(channel)).numpy()[:len(chunk)])
-        return np.concatenate(out).astype(np.float32)
+            drop_padded = np.ones((size, x.shape[1]), np.float32)
+            drop_padded[:len(chunk)] = drop[start:start + step]
+            out.append(self._scores_graph(tf.constant(padded), tf.constant(channel),
+                                          tf.constant(drop_padded)).numpy()[:len(chunk)])
+        return (np.concatenate(out) * free[:, 0]).astype(np.float32)
 
-    def explain(self, seqs, target_bits=None, n_samples=32, seed=0, batch_size=64, allow_n=False):
+    def explain(self, seqs, target_bits=None, n_samples=32, seed=0, batch_size=64, allow_n=False, drop=None,
+                template=None):
         """Explain sequences: importance, PWM, samples and predictions on them.
 
         Parameters
         ----------
-        seqs : str, list of str, or np.ndarray (N, L, A)
+        seqs : str, list of str, or np.ndarray (N, L, A); for a pair scrambler a (seq_a, seq_b)
+            tuple or a list of them (the arrays are then chain a then chain b, L = 2 Lmax)
         target_bits : float — in the scrambler's bits range (bits-conditioned) or its fixed target
         n_samples : int, S
         seed : int — same seed, same result
         batch_size : int — sequences per compiled call (padded to a fixed bucket size)
         allow_n : bool — accept ``N`` and fill it with the scrambler's background
+        drop : np.ndarray (N, L) or (L,), optional — mask dropout (method §7): 1 = usable, 0 = dropped.
+            Dropped positions cannot be part of the explanation, so a scrambler trained with mask
+            dropout shows the alternative feature set that still explains the prediction.
+        template : str, optional — fixed positions (method §2), length L: a letter fixes that position
+            (constant regions such as a reporter's flanks), ``N`` / ``.`` / ``-`` leaves it free. Fixed
+            positions keep their letter in the PWM and every sample, score 0, and are left out of the
+            conservation mean. Added to the scrambler's own template; every sequence must carry the
+            template's letters.
 
         Returns
         -------
@@ -575,6 +866,9 @@ class Scrambler:
         """
         target_bits = self._check_bits(target_bits)
         x = self.predictor.to_onehot(seqs, allow_n=allow_n, background=self.background)
+        drop_given = drop is not None
+        drop = self._drop_array(drop, len(x))
+        free, offset = self._template_arrays(template, x)
         n_samples = int(n_samples)
         if n_samples < 1:
             raise ValueError("n_samples must be at least 1")
@@ -586,19 +880,26 @@ class Scrambler:
             padded = np.zeros((size,) + x.shape[1:], dtype=np.float32)
             padded[:len(chunk)] = chunk
             channel = np.repeat(self.network.bits_condition(target_bits), size)
-            out = self._graph(tf.constant(padded), tf.constant(channel),
+            drop_padded = np.ones((size, x.shape[1]), np.float32)
+            drop_padded[:len(chunk)] = drop[start:start + step]
+            out = self._graph(tf.constant(padded), tf.constant(channel), tf.constant(drop_padded),
+                              tf.constant(free), tf.constant(offset),
                               tf.constant([int(seed), chunk_index], tf.int32), n_samples)
             results.append([o.numpy()[:len(chunk)] for o in out])
         scores, pwm, hard, sample_pred, original, mean_bits, per_position = (
             np.concatenate(parts) for parts in zip(*results))
-        if isinstance(seqs, np.ndarray):
+        if self.network.is_pair:
+            names = self.predictor.sequences(x)
+        elif isinstance(seqs, np.ndarray):
             names = decode(x, self.predictor.alphabet)
         else:
             names = [clean_sequence(s, self.predictor.alphabet) for s in ([seqs] if isinstance(seqs, str) else seqs)]
         return Explanation(importance=scores, pwm=pwm, samples=hard, sample_predictions=sample_pred,
                            prediction=original, conservation=mean_bits, per_position_bits=per_position,
                            target_bits=target_bits, mode=self.mode, sequences=names,
-                           alphabet=self.predictor.alphabet.name)
+                           alphabet=self.predictor.alphabet.name, drop=drop if drop_given else None,
+                           fixed=free[:, 0] == 0,
+                           chain_length=self.predictor.chain_length if self.network.is_pair else 0)
 
     def save(self, path, card=None):
         """Save the network as ``.keras`` (atomic) and the model card beside it as ``.json``."""
@@ -641,7 +942,28 @@ def _external_scrambler(key, mode, objective, predictor, model_path):
         f"one with: python -m scrambler_core train-scrambler --predictor {key} --model-path FILE --mode {mode}")
 
 
-def load_scrambler(name_or_path, mode="inclusion", objective="reconstruct", predictor=None, path=None) -> Scrambler:
+def pretrained_scrambler_name(name, mode="inclusion", objective="reconstruct", dropout=False, architecture=None) -> str:
+    """File stem of a built-in's pretrained scrambler: ``NAME_MODE[_OBJECTIVE][_ARCHITECTURE][_dropout]``.
+
+    Examples
+    --------
+    >>> pretrained_scrambler_name("polya", "inclusion", "maximize")
+    'polya_inclusion_maximize'
+    >>> pretrained_scrambler_name("binder", "occlusion", architecture="siamese")
+    'binder_occlusion_siamese'
+    """
+    parts = [name, mode]
+    if objective != "reconstruct":
+        parts.append(objective)
+    if architecture:
+        parts.append(architecture)
+    if dropout:
+        parts.append("dropout")
+    return "_".join(parts)
+
+
+def load_scrambler(name_or_path, mode="inclusion", objective="reconstruct", predictor=None, path=None,
+                   dropout=False, architecture=None) -> Scrambler:
     """Load a pretrained scrambler for a built-in or published predictor, or a ``.keras`` scrambler file.
 
     Parameters
@@ -654,6 +976,8 @@ def load_scrambler(name_or_path, mode="inclusion", objective="reconstruct", pred
     predictor : Predictor, optional — the predictor it explains (default: the
         built-in named in the scrambler file, or the published model at ``path``).
     path : str or Path, optional — a published model's weights file (default ``$SCRAMBLER_MODELS_DIR``)
+    dropout : bool — the scrambler trained with mask dropout (accepts ``explain(..., drop=mask)``)
+    architecture : {"siamese", "joint"}, optional — pair predictors only (default siamese)
 
     Returns
     -------
@@ -671,14 +995,30 @@ def load_scrambler(name_or_path, mode="inclusion", objective="reconstruct", pred
     key = str(name_or_path)
     scrambler_path = Path(key)
     if key in EXTERNAL_PREDICTORS:
+        if dropout or architecture:
+            raise ModelFileError(f"there is no pretrained {'mask-dropout' if dropout else architecture} scrambler for "
+                                 f"the published model {key}; train one with: python -m scrambler_core "
+                                 f"train-scrambler --predictor {key} --model-path FILE --mode {mode}"
+                                 + (" --dropout uniform --output FILE.keras" if dropout else ""))
         scrambler_path, predictor = _external_scrambler(key, mode, objective, predictor, path)
     elif scrambler_path.suffix != ".keras":
-        suffix = "" if objective == "reconstruct" else f"_{objective}"
-        scrambler_path = PRETRAINED_DIR / f"{key}_{mode}{suffix}.keras"
+        from .pairs import ARCHITECTURES
+        from .predictors import PAIR_BUILTINS
+        if key in PAIR_BUILTINS:
+            architecture = architecture or "siamese"
+            if architecture not in ARCHITECTURES:
+                raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got {architecture!r}")
+        elif architecture:
+            raise ValueError(f"{key!r} takes one sequence; architecture= is only for pair predictors")
+        stem = pretrained_scrambler_name(key, mode, objective, dropout, architecture)
+        scrambler_path = PRETRAINED_DIR / f"{stem}.keras"
         if not scrambler_path.exists():
-            raise ModelFileError(f"no pretrained {mode} scrambler ({objective}) for {key!r} at {scrambler_path}; "
-                                 f"train one with: python -m scrambler_core train-scrambler --predictor {key} "
-                                 f"--mode {mode}")
+            options = "".join([f" --objective {objective}" if objective != "reconstruct" else "",
+                               f" --architecture {architecture}" if architecture else "",
+                               " --dropout uniform" if dropout else ""])
+            raise ModelFileError(f"no pretrained {mode} scrambler ({objective}{', mask dropout' if dropout else ''}) "
+                                 f"for {key!r} at {scrambler_path}; train one with: python -m scrambler_core "
+                                 f"train-scrambler --predictor {key} --mode {mode}{options}")
     network = load_keras_model(scrambler_path)
     if not isinstance(network, ScramblerModel):
         raise ModelFileError(f"{scrambler_path.name} is a Keras model but not a scrambler")
@@ -708,12 +1048,13 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
                     learning_rate=1e-4, sampler=None, penalty_weight=None, penalty_kind="target",
                     network_options=None, background=None, template=None, seed=0, validation=None,
                     checkpoint=None, progress=None, log=print, time_limit=None, jit_compile=False,
-                    validation_fn=None, init_from=None):
+                    validation_fn=None, init_from=None, mask_dropout=None, dropout_max_rate=0.5,
+                    architecture=None):
     """Train a scrambler for a frozen predictor (method §4-6).
 
     Parameters
     ----------
-    predictor : Predictor
+    predictor : Predictor (or a pair predictor: then ``sequences`` are (seq_a, seq_b) pairs)
     sequences : np.ndarray (N, L, A) or list of str — training inputs (no labels needed)
     mode : {"inclusion", "occlusion"}
     objective : {"reconstruct", "maximize", "minimize"}
@@ -734,14 +1075,31 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
     time_limit : float, optional — stop after this many seconds (checkpoint kept)
     jit_compile : bool — compile the train step with XLA
     validation_fn : callable(Scrambler) -> dict, optional — extra per-epoch checks
-    init_from : path, optional — a scrambler ``.keras`` of the same shape whose weights start the training
-        (transfer from a scrambler of a related predictor)
+    init_from : path, optional — a scrambler ``.keras`` whose weights start the training (transfer from a
+        scrambler of a related predictor, or from the same scrambler without mask dropout: the drop
+        channel's input weights then start at zero, so the start behaves exactly like the source)
+    mask_dropout : {None, "uniform", "biased"} — train with mask dropout (§7): uniform random block
+        masks (:func:`random_drop_masks`) or masks drawn where the network's own no-dropout scores are
+        high (:func:`biased_drop_masks`)
+    dropout_max_rate : float — upper end of the per-example dropout rate (uniform masks)
+    architecture : {"siamese", "joint"} — pair predictors only (default siamese, §10)
 
     Returns
     -------
     scrambler : Scrambler
     history : list of dict — per-epoch losses and bits tracking
     """
+    from .pairs import ARCHITECTURES, as_single_input
+    if mask_dropout not in (None, *DROPOUT_KINDS):
+        raise ValueError(f"mask_dropout must be None or one of {', '.join(DROPOUT_KINDS)}, got {mask_dropout!r}")
+    if getattr(predictor, "is_pair", False):
+        architecture = architecture or "siamese"
+        if architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got {architecture!r}")
+    elif architecture not in (None, "single"):
+        raise ValueError(f"architecture={architecture!r} is only for pair predictors")
+    architecture = architecture or "single"
+    predictor = as_single_input(predictor)
     x = predictor.to_onehot(sequences)
     rng = np.random.default_rng(seed)
     keras.utils.set_random_seed(seed)
@@ -756,14 +1114,11 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
                              bits_conditioned=bits_conditioned, target_bits=target_bits,
                              bits_range=bits_range, background=background, template=template,
                              predictor_name=predictor.name, objective=objective,
-                             output_kind=predictor.output_kind, **options)
+                             output_kind=predictor.output_kind, mask_dropout=bool(mask_dropout),
+                             architecture=architecture, alphabet_letters=predictor.alphabet.letters, **options)
     network.build((None, predictor.sequence_length, predictor.alphabet.size + network.n_condition_channels))
     if init_from is not None:
-        source = load_keras_model(init_from)
-        shapes = [tuple(v.shape) for v in network.weights]
-        if not isinstance(source, ScramblerModel) or [tuple(v.shape) for v in source.weights] != shapes:
-            raise ModelFileError(f"{Path(init_from).name} is not a scrambler of the same shape; cannot start from it")
-        network.set_weights(source.get_weights())
+        _initialise_from(network, init_from)
         log(f"initialised from {init_from}")
     optimizer = keras.optimizers.Adam(learning_rate, beta_1=0.5, beta_2=0.9)
     optimizer.build(network.trainable_variables)
@@ -773,20 +1128,33 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
         log(f"resumed from {checkpoint} after epoch {start_epoch}")
 
     kind = predictor.output_kind
-    free = network.free
+    no_drop_scores = tf.function(lambda xb, tb: network(network.network_input(xb, tb), training=False),
+                                 reduce_retracing=True)
+    drop_rng = np.random.default_rng(seed + 31)
+
+    def drop_masks(xb, t):
+        if not mask_dropout:
+            return np.ones(xb.shape[:2], np.float32)
+        if mask_dropout == "uniform":
+            masks = random_drop_masks(len(xb), xb.shape[1], drop_rng, max_rate=dropout_max_rate)
+        else:
+            scores = no_drop_scores(tf.constant(xb), tf.constant(t, tf.float32)).numpy()
+            masks = biased_drop_masks(scores, drop_rng, present=xb.sum(-1) > 0)
+        return masks
 
     def full_output(inputs):
         y = predictor.model(inputs, training=False)
         return tf.reshape(y, [tf.shape(y)[0], -1])
 
     @tf.function(reduce_retracing=True, jit_compile=jit_compile)
-    def train_step(xb, tb, seed_pair, weight):
+    def train_step(xb, tb, drop, seed_pair, weight):
         original = full_output(xb)
         with tf.GradientTape() as tape:
-            scores = network(network.network_input(xb, tb), training=True)
+            scores = network(network.network_input(xb, tb, drop), training=True)
             pwm = network.pwm(xb, scores)
-            _, mean_bits = conservation(pwm, network.background, free)
+            _, mean_bits = conservation(pwm, network.background, network.position_weights(xb))
             samples, _ = sample_pwm(pwm, n_samples, seed_pair, sampler)
+            samples = network.mask_samples(samples, xb)
             flat = tf.reshape(samples, tf.concat([[-1], tf.shape(xb)[1:]], axis=0))
             sampled = tf.reshape(full_output(flat), [tf.shape(xb)[0], n_samples, -1])
             pred_loss = tf.reduce_mean(prediction_loss(original, sampled, kind, mode, objective), axis=1)
@@ -819,7 +1187,8 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
         for step in range(steps):
             idx = order[step * batch_size:(step + 1) * batch_size]
             t = targets_for(epoch)
-            out = train_step(tf.constant(x[idx]), tf.constant(t, tf.float32),
+            drop = drop_masks(x[idx], t)
+            out = train_step(tf.constant(x[idx]), tf.constant(t, tf.float32), tf.constant(drop),
                              tf.constant([seed, epoch * steps + step], tf.int32), weight)
             totals += [float(v) for v in out]
             if progress and (step % 10 == 0 or step == steps - 1):
@@ -844,6 +1213,32 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
             log(f"time limit {time_limit}s reached after epoch {epoch + 1}")
             break
     return Scrambler(network, predictor), history
+
+
+def _initialise_from(network, init_from):
+    """Copy a saved scrambler's weights into ``network``.
+
+    The shapes must match, except that ``network`` may take extra input channels (a mask-dropout
+    channel): those rows of the first convolution start at zero.
+    """
+    source = load_keras_model(init_from)
+    if not isinstance(source, ScramblerModel):
+        raise ModelFileError(f"{Path(init_from).name} is not a scrambler; cannot start from it")
+    target_weights, source_weights = network.get_weights(), source.get_weights()
+    if len(target_weights) != len(source_weights):
+        raise ModelFileError(f"{Path(init_from).name} is not a scrambler of the same shape; cannot start from it")
+    merged = []
+    for k, (t, s) in enumerate(zip(target_weights, source_weights)):
+        if t.shape == s.shape:
+            merged.append(s)
+        elif k == 0 and t.ndim == 3 and t.shape[0] == s.shape[0] and t.shape[2] == s.shape[2] \
+                and t.shape[1] > s.shape[1]:
+            grown = np.zeros_like(t)
+            grown[:, :s.shape[1]] = s
+            merged.append(grown)
+        else:
+            raise ModelFileError(f"{Path(init_from).name} is not a scrambler of the same shape; cannot start from it")
+    network.set_weights(merged)
 
 
 def _draw_bits(rng, n, low, high):

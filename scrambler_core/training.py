@@ -1,7 +1,8 @@
 """Training of the built-in predictors on their synthetic grammars.
 
 ``python -m scrambler_core train-predictor utr5`` reproduces ``pretrained/utr5.keras``
-and its model card ``pretrained/utr5.json`` (fixed seed).
+and its model card ``pretrained/utr5.json`` (fixed seed); likewise ``polya`` and the pair
+predictor ``binder`` (two peptides -> probability that they bind).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ CALIBRATION_SEED_OFFSET = 199
 PREDICTOR_SPECS = {
     "utr5": {"n_train": 240_000, "n_test": 10_000, "epochs": 8, "noise": 0.3},
     "polya": {"n_train": 150_000, "n_test": 10_000, "epochs": 8, "reads": 50},
+    "binder": {"n_train": 80_000, "n_test": 5_000, "epochs": 15},
 }
 
 
@@ -65,6 +67,86 @@ def build_polya_model(length=synthetic.POLYA_LENGTH):
     return keras.Model(inputs, out, name="polya")
 
 
+def build_binder_model(length=synthetic.BINDER_MAX_LENGTH, channels=20, encoding=8, hidden=64):
+    """Coiled-coil binder CNN for two in-register peptides -> probability that they bind.
+
+    Each chain (zero-padded to ``length``) goes through the same per-residue encoder (a width-1
+    Conv1D). The chains are parallel and in register, so the two encodings are concatenated
+    position by position, in both orders ``[a, b]`` and ``[b, a]``. Each is padded to a whole
+    number of heptads and reshaped to one row per heptad (``(7, 7 * 2 * encoding)`` for 48
+    residues), which gives the network the heptad letter of every residue; a Conv1D of width 2
+    over heptads covers g of heptad k facing e' of heptad k+1 (i -> i+5); a width-1 Conv1D
+    follows, then global average pooling. The two orders share these layers and their pooled
+    features are added, so the model is symmetric under swapping the chains. Dense -> ``logit``
+    Dense(1) -> ``Activation("sigmoid", name="probability")``.
+
+    Returns
+    -------
+    keras.Model, inputs ``chain_a``, ``chain_b`` (N, length, 20), output (N, 1) probability
+    """
+    a = keras.Input((length, channels), name="chain_a")
+    b = keras.Input((length, channels), name="chain_b")
+    encoder = keras.layers.Conv1D(encoding, 1, padding="same", activation="relu", name="residue_encoder")
+    ea, eb = encoder(a), encoder(b)
+    heptads = -(-length // 7)
+    pad = keras.layers.ZeroPadding1D((0, 7 * heptads - length), name="pad_to_heptads")
+    to_heptads = keras.layers.Reshape((heptads, 7 * 2 * encoding), name="heptad_rows")
+    contacts = keras.layers.Conv1D(hidden, 2, padding="same", activation="relu", name="heptad_contacts")
+    mix = keras.layers.Conv1D(hidden // 2, 1, padding="same", activation="relu", name="heptad_features")
+    pool = keras.layers.GlobalAveragePooling1D(name="pool_heptads")
+
+    def pair_features(first, second, order):
+        h = keras.layers.Concatenate(name=f"in_register_{order}")([first, second])
+        return pool(mix(contacts(to_heptads(pad(h)))))
+
+    h = keras.layers.Add(name="symmetric_sum")([pair_features(ea, eb, "ab"), pair_features(eb, ea, "ba")])
+    h = keras.layers.Dense(hidden // 2, activation="relu", name="dense")(h)
+    logit = keras.layers.Dense(1, name="logit")(h)
+    out = keras.layers.Activation("sigmoid", name="probability")(logit)
+    return keras.Model([a, b], out, name="binder")
+
+
+def _encode_pairs(pairs, length=synthetic.BINDER_MAX_LENGTH):
+    """One-hot chains a and b of peptide pairs, zero-padded to ``length``: two (N, length, 20) float32."""
+    letters = synthetic.PROTEIN_LETTERS
+    index = {c: k for k, c in enumerate(letters)}
+    out = np.zeros((2, len(pairs), length, len(letters)), np.float32)
+    for n, pair in enumerate(pairs):
+        for c, seq in enumerate(pair):
+            out[c, n, np.arange(len(seq)), [index[s] for s in seq]] = 1.0
+    return out[0], out[1]
+
+
+def roc_auc(labels, scores):
+    """Area under the ROC curve by the rank (Mann-Whitney) formula, ties sharing their mean rank.
+
+    Parameters
+    ----------
+    labels : array (N,) of bool
+    scores : array (N,) of float
+
+    Returns
+    -------
+    float
+    """
+    labels = np.asarray(labels, bool)
+    scores = np.asarray(scores, float)
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores), float)
+    sorted_scores = scores[order]
+    start = 0
+    while start < len(scores):
+        end = start
+        while end + 1 < len(scores) and sorted_scores[end + 1] == sorted_scores[start]:
+            end += 1
+        ranks[order[start:end + 1]] = (start + end) / 2 + 1
+        start = end + 1
+    n_pos, n_neg = labels.sum(), (~labels).sum()
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("ROC AUC needs both positive and negative labels")
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
 def _r2(y_true, y_pred):
     y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
     return float(1 - np.sum((y_true - y_pred) ** 2) / np.sum((y_true - y_true.mean()) ** 2))
@@ -76,11 +158,15 @@ def make_dataset(name, n, seed):
     Returns
     -------
     seqs : list of str
-    x : np.ndarray (N, L, 4)
-    labels : np.ndarray (N,) — noisy training labels
+    x : np.ndarray (N, L, 4); for ``binder`` the pairs and a tuple of two (N, 48, 20) arrays
+    labels : np.ndarray (N,) — noisy training labels (``binder``: the true probability itself)
     true : np.ndarray (N,) — noiseless grammar values
     """
     rng = np.random.default_rng(seed + 1)
+    if name == "binder":
+        pairs = synthetic.generate_binder_pairs(n, seed)
+        true = synthetic.binder_probability(pairs)
+        return pairs, _encode_pairs(pairs), true.copy(), true
     if name == "utr5":
         seqs = synthetic.generate_utr5_training(n, seed)
         true = synthetic.utr5_mrl(seqs)
@@ -91,7 +177,7 @@ def make_dataset(name, n, seed):
         reads = PREDICTOR_SPECS["polya"]["reads"]
         labels = (rng.binomial(reads, true) / reads).astype(np.float32)
     else:
-        raise ValueError(f"unknown built-in predictor {name!r}; choose utr5 or polya")
+        raise ValueError(f"unknown built-in predictor {name!r}; choose utr5, polya or binder")
     return seqs, one_hot(seqs, "dna"), labels.astype(np.float32), true
 
 
@@ -101,7 +187,7 @@ def train_predictor(name, output_dir="pretrained", seed=0, n_train=None, n_test=
 
     Parameters
     ----------
-    name : {"utr5", "polya"}
+    name : {"utr5", "polya", "binder"}
     output_dir : str or Path
     seed : int
     n_train, n_test, epochs : int, optional
@@ -112,6 +198,10 @@ def train_predictor(name, output_dir="pretrained", seed=0, n_train=None, n_test=
     dict
         The model card.
     """
+    if name not in PREDICTOR_SPECS:
+        raise ValueError(f"unknown built-in predictor {name!r}; choose {', '.join(PREDICTOR_SPECS)}")
+    if name == "binder":
+        return train_binder(output_dir, seed=seed, n_train=n_train, n_test=n_test, epochs=epochs, verbose=verbose)
     spec = dict(PREDICTOR_SPECS[name])
     n_train = n_train or spec["n_train"]
     n_test = n_test or spec["n_test"]
@@ -149,6 +239,71 @@ def train_predictor(name, output_dir="pretrained", seed=0, n_train=None, n_test=
                  "generator": f"scrambler_core.synthetic.generate_{name}_training",
                  "labels": ("true MRL + Gaussian noise sd 0.3" if name == "utr5"
                             else "binomial read fraction of 50 reads")},
+    }
+    return _save_predictor(model, card, history, metrics, seed, epochs, start, output_dir)
+
+
+def train_binder(output_dir="pretrained", seed=0, n_train=None, n_test=None, epochs=None, verbose=1):
+    """Train the ``binder`` pair predictor on :func:`synthetic.generate_binder_pairs`; write ``binder.keras/.json``.
+
+    Labels are the grammar's true probabilities, fitted with binary cross-entropy (soft labels).
+    The card's test metrics are measured on fresh pairs (seed + 1000): ROC AUC and accuracy against
+    the true label (true probability > 0.5), Pearson r of the model's logit against the true logit.
+
+    Returns
+    -------
+    dict — the model card
+    """
+    spec = PREDICTOR_SPECS["binder"]
+    n_train = n_train or spec["n_train"]
+    n_test = n_test or spec["n_test"]
+    epochs = epochs or spec["epochs"]
+    keras.utils.set_random_seed(seed)
+    start = time.time()
+    _, (a_train, b_train), y_train, _ = make_dataset("binder", n_train, seed)
+    test_pairs, (a_test, b_test), y_test, _ = make_dataset("binder", n_test, seed + 1000)
+    true_logit = synthetic.binder_logit(test_pairs)
+    model = build_binder_model()
+    batch = 128
+    schedule = keras.optimizers.schedules.CosineDecay(3e-3, decay_steps=epochs * (n_train // batch + 1))
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="binary_crossentropy")
+    history = model.fit([a_train, b_train], y_train, batch_size=batch, epochs=epochs,
+                        validation_data=([a_test, b_test], y_test), verbose=verbose)
+    logit_model = keras.Model(model.inputs, model.get_layer("logit").output)
+    pred_logit = logit_model.predict([a_test, b_test], batch_size=1024, verbose=0)[:, 0]
+    true_label = y_test > 0.5
+    metrics = {
+        "roc_auc_vs_true_label": roc_auc(true_label, pred_logit),
+        "accuracy_vs_true_label": float(np.mean((pred_logit > 0) == true_label)),
+        "pearson_r_logit_vs_true_logit": float(np.corrcoef(true_logit, pred_logit)[0, 1]),
+        "pearson_r_probability_vs_true_probability": float(
+            np.corrcoef(y_test, 1 / (1 + np.exp(-pred_logit)))[0, 1]),
+        "fraction_true_binders": float(true_label.mean()),
+    }
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    card = {
+        "name": "binder",
+        "kind": "predictor",
+        "pair": True,
+        "grammar": "scrambler_core.synthetic.binder_truth",
+        "grammar_version": synthetic.GRAMMAR_VERSION,
+        "output_kind": "sigmoid",
+        "input": (f"two peptides of {synthetic.BINDER_MIN_LENGTH}-{synthetic.BINDER_MAX_LENGTH} residues over "
+                  f"{synthetic.PROTEIN_LETTERS}, left-aligned and zero-padded to {synthetic.BINDER_MAX_LENGTH}"),
+        "output": "probability that the two peptides form a parallel, in-register coiled-coil heterodimer",
+        "data": {"n_train": n_train, "n_test": n_test,
+                 "generator": "scrambler_core.synthetic.generate_binder_pairs",
+                 "test_seed": seed + 1000,
+                 "labels": "the true probability binder_truth(a, b).value (soft labels, binary cross-entropy)"},
+    }
+    return _save_predictor(model, card, history, metrics, seed, epochs, start, output_dir)
+
+
+def _save_predictor(model, card, history, metrics, seed, epochs, start, output_dir):
+    """Complete a predictor's card (seed, size, metrics, time, command), write NAME.keras (atomic) and NAME.json."""
+    name = card["name"]
+    card.update({
         "seed": seed,
         "epochs": epochs,
         "parameters": int(model.count_params()),
@@ -156,7 +311,7 @@ def train_predictor(name, output_dir="pretrained", seed=0, n_train=None, n_test=
         "final_val_loss": float(history.history["val_loss"][-1]),
         "training_seconds": round(time.time() - start, 1),
         "command": f"python -m scrambler_core train-predictor {name} --seed {seed}",
-    }
+    })
     tmp = output_dir / f".{name}.tmp.keras"
     model.save(tmp)
     tmp.replace(output_dir / f"{name}.keras")
@@ -166,11 +321,15 @@ def train_predictor(name, output_dir="pretrained", seed=0, n_train=None, n_test=
 
 def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_path=None, fixed_bits=None,
                         epochs=None, n_train=None, learning_rate=None, penalty_weight=None, seed=0,
-                        time_limit=None, checkpoint=None, objective="reconstruct", model_path=None):
+                        time_limit=None, checkpoint=None, objective="reconstruct", model_path=None,
+                        dropout=None, architecture=None):
     """Train a scrambler with the committed recipe (built-in and published predictors) or on given sequences.
 
     Writes weights + card. ``model_path`` is the weights file of a published predictor
     (``optimus5``, ``aparent2``); its SHA-256 goes into the card and the default file name.
+    ``objective`` trains positive (maximize) or negative (minimize) feature scramblers, ``dropout``
+    ("uniform" / "biased") a mask-dropout scrambler, ``architecture`` ("siamese" / "joint") the
+    scrambler of a pair predictor (``binder``).
 
     Returns
     -------
@@ -181,8 +340,9 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
 
     from . import evaluation
     from .predictors import BUILTIN_PREDICTORS, load_predictor
-    from .pretrained_specs import SCRAMBLER_SPECS, training_sequences
-    from .scrambler import checkpoint_epoch, train_scrambler
+    from .pairs import as_single_input
+    from .pretrained_specs import scrambler_spec, training_sequences
+    from .scrambler import checkpoint_epoch, pretrained_scrambler_name, train_scrambler
     from .sequences import read_sequences
 
     from .external import EXTERNAL_PREDICTORS
@@ -192,11 +352,19 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
     predictor = load_predictor(predictor_name, path=model_path)
     builtin = predictor_name in BUILTIN_PREDICTORS
     published = predictor_name in EXTERNAL_PREDICTORS
-    spec = dict(SCRAMBLER_SPECS.get((predictor.name, mode), {})) if (builtin or published) else {}
+    is_pair = bool(getattr(predictor, "is_pair", False))
+    if is_pair:
+        architecture = architecture or "siamese"
+    spec = scrambler_spec(predictor.name, mode, objective, dropout, architecture) if (builtin or published) else {}
+    dropout = dropout or spec.get("mask_dropout")
     if output is None:
+        stem = pretrained_scrambler_name(Path(str(predictor_name)).stem, mode, objective, bool(dropout), architecture)
         output = (external_scrambler_path(predictor_name, predictor.card["weights_sha256"], mode, objective)
-                  if published else PRETRAINED_DIR / f"{Path(str(predictor_name)).stem}_{mode}.keras")
+                  if published else PRETRAINED_DIR / f"{stem}.keras")
     n_train = n_train or spec.get("n_train", 24_000)
+    if input_path and is_pair:
+        raise ValueError("train-scrambler --input is for single-sequence predictors; a pair predictor trains on "
+                         "its built-in generator")
     if input_path:
         seqs = [s for _, s in read_sequences(input_path, predictor.alphabet, length=predictor.sequence_length)]
         rng = np.random.default_rng(seed)
@@ -208,8 +376,9 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
         seqs = training_sequences(predictor.name, n_train, seed)
         valid = training_sequences(predictor.name, 256, seed + HELD_OUT_SEED_OFFSET)
         data_note = spec.get("data", "")
-    x = predictor.to_onehot(seqs)
-    x_valid = predictor.to_onehot(valid)
+    encoder = as_single_input(predictor)
+    x = encoder.to_onehot(seqs)
+    x_valid = encoder.to_onehot(valid)
     settings = {
         "mode": mode, "objective": objective, "bits_conditioned": fixed_bits is None,
         "target_bits": fixed_bits if fixed_bits is not None else 0.5,
@@ -222,6 +391,9 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
         "network_options": spec.get("network_options"),
         "n_samples": spec.get("n_samples", 32),
         "batch_size": spec.get("batch_size", 32),
+        "mask_dropout": dropout,
+        "dropout_max_rate": spec.get("dropout_max_rate", 0.5),
+        "architecture": architecture,
     }
     init_from = PRETRAINED_DIR / spec["init_from"] if spec.get("init_from") else None
     steps_per_epoch = len(x) // settings["batch_size"]
@@ -235,7 +407,7 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
         bar.refresh()
 
     validation_fn = None
-    if predictor.name in UORF_PREDICTORS and mode == "inclusion":
+    if predictor.name in UORF_PREDICTORS and mode == "inclusion" and objective == "reconstruct":
         def validation_fn(scr):
             return {"uorf_recall_0.25_bits": evaluation.uorf_recall(
                 lambda s: scr.scores(s, target_bits=0.25), n=100, seed=seed + 5)}
@@ -249,7 +421,7 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
     if input_path:
         x_calibration, x_valid = x_valid[: len(x_valid) // 2], x_valid[len(x_valid) // 2:]
     else:
-        x_calibration = predictor.to_onehot(training_sequences(predictor.name, 256, seed + CALIBRATION_SEED_OFFSET))
+        x_calibration = encoder.to_onehot(training_sequences(predictor.name, 256, seed + CALIBRATION_SEED_OFFSET))
     metrics = calibrate_and_evaluate(scrambler, x_calibration, x_valid)
     card = {
         "name": Path(output).stem, "kind": "scrambler", "predictor": predictor.name,
@@ -259,7 +431,11 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
         "data": {"description": data_note, "n_train": len(x), "n_validation": len(x_valid)},
         "seed": seed, "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()},
         "history": history, "metrics_held_out": metrics, "training_seconds": round(seconds, 1),
+        "initialised_from": spec.get("init_from"),
         "command": f"python -m scrambler_core train-scrambler --predictor {predictor_name} --mode {mode}"
+                   + (f" --objective {objective}" if objective != "reconstruct" else "")
+                   + (f" --dropout {dropout}" if dropout else "")
+                   + (f" --architecture {architecture}" if architecture else "")
                    + (f" --model-path {Path(predictor.path).name}" if published else "")
                    + (f" --fixed-bits {fixed_bits}" if fixed_bits is not None else "") + f" --seed {seed}",
     }
@@ -296,13 +472,16 @@ def calibrate_and_evaluate(scrambler, x_calibration, x_valid):
     metrics["bits_tracking_max_abs_error_0.1_to_1.5"] = max(
         abs(float(k) - v) for k, v in tracking.items() if 0.1 <= float(k) <= 1.5)
     agreement_bits = [0.25, 0.5, 1.0] if net.bits_conditioned else [net.target_bits]
-    if net.mode == "inclusion":
+    if net.objective != "reconstruct":
+        metrics["mean_sample_prediction_minus_original"] = {
+            f"{t:g}": evaluation.objective_shift(scrambler, x_valid, t) for t in agreement_bits}
+    elif net.mode == "inclusion":
         metrics["sample_agreement"] = {f"{t:g}": evaluation.sample_agreement(scrambler, x_valid, t)
                                        for t in agreement_bits}
     else:
         metrics["occlusion_effect"] = {f"{t:g}": evaluation.occlusion_effect(scrambler, x_valid, t)
                                        for t in [1.0, 1.5, 1.8]}
-    if scrambler.predictor.name in UORF_PREDICTORS and net.mode == "inclusion":
+    if scrambler.predictor.name in UORF_PREDICTORS and net.mode == "inclusion" and net.objective == "reconstruct":
         recall_bits = [0.1, 0.25, 0.5, 1.0] if net.bits_conditioned else [net.target_bits]
         metrics["uorf_recall_1start_1stop_n200"] = {
             f"{t:g}": evaluation.uorf_recall(lambda s, t=t: scrambler.scores(s, target_bits=t), n=200)
