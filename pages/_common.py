@@ -33,6 +33,8 @@ from scrambler_core import examples as builtin_examples  # noqa: E402
 from scrambler_core import external, plot  # noqa: E402
 from scrambler_core.cache import ResultCache, cache_key, fingerprint  # noqa: E402
 from scrambler_core.logo_figures import logo_heights_importance, logo_heights_pwm, logos_figure  # noqa: E402
+from scrambler_core.predictors import PAIR_BUILTINS  # noqa: E402
+from scrambler_core.sequences import SequenceError, validate_sequence  # noqa: E402
 from scrambler_core.variants import format_variants  # noqa: E402
 
 LOG = logging.getLogger("scrambler_explorer")
@@ -121,8 +123,10 @@ def _builtin_predictor(name: str):
 
 
 @st.cache_resource(show_spinner="Loading scrambler…")
-def _builtin_scrambler(name: str, mode: str):
-    return sc.load_scrambler(name, mode=mode, predictor=_builtin_predictor(name))
+def _builtin_scrambler(name: str, mode: str, objective: str = "reconstruct", dropout: bool = False,
+                       architecture: str | None = None):
+    return sc.load_scrambler(name, mode=mode, predictor=_builtin_predictor(name), objective=objective,
+                             dropout=dropout, architecture=architecture)
 
 
 @st.cache_resource(show_spinner="Loading the published model…")
@@ -132,9 +136,10 @@ def _published_predictor(name: str, path: str):
 
 
 @st.cache_resource(show_spinner="Loading scrambler…")
-def _published_scrambler(name: str, path: str, mode: str):
+def _published_scrambler(name: str, path: str, mode: str, objective: str = "reconstruct"):
     """The pretrained scrambler for the published model at ``path`` (a missing one is retried on every call)."""
-    return sc.load_scrambler(name, mode=mode, predictor=_published_predictor(name, path), path=path)
+    return sc.load_scrambler(name, mode=mode, predictor=_published_predictor(name, path), path=path,
+                             objective=objective)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -218,34 +223,62 @@ def single_sequence_pages_only(predictor, page: str) -> None:
     if is_pair_predictor(predictor):
         st.title(page)
         describe_predictor(predictor)
-        st.info(f"{predictor.name} reads a pair of sequences. Pair predictors are supported on the Explore page "
-                "only for now (prediction and per-residue in-silico mutagenesis of both chains); scramblers for "
-                "pairs are planned. Choose another predictor in the sidebar to use this page.")
+        st.info(f"{predictor.name} reads a pair of sequences. Pair predictors are supported on the Explore and "
+                "Compare pages only for now (prediction, per-residue in-silico mutagenesis, attribution maps of both "
+                "chains and, where pretrained, pair-scrambler logos). Choose another predictor in the sidebar to use "
+                "this page.")
         st.stop()
 
 
-def get_scrambler(name: str, mode: str):
+SCRAMBLER_KINDS = {"reconstruct": "", "maximize": "positive-feature (maximize) ",
+                    "minimize": "negative-feature (minimize) "}
+
+
+def get_scrambler(name: str, mode: str, *, objective: str = "reconstruct", dropout: bool = False,
+                  architecture: str | None = None):
     """The bits-conditioned scrambler for predictor ``name`` and ``mode``.
+
+    ``objective`` ("maximize"/"minimize": positive/negative features), ``dropout`` (trained with
+    mask dropout, so it accepts excluded positions) and ``architecture`` (pair predictors:
+    "siamese"/"joint") choose among the pretrained built-in scramblers.
 
     Raises
     ------
     ModelFileError
-        When no scrambler exists for that predictor and mode.
+        When no scrambler exists for that predictor and those settings.
     """
     models = user_models()
+    special = objective != "reconstruct" or dropout
+    what = f"{SCRAMBLER_KINDS.get(objective, '')}{mode}{' mask-dropout' if dropout else ''} scrambler"
     if name in models:
         scramblers = models[name]["scramblers"]
+        if special:
+            raise sc.ModelFileError(f"there is no {what} for {name}: the Your model page trains reconstructing "
+                                    "scramblers only")
         if mode not in scramblers:
             raise sc.ModelFileError(f"no {mode} scrambler has been trained for {name} yet; "
                                     "train one on the Your model page")
         return scramblers[mode]
+    pair = is_pair_predictor(get_predictor(name))
+    if pair and name not in PAIR_BUILTINS:
+        raise sc.ModelFileError(f"{name} reads pairs of sequences; scramblers for this pair predictor are not "
+                                "available yet")
     if name in external.EXTERNAL_PREDICTORS:
-        predictor = get_predictor(name)
-        if is_pair_predictor(predictor):
-            raise sc.ModelFileError(f"{name} reads pairs of sequences; scramblers for pair predictors are not "
-                                    "available yet")
-        return _published_scrambler(name, published_models()[name], mode)
-    return _builtin_scrambler(name, mode)
+        if dropout:
+            raise sc.ModelFileError(f"there is no {what} for the published {name} model")
+        return _published_scrambler(name, published_models()[name], mode, objective)
+    return _builtin_scrambler(name, mode, objective, bool(dropout), (architecture or "siamese") if pair else None)
+
+
+def mode_and_bits(page: str, *, mode_help: str, bits_help: str, mode_label: str = "Mode",
+                  bits_label: str = "Target bits") -> tuple[str, float]:
+    """The scrambler mode radio and the target-bits slider of ``page`` (keys ``{page}.mode`` and
+    ``{page}.bits``), drawn where the caller is (the sidebar); returns ``(mode, bits)``."""
+    st.session_state.setdefault(f"{page}.mode", "inclusion")
+    st.session_state.setdefault(f"{page}.bits", BITS_DEFAULT)
+    mode = st.radio(mode_label, MODES, key=f"{page}.mode", horizontal=True, help=mode_help)
+    bits = st.slider(bits_label, BITS_MIN, BITS_MAX, step=BITS_STEP, key=f"{page}.bits", help=bits_help)
+    return mode, round(float(bits), 2)  # the slider's float steps carry rounding noise
 
 
 def current_predictor_name() -> str:
@@ -433,6 +466,38 @@ def write_query(values: dict) -> None:
         st.query_params.from_dict(wanted)
 
 
+# ----------------------------------------------------------------------------- positions
+
+def format_ranges(positions) -> str:
+    """1-based positions as compact ranges: ``[60, 61, 62, 101]`` -> ``"60-62, 101"``."""
+    positions = sorted({int(p) for p in positions})
+    parts, k = [], 0
+    while k < len(positions):
+        end = k
+        while end + 1 < len(positions) and positions[end + 1] == positions[end] + 1:
+            end += 1
+        parts.append(str(positions[k]) if end == k else f"{positions[k]}-{positions[end]}")
+        k = end + 1
+    return ", ".join(parts)
+
+
+def selected_positions(event, length: int) -> set:
+    """1-based positions selected on a logo chart (clicked letters and box selections), inside 1..length."""
+    selection = (event or {}).get("selection", {}) if hasattr(event, "get") else {}
+    found = set()
+    for point in selection.get("points", []) or []:
+        x = point.get("x") if hasattr(point, "get") else None
+        if isinstance(x, (int, float)) and np.isfinite(x):
+            found.add(int(round(x)))
+    for box in selection.get("box", []) or []:
+        xs = box.get("x") if hasattr(box, "get") else None
+        if xs and len(xs) == 2 and all(isinstance(v, (int, float)) for v in xs):
+            low, high = sorted(xs)
+            found.update(range(int(np.ceil(low)), int(np.floor(high)) + 1))
+    return {p for p in found if 1 <= p <= length}
+
+
+
 # ----------------------------------------------------------------------------- examples and sequences
 
 def examples_for(name: str) -> list:
@@ -487,6 +552,75 @@ def parse_one_sequence(text: str, predictor, record_key: str):
     return records[0]
 
 
+# ----------------------------------------------------------------------------- pairs of chains
+
+def pair_keys(page: str, name: str) -> dict:
+    """Widget keys of a pair predictor's inputs on ``page``: chain ``"a"``, chain ``"b"`` and ``"example"``."""
+    return {"a": f"{page}.chain_a.{name}", "b": f"{page}.chain_b.{name}", "example": f"{page}.pair_example.{name}"}
+
+
+def apply_pair_link(page: str, name: str, examples: list, keys: dict, notes: list) -> None:
+    """Put a link's example pair into the chain boxes and show the page's link warnings.
+
+    A link's ``seq`` value cannot name two chains: it is dropped with a warning.
+    """
+    example, note = linked_example(name, examples, pop_link(page, "example"))
+    if example is not None:
+        st.session_state[keys["example"]] = example.label
+        st.session_state[keys["a"]], st.session_state[keys["b"]] = example.chain_a, example.chain_b
+    if pop_link(page, "seq") is not None:
+        notes = notes + [f"{name} reads two chains; a link's seq value is ignored."]
+    for text in notes + ([note] if note else []):
+        st.warning(text)
+
+
+def pair_input(predictor, examples: list, keys: dict, letters_help: str, describe: bool = False):
+    """Draw the example choice and the two chain boxes; returns the boxes' texts ``(text_a, text_b)``.
+
+    The boxes start with the first example and choosing an example writes both its chains into
+    them; ``describe`` shows the description of the example the boxes hold.
+    """
+    labels = [e.label for e in examples]
+    if keys["a"] not in st.session_state:
+        st.session_state[keys["a"]] = examples[0].chain_a if examples else ""
+        st.session_state[keys["b"]] = examples[0].chain_b if examples else ""
+
+    def _load_example():
+        chosen = st.session_state.get(keys["example"])
+        if chosen in labels:
+            picked = examples[labels.index(chosen)]
+            st.session_state[keys["a"]], st.session_state[keys["b"]] = picked.chain_a, picked.chain_b
+
+    if examples:
+        st.selectbox("Example", labels, key=keys["example"], on_change=_load_example)
+        if describe:
+            shown = next((e for e in examples if e.chain_a == st.session_state[keys["a"]]
+                          and e.chain_b == st.session_state[keys["b"]]), None)
+            if shown is not None:
+                st.caption(shown.description)
+    unit = f"{predictor.min_length}–{predictor.max_length} {predictor.alphabet.unit}"
+    c1, c2 = st.columns(2)
+    text_a = c1.text_area(f"Chain a ({unit})", key=keys["a"], height=90,
+                          help=f"{letters_help}; spaces and line breaks are ignored.")
+    text_b = c2.text_area(f"Chain b ({unit})", key=keys["b"], height=90,
+                          help=f"{letters_help}; spaces and line breaks are ignored.")
+    return text_a, text_b
+
+
+def read_chain(text: str, predictor, which: str) -> str:
+    """Chain ``which`` ("a"/"b") of a pair, checked against the predictor's alphabet and lengths."""
+    chain = validate_sequence(text, predictor.alphabet, name=f"chain {which}")
+    if not predictor.min_length <= len(chain) <= predictor.max_length:
+        raise SequenceError(f"chain {which} has {len(chain)} residues; {predictor.name} takes "
+                            f"{predictor.min_length}-{predictor.max_length}")
+    return chain
+
+
+def pair_example_index(examples: list, chain_a: str, chain_b: str) -> int | None:
+    """0-based index of the example pair ``(chain_a, chain_b)``, or None."""
+    return next((k for k, e in enumerate(examples) if (e.chain_a, e.chain_b) == (chain_a, chain_b)), None)
+
+
 # ----------------------------------------------------------------------------- cached results
 
 def cached(kind: str, parts: tuple, compute):
@@ -498,11 +632,21 @@ def cached(kind: str, parts: tuple, compute):
     return result_cache().get_or_compute(cache_key(kind, *parts), compute)
 
 
-def explain(name: str, mode: str, sequence: str, bits: float, n_samples: int, seed: int = SEED):
-    """Scrambler explanation of one sequence (cached)."""
-    scrambler = get_scrambler(name, mode)
-    return cached("explain", (fingerprint(scrambler), sequence, float(bits), int(n_samples), int(seed)),
-                  lambda: scrambler.explain([sequence], target_bits=bits, n_samples=n_samples, seed=seed))
+def explain(name: str, mode: str, sequence, bits: float, n_samples: int, seed: int = SEED, *,
+            objective: str = "reconstruct", drop=None, architecture: str | None = None):
+    """Scrambler explanation of one sequence, or of one pair ``(chain_a, chain_b)`` (cached).
+
+    ``drop`` (L,) 1 = usable, 0 = excluded: explained by the mask-dropout scrambler (an alternative
+    explanation that cannot use the excluded positions); ``objective`` chooses the positive /
+    negative feature scramblers; ``architecture`` a pair scrambler.
+    """
+    dropout = drop is not None
+    scrambler = get_scrambler(name, mode, objective=objective, dropout=dropout, architecture=architecture)
+    drop_key = "" if drop is None else "".join("1" if v else "0" for v in np.asarray(drop).reshape(-1))
+    item = tuple(sequence) if isinstance(sequence, (tuple, list)) else sequence
+    return cached("explain", (fingerprint(scrambler), item, float(bits), int(n_samples), int(seed), drop_key),
+                  lambda: scrambler.explain([item], target_bits=bits, n_samples=n_samples, seed=seed,
+                                            drop=None if drop is None else np.asarray(drop, np.float32)))
 
 
 def predict(name: str, sequences: list[str]) -> np.ndarray:
@@ -540,16 +684,32 @@ def cleavage_profile(name: str, sequence: str) -> np.ndarray | None:
 
 # ----------------------------------------------------------------------------- figures and downloads
 
-def show_plotly(fig, key: str) -> None:
-    """Draw a plotly figure at the page's width with SVG export in its toolbar."""
-    st.plotly_chart(fig, width="stretch", config=PLOTLY_CONFIG, key=key)
+def show_plotly(fig, key: str, **selection):
+    """Draw a plotly figure at the page's width with SVG export in its toolbar.
+
+    ``selection``: ``on_select`` and ``selection_mode`` of ``st.plotly_chart`` (returns its event then).
+    """
+    return st.plotly_chart(fig, width="stretch", config=PLOTLY_CONFIG, key=key, **selection)
 
 
 def logo_rows_figure(rows: list, alphabet, *, titles, y_labels, hover_values=None, highlight=None,
-                     x_range=None, start=1):
-    """Aligned interactive logos (one shared x axis; hover shows position, letter and value)."""
+                     x_range=None, start=1, fixed=None, shade=None, uirevision="logos"):
+    """Aligned interactive logos (one shared x axis; hover shows position, letter and value).
+
+    ``fixed``: (L,) bool, template positions drawn black; ``shade``: 0-based positions drawn grey.
+    """
     return logos_figure(rows, alphabet, titles=titles, y_labels=y_labels, hover_values=hover_values,
-                        highlight=highlight, x_range=x_range, start=start)
+                        highlight=highlight, x_range=x_range, start=start, fixed=fixed, shade=shade,
+                        uirevision=uirevision)
+
+
+def fixed_positions(scrambler):
+    """Bool (L,) mask of the scrambler's fixed (template) positions, or None when it has no template."""
+    network = getattr(scrambler, "network", None)
+    if network is None or not getattr(network, "template", None):
+        return None
+    fixed = np.asarray(network.free)[:, 0] == 0
+    return fixed if fixed.any() else None
 
 
 def pwm_and_importance_rows(pwm, importance, sequence, alphabet):
@@ -567,7 +727,8 @@ def matplotlib_bytes(draw, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
-def logo_figure_matplotlib(rows: list, kinds: list, alphabet, titles: list, sequence: str | None = None):
+def logo_figure_matplotlib(rows: list, kinds: list, alphabet, titles: list, sequence: str | None = None,
+                           fixed=None):
     """Publication logos with logomaker, one row per entry, for the PNG/SVG downloads.
 
     Parameters
@@ -575,17 +736,18 @@ def logo_figure_matplotlib(rows: list, kinds: list, alphabet, titles: list, sequ
     rows : list of arrays — a PWM (L, A) for kind ``"pwm"``, scores (L,) for ``"importance"``
         (reference letters of ``sequence``) or a height matrix (L, A) for ``"matrix"``.
     kinds : list of {"pwm", "importance", "matrix"}
+    fixed : bool (L,), optional — fixed (template) positions, drawn black
     """
     length = len(np.asarray(rows[0]))
     fig, axes = plt.subplots(len(rows), 1, figsize=plot.logo_figsize(length, rows=len(rows)), sharex=True,
                              squeeze=False)
     for ax, row, kind, title in zip(axes[:, 0], rows, kinds, titles):
         if kind == "pwm":
-            plot.pwm_logo(row, alphabet, ax=ax, title=title)
+            plot.pwm_logo(row, alphabet, ax=ax, title=title, fixed=fixed)
         elif kind == "importance":
-            plot.importance_logo(row, sequence, alphabet, ax=ax, title=title)
+            plot.importance_logo(row, sequence, alphabet, ax=ax, title=title, fixed=fixed)
         else:
-            plot.matrix_logo(row, alphabet, ax=ax, title=title)
+            plot.matrix_logo(row, alphabet, ax=ax, title=title, fixed=fixed)
     fig.tight_layout()
     return fig
 

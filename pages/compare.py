@@ -4,21 +4,28 @@ Each method's map comes from ``scrambler_core.comparison.run_method`` (which cal
 ``scrambler_core.attribute``) and is cached on disk per predictor, method, options and
 sequence, so switching methods on and off is instant.
 
+A pair predictor (``binder``, ``ppi``) gets two chains instead and one row of logos per method
+for each chain (``scrambler_core.attribute`` on the pair: chain a then chain b).
+
 Link parameters: ``predictor``, ``methods`` (comma-separated method names),
 ``example`` (1-based number of a built-in example) or ``seq`` (a sequence).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 import scrambler_core as sc
 from pages import _common as common
 from scrambler_core import comparison
 from scrambler_core.cache import fingerprint
+from scrambler_core.examples import pair_examples
+from scrambler_core.pairs import ARCHITECTURES
 from scrambler_core.logo_figures import logos_figure, stack_heights
 
 LOG = logging.getLogger("scrambler_explorer")
@@ -29,6 +36,8 @@ STEPS_DEFAULT, STEPS_MIN, STEPS_MAX = 300, 10, 2000
 ROW_HEIGHT = 120
 MAX_LINK_SEQUENCE = 2000  # longer sequences are not written into the link
 METHODS_KEY = "compare.methods"
+PAIR_METHODS = ("scrambler", "ism", "saliency", "gradient_x_input", "integrated_gradients")
+PAIR_METHODS_KEY = "compare.pair_methods"
 
 
 def _keys(name: str) -> dict:
@@ -118,6 +127,158 @@ def shared_y_range(rows) -> tuple[float, float]:
     return (low - pad if low < 0 else 0.0, high + pad if high > 0 else 0.0)
 
 
+def scrambler_row_settings() -> tuple[str, float]:
+    """Mode and target bits of the scrambler row (drawn in the sidebar, single and pair view alike)."""
+    st.markdown("**Scrambler row**")
+    return common.mode_and_bits(
+        "compare", mode_label="Scrambler mode", bits_label="Scrambler target bits",
+        mode_help="Inclusion: scores what must be kept. Occlusion: scores what must be scrambled.",
+        bits_help="The scrambler's information budget (mean bits per position).")
+
+
+def run_methods(methods: list, skipped: dict, attribute) -> dict:
+    """Each method's result ``attribute(method)``, with a progress bar while more than one runs.
+
+    ``skipped`` maps methods not to run to the reason shown (None: already explained on the page);
+    a method that fails is added to it and leaves the others on the page. Shows a warning per
+    skipped method and stops the page when no method gave a result.
+    """
+    results = {}
+    progress = st.progress(0.0, text="Attributing…") if len(methods) > 1 else None
+    for k, method in enumerate(methods):
+        if method in skipped:
+            continue
+        if progress is not None:
+            progress.progress(k / len(methods), text=f"Attributing with {method}…")
+        try:
+            results[method] = attribute(method)
+        except common.USER_ERRORS as err:
+            skipped[method] = str(err)
+        except Exception as err:  # one method failing leaves the others on the page
+            LOG.exception("attribution %s failed", method)
+            skipped[method] = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no detail'}"
+    if progress is not None:
+        progress.empty()
+    for method, reason in skipped.items():
+        if reason is not None:
+            st.warning(f"{method}: {reason}")
+    if not results:
+        st.stop()
+    return results
+
+
+# ----------------------------------------------------------------------------- pairs
+
+def pair_method_result(predictor, method, options, pair, computed: list):
+    """One method's map of a pair (cached): importance (2 Lmax, A), chain a then chain b."""
+    plain = {k: v for k, v in options.items() if k != "scrambler"}
+    scrambler = options.get("scrambler")
+    parts = (fingerprint(predictor), method, json.dumps(plain, sort_keys=True, default=str),
+             fingerprint(scrambler) if scrambler is not None else "", "pair", *pair)
+
+    def compute():
+        computed.append(method)
+        return comparison.run_method(predictor, [tuple(pair)], method, options)
+
+    return common.cached("compare", parts, compute)
+
+
+def chain_result(result, start: int, length: int):
+    """A method's result cut to one chain's residues (positions ``start .. start + length - 1``)."""
+    extras = dict(result.extras)
+    if "changes" in extras:
+        extras["changes"] = np.asarray(extras["changes"])[start:start + length]
+    return dataclasses.replace(result, importance=np.asarray(result.importance)[start:start + length],
+                               extras=extras)
+
+
+def pair_main(name: str, predictor, notes: list) -> None:
+    """Compare for a pair predictor: two chains, one row per method for each chain."""
+    examples = pair_examples(name)
+    keys = common.pair_keys("compare", name)
+    common.apply_pair_link("compare", name, examples, keys, notes)
+
+    st.title("Compare")
+    common.describe_predictor(predictor)
+    letters = predictor.alphabet.letters
+    chain_length = int(predictor.max_length)
+
+    st.session_state.setdefault(PAIR_METHODS_KEY, ["scrambler", "ism", "saliency"])
+    st.session_state.setdefault("compare.normalise", False)
+    st.session_state.setdefault("compare.pair_architecture", ARCHITECTURES[0])
+    with st.sidebar:
+        mode, bits = scrambler_row_settings()
+        architecture = st.radio("Pair scrambler", ARCHITECTURES, key="compare.pair_architecture", horizontal=True,
+                                help="Siamese: one network scores each chain alone. Joint: one network sees both.")
+
+    with st.expander("What am I looking at?"):
+        st.markdown(explain_methods(None, predictor.alphabet.size) + "\n\nFor a pair the methods explain the "
+                    "binding probability of both chains at once (the chains are joined, chain a then chain b, "
+                    "each padded to the model's maximum length); each chain gets its own rows below.")
+
+    text_a, text_b = common.pair_input(predictor, examples, keys, f"Letters {letters}")
+    chosen = st.multiselect("Methods", PAIR_METHODS, key=PAIR_METHODS_KEY,
+                            help="The methods that explain a pair predictor.")
+    methods = [m for m in PAIR_METHODS if m in chosen]
+
+    with common.guard("Chains: "):
+        chain_a = common.read_chain(text_a, predictor, "a")
+        chain_b = common.read_chain(text_b, predictor, "b")
+    example_index = common.pair_example_index(examples, chain_a, chain_b)
+    common.write_query({"predictor": name, "methods": ",".join(methods),
+                        "example": None if example_index is None else example_index + 1})
+    if not methods:
+        st.info("Choose at least one method.")
+        st.stop()
+
+    skipped, scrambler = {}, None
+    if "scrambler" in methods:
+        try:
+            scrambler = common.get_scrambler(name, mode, architecture=architecture)
+        except sc.ModelFileError as err:
+            st.info(f"scrambler: the {architecture} {mode} pair scrambler for {name} is not available ({err}).")
+            skipped["scrambler"] = None
+    computed = []
+    results = run_methods(methods, skipped, lambda method: pair_method_result(
+        predictor, method, _options(method, mode, bits, None, scrambler), (chain_a, chain_b), computed))
+
+    st.subheader("Attribution maps")
+    normalise = st.toggle("Normalise each row", key="compare.normalise",
+                          help="Divide each row by its largest |score| (over both chains) and draw every row on "
+                               "one scale, so the shapes compare; hover shows the raw value.")
+    frames = []
+    for label, chain, start in (("a", chain_a, 0), ("b", chain_b, chain_length)):
+        per_chain = {m: chain_result(r, start, len(chain)) for m, r in results.items()}
+        raw = {m: np.asarray(r.importance, np.float32) for m, r in per_chain.items()}
+        peaks = {m: float(np.abs(r.importance).max(initial=0.0)) for m, r in results.items()}
+        rows = [v / peaks[m] if normalise and peaks[m] > 0 else v for m, v in raw.items()]
+        titles = [f"Chain {label} · {comparison.row_title(r)}" for r in results.values()]
+        figure = logos_figure(rows, letters, titles=titles,
+                              y_labels=["score / max" if normalise else "score"] * len(rows),
+                              hover_values=list(raw.values()) if normalise else None, row_height=ROW_HEIGHT,
+                              y_ranges=[shared_y_range(rows)] * len(rows) if normalise else None,
+                              uirevision=f"compare-{name}-{label}-{len(chain)}")
+        st.markdown(f"**Chain {label}** ({len(chain)} residues)")
+        common.show_plotly(figure, key=f"compare_pair_logos_{label}")
+        frame = comparison.scores_table(per_chain, chain, letters)
+        frame.insert(0, "chain", label)
+        frames.append(frame)
+
+    st.subheader("Cost")
+    residues = len(chain_a) + len(chain_b)
+    costs = comparison.cost_table(results, residues, predictor.alphabet.size)
+    costs["from_cache"] = [m not in computed for m in costs.method]
+    st.dataframe(costs, hide_index=True, width="stretch")
+    st.caption(f"The methods see the joined pair (chain a then chain b, each padded to {chain_length}); padding is "
+               f"never mutated, so L = {len(chain_a)} + {len(chain_b)} = {residues} residues in the formulas.")
+    c1, c2 = st.columns(2)
+    with c1:
+        common.csv_download(pd.concat(frames, ignore_index=True), "Scores CSV (both chains, all methods)",
+                            f"{name}_compare_pair_scores.csv", key="compare_pair_scores_csv")
+    with c2:
+        common.csv_download(costs, "Cost CSV", f"{name}_compare_pair_cost.csv", key="compare_pair_cost_csv")
+
+
 # ----------------------------------------------------------------------------- page
 
 def main() -> None:
@@ -126,7 +287,9 @@ def main() -> None:
                                                 "seq": common.deferred_from_query("compare", "seq")})
     name = common.current_predictor_name()
     predictor = common.get_predictor(name)
-    common.single_sequence_pages_only(predictor, "Compare")
+    if common.is_pair_predictor(predictor):
+        pair_main(name, predictor, notes)
+        return
     examples = common.examples_for(name)
     keys = _keys(name)
     note = _apply_link_sequence(name, examples, keys)
@@ -138,18 +301,11 @@ def main() -> None:
     letters = predictor.alphabet.letters
 
     st.session_state.setdefault(METHODS_KEY, list(comparison.FAST_METHODS))
-    st.session_state.setdefault("compare.mode", "inclusion")
-    st.session_state.setdefault("compare.bits", common.BITS_DEFAULT)
     st.session_state.setdefault("compare.steps", STEPS_DEFAULT)
     st.session_state.setdefault("compare.normalise", False)
     st.session_state.setdefault("compare.ism_view", "mean")
     with st.sidebar:
-        st.markdown("**Scrambler row**")
-        mode = st.radio("Scrambler mode", common.MODES, key="compare.mode", horizontal=True,
-                        help="Inclusion: scores what must be kept. Occlusion: scores what must be scrambled.")
-        bits = st.slider("Scrambler target bits", common.BITS_MIN, common.BITS_MAX, step=common.BITS_STEP,
-                         key="compare.bits", help="The scrambler's information budget (mean bits per position).")
-        bits = round(float(bits), 2)
+        mode, bits = scrambler_row_settings()
 
     with st.expander("What am I looking at?"):
         st.markdown(explain_methods(predictor.sequence_length, predictor.alphabet.size))
@@ -196,27 +352,9 @@ def main() -> None:
                 if m in methods:
                     skipped[m] = str(err)
 
-    results, computed = {}, []
-    progress = st.progress(0.0, text="Attributing…") if len(methods) > 1 else None
-    for k, method in enumerate(methods):
-        if method in skipped:
-            continue
-        if progress is not None:
-            progress.progress(k / len(methods), text=f"Attributing with {method}…")
-        try:
-            results[method] = method_result(predictor, method, _options(method, mode, bits, steps, scrambler),
-                                            sequence, computed)
-        except common.USER_ERRORS as err:
-            skipped[method] = str(err)
-        except Exception as err:  # one method failing leaves the others on the page
-            LOG.exception("attribution %s failed", method)
-            skipped[method] = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no detail'}"
-    if progress is not None:
-        progress.empty()
-    for method, reason in skipped.items():
-        st.warning(f"{method}: {reason}")
-    if not results:
-        st.stop()
+    computed = []
+    results = run_methods(methods, skipped, lambda method: method_result(
+        predictor, method, _options(method, mode, bits, steps, scrambler), sequence, computed))
 
     length = len(sequence)
     st.subheader("Attribution maps")

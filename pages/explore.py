@@ -1,10 +1,15 @@
 """Explore: one sequence explained by the predictor's scrambler at a chosen information budget.
 
-A pair predictor (the coiled-coil binder ``ppi``) gets two chains instead, their binding
-probability and the in-silico mutagenesis of both chains (``scrambler_core.pair_ism``).
+A pair predictor (the coiled-coil binder ``ppi``, the built-in ``binder``) gets two chains instead,
+their binding probability and the in-silico mutagenesis of both chains (``scrambler_core.pair_ism``).
+
+Excluding positions (1-based ranges typed in, or selected on the importance logo) asks the
+mask-dropout scrambler for an alternative explanation that cannot use them (method §7); the
+positive / negative feature scramblers (objective maximize / minimize) show what raises and what
+lowers the prediction. The built-in pair predictor ``binder`` also gets pair-scrambler logos of both chains.
 
 Link parameters: ``predictor``, ``mode`` (inclusion/occlusion), ``bits`` (0.05-2),
-``example`` (1-based number of an example) or ``seq`` (a sequence).
+``example`` (1-based number of an example) or ``seq`` (a sequence), ``exclude`` (1-based ranges).
 """
 from __future__ import annotations
 
@@ -20,7 +25,10 @@ import scrambler_core as sc
 from pages import _common as common
 from scrambler_core.examples import pair_examples
 from scrambler_core.external import APARENT2_ISOFORM_WINDOW
-from scrambler_core.sequences import SequenceError, validate_sequence
+from scrambler_core.logo_figures import logo_heights_importance
+from scrambler_core.pairs import ARCHITECTURES
+from scrambler_core.predictors import PAIR_BUILTINS
+from scrambler_core.scrambler import drop_mask_from_ranges
 
 N_SAMPLES_CHOICES = (8, 16, 32, 64, 128)
 N_SAMPLES_DEFAULT = 32
@@ -28,9 +36,14 @@ TABLE_ROWS = 5
 MAX_LINK_SEQUENCE = 2000  # longer sequences are not written into the link
 
 
+LOGOS_KEY = "explore_logos"          # the main logos chart (its selection adds excluded positions)
+POSNEG_TITLES = {"maximize": "Raises the prediction", "minimize": "Lowers the prediction"}
+
+
 def _keys(name: str) -> dict:
     return {"sequence": f"explore.sequence.{name}", "example": f"explore.example.{name}",
-            "zoom": f"explore.zoom.{name}", "record": f"explore.record.{name}"}
+            "zoom": f"explore.zoom.{name}", "record": f"explore.record.{name}",
+            "exclude": f"explore.exclude.{name}"}
 
 
 # ----------------------------------------------------------------------------- link
@@ -44,7 +57,94 @@ def _apply_link_sequence(name, examples, keys) -> str | None:
     sequence = common.pop_link("explore", "seq")
     if sequence is not None:
         st.session_state[keys["sequence"]] = sequence
+    exclude = common.pop_link("explore", "exclude")
+    if exclude is not None:
+        st.session_state[keys["exclude"]] = exclude
     return note
+
+
+# ----------------------------------------------------------------------------- excluded positions
+
+def _add_selection_to_excluded(exclude_key: str, chart_key: str, length: int) -> None:
+    """on_select callback of the logos: add the selected positions to the excluded ranges."""
+    chosen = common.selected_positions(st.session_state.get(chart_key), length)
+    if not chosen:
+        return
+    text = st.session_state.get(exclude_key, "") or ""
+    try:
+        current = set(np.flatnonzero(drop_mask_from_ranges(text, length) == 0) + 1)
+        st.session_state[exclude_key] = common.format_ranges(current | chosen)
+    except ValueError:           # the box holds text the parser refuses: keep it, append the selection
+        st.session_state[exclude_key] = f"{text.rstrip(', ')}, {common.format_ranges(chosen)}".lstrip(", ")
+
+
+def _clear_excluded(exclude_key: str) -> None:
+    st.session_state[exclude_key] = ""
+
+
+def exclusion_input(keys: dict, length: int):
+    """The "Exclude positions" section; returns the drop mask (L,) (1 = usable) or None when nothing is excluded.
+
+    Bad text shows ``st.error`` with the parser's message and the page goes on without exclusions.
+    """
+    key = keys["exclude"]
+    st.session_state.setdefault(key, "")
+    with st.expander("Exclude positions (alternative explanation)", expanded=bool(st.session_state[key].strip())):
+        st.markdown("A scrambler trained with **mask dropout** can be told that some positions may not be used. "
+                    "It then looks for an **alternative explanation** of the same prediction with what is left. "
+                    "Type 1-based positions or ranges, or select letters on the importance logo below (click a "
+                    "letter, or choose *Box Select* in the chart's toolbar and drag): they are added here.")
+        c1, c2 = st.columns([4, 1])
+        text = c1.text_input("Excluded positions", key=key, placeholder="e.g. 60-66, 101",
+                             help=f"1-based positions and ranges between 1 and {length}, separated by commas.")
+        c2.button("Clear", key="explore_exclude_clear", on_click=_clear_excluded, args=(key,),
+                  disabled=not text.strip(), width="stretch")
+    if not text.strip():
+        return None
+    try:
+        drop = drop_mask_from_ranges(text, length)
+    except ValueError as err:
+        st.error(f"Excluded positions: {err}. The explanation below excludes nothing.")
+        return None
+    return drop if (drop == 0).any() else None
+
+
+def alternative_caption(drop, shown, plain, original: float) -> str:
+    """How the samples' prediction compares with and without the excluded positions."""
+    excluded = np.flatnonzero(drop == 0) + 1
+    with_drop = float(shown.mean_sample_prediction[0])
+    without = float(plain.mean_sample_prediction[0])
+    closer = "closer to" if abs(with_drop - original) < abs(without - original) else "further from"
+    return (f"Alternative explanation: positions {common.format_ranges(excluded)} ({len(excluded)}) are excluded "
+            "(grey). "
+            f"Mean prediction on the samples: **{with_drop:.3f}** with them excluded, **{without:.3f}** without "
+            f"exclusions (original {original:.3f}; excluding moves it {closer} the original).")
+
+
+# ----------------------------------------------------------------------------- positive and negative features
+
+def posneg_section(name: str, sequence: str, letters: str, bits: float, n_samples: int, zoom, highlight) -> None:
+    """Two importance logos, one above the other: what raises and what lowers the prediction."""
+    rows, titles, missing = [], [], []
+    for objective, title in POSNEG_TITLES.items():
+        try:
+            ex = common.explain(name, "inclusion", sequence, bits, n_samples, objective=objective)
+        except sc.ModelFileError as err:
+            missing.append(f"{title.lower()}: {err}")
+            continue
+        rows.append(ex)
+        titles.append(f"{title} · mean prediction on samples {float(ex.mean_sample_prediction[0]):.3f}")
+    for text in missing:
+        st.info(f"Positive/negative features are not available for {name} ({text}).")
+    if not rows:
+        return
+    heights = [logo_heights_importance(ex.importance[0], sequence, letters) for ex in rows]
+    figure = common.logo_rows_figure(heights, letters, titles=titles, y_labels=["importance"] * len(heights),
+                                     highlight=highlight, x_range=(zoom[0] - 1, zoom[1] - 1), uirevision="posneg")
+    common.show_plotly(figure, key="explore_posneg")
+    st.caption(f"Inclusion scramblers trained to keep what **raises** the prediction (objective maximize) and what "
+               f"**lowers** it (minimize), at {bits:g} bits with {n_samples} samples. The mean prediction on each "
+               "one's samples shows how far the kept letters push the output.")
 
 
 # ----------------------------------------------------------------------------- guided example
@@ -178,14 +278,22 @@ call of the predictor, 1 + (La + Lb)(A − 1) pairs). A residue whose substituti
 (blue) supports binding; red means substitutions there would bind better. The heat rows show the mean
 change over the substitutions at each position; choose *every substitution* for the full matrix.
 
-Scramblers for pairs are not available yet: this page shows the prediction and ISM only.
 """
+PAIR_NO_SCRAMBLER = ("Scramblers for pairs are not available for this predictor: this page shows the prediction and "
+                     "ISM only.")
+PAIR_SCRAMBLERS = """
+**Pair scramblers** explain both chains at once: the input is chain a then chain b (each padded to the
+model's maximum length; padding is never scored). A **siamese** scrambler runs one network on each chain
+alone; a **joint** scrambler sees both chains together, so it can score a residue by its partner.
+Inclusion keeps what holds the binding probability, occlusion scrambles what destroys it; the samples are
+pairs drawn from both PWMs and scored by the predictor.
+"""
+PAIR_ARCHITECTURE_KEY = "explore.pair_architecture"
 PAIR_VIEWS = ("mean over substitutions", "every substitution")
 
 
 def _pair_keys(name: str) -> dict:
-    return {"a": f"explore.chain_a.{name}", "b": f"explore.chain_b.{name}",
-            "example": f"explore.pair_example.{name}", "view": "explore.pair_view"}
+    return {**common.pair_keys("explore", name), "view": "explore.pair_view"}
 
 
 def pair_ism_figure(ism_a, ism_b, chain_a: str, chain_b: str, letters: str, view: str):
@@ -231,68 +339,79 @@ def pair_ism_table(ism_a, ism_b, chain_a: str, chain_b: str, letters: str) -> pd
     return pd.DataFrame(rows, columns=["chain", "position", "residue", "substitution", "delta_logodds"])
 
 
-def _read_chain(text: str, predictor, which: str) -> str:
-    chain = validate_sequence(text, predictor.alphabet, name=f"chain {which}")
-    if not predictor.min_length <= len(chain) <= predictor.max_length:
-        raise SequenceError(f"chain {which} has {len(chain)} residues; {predictor.name} takes "
-                            f"{predictor.min_length}-{predictor.max_length}")
-    return chain
+def pair_scrambler_section(name: str, predictor, chain_a: str, chain_b: str, probability: float) -> None:
+    """Pair-scrambler logos of chain a and chain b (architecture, mode, bits and samples from the sidebar)."""
+    mode, bits, n_samples = sidebar_settings()
+    st.session_state.setdefault(PAIR_ARCHITECTURE_KEY, ARCHITECTURES[0])
+    architecture = st.sidebar.radio("Pair scrambler", ARCHITECTURES, key=PAIR_ARCHITECTURE_KEY, horizontal=True,
+                                    help="Siamese: one network scores each chain alone. Joint: one network sees "
+                                         "both chains.")
+    st.subheader("Pair scrambler: both chains")
+    started = time.perf_counter()
+    try:
+        with st.spinner("Scrambling the pair…"):
+            ex = common.explain(name, mode, (chain_a, chain_b), bits, int(n_samples), architecture=architecture)
+    except sc.ModelFileError as err:
+        st.info(f"The {architecture} {mode} pair scrambler for {name} is not available: {err}")
+        return
+    seconds = time.perf_counter() - started
+    mean_samples = float(ex.mean_sample_prediction[0])
+    c1, c2 = st.columns(2)
+    c1.metric("Mean probability (samples)", f"{mean_samples:.4f}", delta=f"{mean_samples - probability:+.4f}",
+              delta_color="off")
+    c2.metric("Realised bits", f"{float(ex.conservation[0]):.3f}", delta=f"target {bits:g}", delta_color="off",
+              delta_arrow="off", help="Mean conservation (bits per residue) over both chains' residues.")
+    letters = predictor.alphabet.letters
+    imp_a, imp_b = ex.chains(ex.importance)
+    pwm_a, pwm_b = ex.chains(ex.pwm)
+    for label, chain, imp, pwm in (("a", chain_a, imp_a, pwm_a), ("b", chain_b, imp_b, pwm_b)):
+        n = len(chain)
+        rows, hover = common.pwm_and_importance_rows(pwm[0, :n], imp[0, :n], chain, letters)
+        figure = common.logo_rows_figure(rows, letters, titles=[f"Chain {label}: scrambled PWM",
+                                                                f"Chain {label}: importance"],
+                                         y_labels=["bits", "importance"], hover_values=hover,
+                                         uirevision=f"pair-{label}")
+        common.show_plotly(figure, key=f"explore_pair_logos_{label}")
+    samples = ex.sample_sequences(0)
+    frame = pd.DataFrame({"chain_a": [x.split("/")[0] for x in samples], "chain_b": [x.split("/")[1] for x in samples],
+                          "probability": ex.sample_predictions[0]})
+    st.dataframe(frame.head(TABLE_ROWS).round({"probability": 4}), hide_index=True, width="stretch")
+    common.csv_download(frame, "Samples CSV", f"{name}_{architecture}_{mode}_{bits:g}bits_samples.csv",
+                        key="explore_pair_samples_csv")
+    st.caption(f"{architecture} {mode} pair scrambler · target {bits:g} bits · {n_samples} samples · seed "
+               f"{common.SEED} · {seconds * 1000:.0f} ms. The per-residue ISM below is computed independently.")
 
 
 def pair_page(name: str, predictor, notes: list) -> None:
     """Explore for a pair predictor: two chains, the binding probability and ISM of both chains."""
     examples = pair_examples(name)
     keys = _pair_keys(name)
-    labels = [e.label for e in examples]
-    example, note = common.linked_example(name, examples, common.pop_link("explore", "example"))
-    if example is not None:
-        st.session_state[keys["example"]] = example.label
-        st.session_state[keys["a"]], st.session_state[keys["b"]] = example.chain_a, example.chain_b
-    if common.pop_link("explore", "seq") is not None:
-        notes = notes + [f"{name} reads two chains; a link's seq value is ignored."]
-    for text in notes + ([note] if note else []):
-        st.warning(text)
+    common.apply_pair_link("explore", name, examples, keys, notes)
 
     st.title("Explore")
     common.describe_predictor(predictor)
+    scramblers = name in PAIR_BUILTINS
     with st.expander("What am I looking at?"):
-        st.markdown(PAIR_EXPLANATION)
-    if keys["a"] not in st.session_state:
-        st.session_state[keys["a"]] = examples[0].chain_a if examples else ""
-        st.session_state[keys["b"]] = examples[0].chain_b if examples else ""
-
-    def _load_example():
-        chosen = st.session_state.get(keys["example"])
-        if chosen in labels:
-            picked = examples[labels.index(chosen)]
-            st.session_state[keys["a"]], st.session_state[keys["b"]] = picked.chain_a, picked.chain_b
-
-    if examples:
-        st.selectbox("Example", labels, key=keys["example"], on_change=_load_example)
-        shown = next((e for e in examples if e.chain_a == st.session_state[keys["a"]]
-                      and e.chain_b == st.session_state[keys["b"]]), None)
-        if shown is not None:
-            st.caption(shown.description)
-    unit = f"{predictor.min_length}–{predictor.max_length} {predictor.alphabet.unit}"
-    c1, c2 = st.columns(2)
-    text_a = c1.text_area(f"Chain a ({unit})", key=keys["a"], height=90,
-                          help=f"Letters {predictor.alphabet.letters} (no cysteine); spaces and line breaks are "
-                               "ignored.")
-    text_b = c2.text_area(f"Chain b ({unit})", key=keys["b"], height=90,
-                          help=f"Letters {predictor.alphabet.letters} (no cysteine); spaces and line breaks are "
-                               "ignored.")
+        st.markdown(PAIR_EXPLANATION + (PAIR_SCRAMBLERS + common.READING_LOGOS if scramblers else PAIR_NO_SCRAMBLER))
+    letters = predictor.alphabet.letters
+    text_a, text_b = common.pair_input(predictor, examples, keys,
+                                       f"Letters {letters}{'' if 'C' in letters else ' (no cysteine)'}",
+                                       describe=True)
     with common.guard("Chains: "):
-        chain_a = _read_chain(text_a, predictor, "a")
-        chain_b = _read_chain(text_b, predictor, "b")
+        chain_a = common.read_chain(text_a, predictor, "a")
+        chain_b = common.read_chain(text_b, predictor, "b")
 
-    example_index = next((k for k, e in enumerate(examples) if (e.chain_a, e.chain_b) == (chain_a, chain_b)), None)
+    example_index = common.pair_example_index(examples, chain_a, chain_b)
     common.write_query({"predictor": name, "example": None if example_index is None else example_index + 1})
 
     with common.guard("Prediction: "):
         probability = float(common.predict_pairs(name, [(chain_a, chain_b)])[0])
     st.metric("Binding probability", f"{probability:.4f}",
               help="The model's probability that chain a and chain b bind (form a heterodimer).")
-    st.info("Scramblers for pair predictors are not available yet; the map below is in-silico mutagenesis.")
+    if scramblers:
+        pair_scrambler_section(name, predictor, chain_a, chain_b, probability)
+    else:
+        st.info("Scramblers for pair predictors are not available yet; the map below is in-silico mutagenesis.")
 
     letters = predictor.alphabet.letters
     calls = 1 + (len(chain_a) + len(chain_b)) * (len(letters) - 1)
@@ -314,12 +433,25 @@ def pair_page(name: str, predictor, notes: list) -> None:
 
 # ----------------------------------------------------------------------------- page
 
+def sidebar_settings():
+    """Mode, target bits and samples in the sidebar (shared by the single-sequence and the pair view)."""
+    st.session_state.setdefault("explore.n_samples", N_SAMPLES_DEFAULT)
+    with st.sidebar:
+        mode, bits = common.mode_and_bits(
+            "explore", mode_help="Inclusion: keep what matters. Occlusion: scramble what matters.",
+            bits_help="Information budget of the explanation (mean bits per position).")
+        n_samples = st.select_slider("Samples", N_SAMPLES_CHOICES, key="explore.n_samples",
+                                     help="Sequences drawn from the scrambled PWM and scored by the predictor.")
+    return mode, bits, n_samples
+
+
 def main() -> None:
     names = common.predictor_names()
     notes = common.apply_query_once("explore", {"mode": common.mode_from_query("explore.mode"),
                                                 "bits": common.bits_from_query("explore.bits"),
                                                 "example": common.deferred_from_query("explore", "example"),
-                                                "seq": common.deferred_from_query("explore", "seq")})
+                                                "seq": common.deferred_from_query("explore", "seq"),
+                                                "exclude": common.deferred_from_query("explore", "exclude")})
     name = common.current_predictor_name()
     predictor = common.get_predictor(name)
     if common.is_pair_predictor(predictor):
@@ -335,17 +467,7 @@ def main() -> None:
     common.describe_predictor(predictor)
     output_note(predictor)
 
-    st.session_state.setdefault("explore.mode", "inclusion")
-    st.session_state.setdefault("explore.bits", common.BITS_DEFAULT)
-    st.session_state.setdefault("explore.n_samples", N_SAMPLES_DEFAULT)
-    with st.sidebar:
-        mode = st.radio("Mode", common.MODES, key="explore.mode", horizontal=True,
-                        help="Inclusion: keep what matters. Occlusion: scramble what matters.")
-        bits = st.slider("Target bits", common.BITS_MIN, common.BITS_MAX, step=common.BITS_STEP,
-                         key="explore.bits", help="Information budget of the explanation (mean bits per position).")
-        bits = round(float(bits), 2)  # the slider's float steps carry rounding noise
-        n_samples = st.select_slider("Samples", N_SAMPLES_CHOICES, key="explore.n_samples",
-                                     help="Sequences drawn from the scrambled PWM and scored by the predictor.")
+    mode, bits, n_samples = sidebar_settings()
 
     with st.expander("What am I looking at?"):
         st.markdown(common.BITS_AND_MODES + common.READING_LOGOS +
@@ -357,6 +479,8 @@ def main() -> None:
 
     with common.guard("Sequence: "):
         record_id, sequence = common.parse_one_sequence(text, predictor, keys["record"])
+    length = len(sequence)
+    drop = exclusion_input(keys, length)
 
     example_index = next((k for k, e in enumerate(examples) if e.sequence == sequence), None)
     link = {"predictor": name, "mode": mode, "bits": f"{bits:g}"}
@@ -364,6 +488,8 @@ def main() -> None:
         link["example"] = example_index + 1
     elif len(sequence) <= MAX_LINK_SEQUENCE:
         link["seq"] = sequence
+    if drop is not None:
+        link["exclude"] = common.format_ranges(np.flatnonzero(drop == 0) + 1)
     common.write_query(link)
 
     try:
@@ -377,8 +503,18 @@ def main() -> None:
 
     started = time.perf_counter()
     with st.spinner("Scrambling…"):
-        explanation = common.explain(name, mode, sequence, bits, int(n_samples))
+        plain = common.explain(name, mode, sequence, bits, int(n_samples))
+        explanation, excluded = plain, []
+        if drop is not None:
+            try:
+                explanation = common.explain(name, mode, sequence, bits, int(n_samples), drop=drop)
+                excluded = [int(p) for p in np.flatnonzero(drop == 0)]
+            except sc.ModelFileError as err:
+                st.info(f"Excluding positions needs a scrambler trained with mask dropout, which is not available "
+                        f"for {name} ({mode}): {err}. The explanation below excludes nothing.")
     seconds = time.perf_counter() - started
+    shown_scrambler = common.get_scrambler(name, mode, dropout=bool(excluded))
+    fixed = common.fixed_positions(shown_scrambler)
 
     original = float(explanation.prediction[0])
     mean_samples = float(explanation.mean_sample_prediction[0])
@@ -392,7 +528,6 @@ def main() -> None:
     show_cleavage(name, sequence)
 
     letters = predictor.alphabet.letters
-    length = len(sequence)
     st.subheader("Scrambled PWM and importance")
     truth = examples[example_index].important if example_index is not None and examples[example_index].description \
         else None
@@ -405,10 +540,24 @@ def main() -> None:
                                 help="Grey bands mark the positions the grammar's value depends on (built-in examples).")
     highlight = list(np.flatnonzero(truth)) if (show_truth and truth is not None) else None
     rows, hover = common.pwm_and_importance_rows(explanation.pwm[0], explanation.importance[0], sequence, letters)
-    figure = common.logo_rows_figure(rows, letters, titles=["Scrambled PWM", "Importance on your sequence"],
+    titles = ["Scrambled PWM", "Importance on your sequence"]
+    if excluded:
+        titles = [f"{t} · alternative (positions excluded)" for t in titles]
+    figure = common.logo_rows_figure(rows, letters, titles=titles,
                                      y_labels=["bits", "importance"], hover_values=hover, highlight=highlight,
-                                     x_range=(zoom[0] - 1, zoom[1] - 1))
-    common.show_plotly(figure, key="explore_logos")
+                                     x_range=(zoom[0] - 1, zoom[1] - 1), fixed=fixed, shade=excluded)
+    common.show_plotly(figure, key=LOGOS_KEY, on_select=_add_selection_to_excluded,
+                       selection_mode=("box", "points"))
+    if excluded:
+        st.caption(alternative_caption(drop, explanation, plain, original))
+    if fixed is not None:
+        st.caption(f"Letters in black are fixed by the scrambler's template ({int(fixed.sum())} positions): they are "
+                   "never scrambled and do not count towards the bits.")
+
+    if st.toggle("Positive and negative features", key="explore.posneg",
+                 help="Two more importance logos from scramblers trained to keep what raises the prediction "
+                      "(maximize) and what lowers it (minimize), at the current bits."):
+        posneg_section(name, sequence, letters, bits, int(n_samples), zoom, highlight)
 
     stem = f"{name}_{mode}_{bits:g}bits_{record_id}"
     d1, d2 = st.columns(2)
@@ -416,7 +565,7 @@ def main() -> None:
         common.figure_downloads(
             lambda: common.logo_figure_matplotlib(
                 [explanation.pwm[0], explanation.importance[0]], ["pwm", "importance"], letters,
-                ["Scrambled PWM", "Importance on your sequence"], sequence=sequence),
+                titles, sequence=sequence, fixed=fixed),
             stem=f"{stem}_logos", key="explore_logos_download")
     with d2:
         e1, e2 = st.columns(2)
@@ -436,8 +585,8 @@ def main() -> None:
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"sequence": st.column_config.TextColumn("sequence", width="large"),
                                 "prediction": st.column_config.NumberColumn("prediction", format="%.3f")})
-    st.caption(f"Record {record_id} · {mode} scrambler · target {bits:g} bits · {n_samples} samples · "
-               f"seed {common.SEED} · {seconds * 1000:.0f} ms")
+    st.caption(f"Record {record_id} · {mode} scrambler{' (mask dropout)' if excluded else ''} · target {bits:g} "
+               f"bits · {n_samples} samples · seed {common.SEED} · {seconds * 1000:.0f} ms")
 
 
 with common.guard():

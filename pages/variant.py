@@ -311,14 +311,12 @@ def main() -> None:
     st.title("Variant")
     common.describe_predictor(predictor)
 
-    st.session_state.setdefault("variant.mode", "inclusion")
-    st.session_state.setdefault("variant.bits", common.BITS_DEFAULT)
     st.session_state.setdefault("variant.ism_window", ISM_WINDOW_DEFAULT)
     with st.sidebar:
-        mode = st.radio("Mode", common.MODES, key="variant.mode", horizontal=True,
-                        help="Which scrambler gives the importance: inclusion (keep what matters) or occlusion.")
-        bits = round(float(st.slider("Target bits", common.BITS_MIN, common.BITS_MAX, step=common.BITS_STEP,
-                                     key="variant.bits", help="Information budget of the importance scores.")), 2)
+        mode, bits = common.mode_and_bits(
+            "variant",
+            mode_help="Which scrambler gives the importance: inclusion (keep what matters) or occlusion.",
+            bits_help="Information budget of the importance scores.")
         ism_window = st.slider("ISM window (positions each side)", 0, ISM_WINDOW_MAX, key="variant.ism_window",
                                help="The heatmap covers the changed positions and this many on each side.")
 

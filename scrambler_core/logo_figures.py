@@ -45,6 +45,8 @@ DONT_STRETCH_MORE_THAN = "E"  # narrow letters (I) are not widened beyond E's wi
 _OUTLINE_RESOLUTION = 400.0  # glyphs are flattened at this many units per em, then simplified
 _OUTLINE_TOLERANCE = 0.004   # simplification tolerance, fraction of the letter's size
 HIGHLIGHT_COLOR = "rgba(255, 190, 0, 0.28)"
+SHADE_COLOR = "rgba(90, 90, 90, 0.22)"   # ``shade``: positions left out (e.g. dropped by mask dropout)
+FIXED_COLOR = "rgb(0, 0, 0)"              # letters at fixed (template) positions, as in method §13
 _MIN_RELATIVE_HEIGHT = 1e-4  # glyphs below this fraction of the row's tallest stack are not drawn
 
 
@@ -302,23 +304,30 @@ def _axis_names(row):
     return "x" + suffix, "y" + suffix
 
 
-def _letter_traces(heights, letters, positions, row):
-    """One filled scatter trace (dict) per letter that has a glyph in this row."""
+def _letter_traces(heights, letters, positions, row, fixed=None):
+    """One filled scatter trace (dict) per letter that has a glyph in this row.
+
+    Glyphs at ``fixed`` positions (bool (L,)) go into a second trace per letter, filled
+    black (:data:`FIXED_COLOR`) and named ``"A (fixed)"``.
+    """
     bottom, top = stack_heights(heights)
     tallest = float(np.max(top - bottom))
     visible = np.abs(heights) > tallest * _MIN_RELATIVE_HEIGHT
     colors = letter_colors(letters)
     xaxis, yaxis = _axis_names(row)
+    fixed = np.zeros(len(heights), bool) if fixed is None else fixed
     traces = []
     for a, letter in enumerate(letters):
-        rows = np.flatnonzero(visible[:, a])
-        if rows.size == 0:
-            continue
-        xs, ys = _glyph_coordinates(glyph_outline(letter), positions[rows].astype(np.float64),
-                                    bottom[rows, a], top[rows, a], heights[rows, a] < 0)
-        traces.append(dict(type="scatter", x=xs, y=ys, mode="lines", fill="toself", fillcolor=colors[letter],
-                           line=dict(width=0, color=colors[letter]), hoverinfo="skip", showlegend=False,
-                           name=letter, xaxis=xaxis, yaxis=yaxis))
+        for at_fixed in (False, True):
+            rows = np.flatnonzero(visible[:, a] & (fixed == at_fixed))
+            if rows.size == 0:
+                continue
+            color = FIXED_COLOR if at_fixed else colors[letter]
+            xs, ys = _glyph_coordinates(glyph_outline(letter), positions[rows].astype(np.float64),
+                                        bottom[rows, a], top[rows, a], heights[rows, a] < 0)
+            traces.append(dict(type="scatter", x=xs, y=ys, mode="lines", fill="toself", fillcolor=color,
+                               line=dict(width=0, color=color), hoverinfo="skip", showlegend=False,
+                               name=f"{letter} (fixed)" if at_fixed else letter, xaxis=xaxis, yaxis=yaxis))
     return traces
 
 
@@ -425,6 +434,37 @@ def _check_positions(values, length, name):
     return out
 
 
+def _check_fixed(fixed, n_rows, length):
+    """Per row a bool (L,) mask or None, from None, one (L,) mask for every row, or one entry per row."""
+    if fixed is None:
+        return [None] * n_rows
+    expected = (f"fixed must be one boolean mask of shape ({length},) for every row, or a list with one such "
+                f"mask (or None) per row ({n_rows})")
+    per_row = isinstance(fixed, (list, tuple)) and any(f is None or (hasattr(f, "__len__") and not isinstance(f, str))
+                                                       for f in fixed)
+    if not per_row:
+        array = np.asarray(fixed)
+        if array.ndim == 2:
+            per_row, fixed = True, list(array)
+    masks = list(fixed) if per_row else [fixed] * n_rows
+    if len(masks) != n_rows:
+        raise ValueError(f"{expected}; got a list of {len(masks)} entries")
+    out = []
+    for r, mask in enumerate(masks):
+        if mask is None:
+            out.append(None)
+            continue
+        array = np.asarray(mask)
+        if array.shape != (length,):
+            raise ValueError(f"{expected}; got shape {array.shape}" + (f" for row {r}" if per_row else ""))
+        if array.dtype != bool:
+            if not np.issubdtype(array.dtype, np.number) or not np.all((array == 0) | (array == 1)):
+                raise ValueError(f"{expected}; got values other than True/False (or 1/0)")
+            array = array.astype(bool)
+        out.append(array)
+    return out
+
+
 def _check_x_range(x_range, length):
     if x_range is None:
         return 0, length - 1
@@ -499,20 +539,20 @@ def _title_annotations(titles, domains):
                  showarrow=False, font=dict(size=14)) for r, t in enumerate(titles) if t]
 
 
-def _highlight_shapes(highlight, positions, n_rows):
+def _highlight_shapes(highlight, positions, n_rows, color=HIGHLIGHT_COLOR, name="highlight"):
     """A translucent band over each highlighted position on every row."""
     shapes = []
     for p in highlight:
         for r in range(n_rows):
             xaxis, yaxis = _axis_names(r)
             shapes.append(dict(type="rect", xref=xaxis, yref=yaxis + " domain", x0=float(positions[p]) - 0.5,
-                               x1=float(positions[p]) + 0.5, y0=0, y1=1, fillcolor=HIGHLIGHT_COLOR,
-                               line=dict(width=0), layer="below"))
+                               x1=float(positions[p]) + 0.5, y0=0, y1=1, fillcolor=color,
+                               line=dict(width=0), layer="below", name=name))
     return shapes
 
 
 def logos_figure(rows, alphabet, *, titles=None, y_labels=None, hover_values=None, start=1, highlight=None,
-                 x_range=None, row_height=170, y_ranges=None, uirevision="logos"):
+                 x_range=None, row_height=170, y_ranges=None, uirevision="logos", fixed=None, shade=None):
     """Stacked sequence logos on one shared, zoomable x axis.
 
     Parameters
@@ -534,6 +574,9 @@ def logos_figure(rows, alphabet, *, titles=None, y_labels=None, hover_values=Non
         coordinates are ``index + start``.
     highlight : list of int, optional
         0-based positions drawn as a translucent band on every row (variants).
+    shade : list of int, optional
+        0-based positions drawn as a grey band on every row (positions left out,
+        e.g. excluded by mask dropout); shapes named ``"shade"``.
     x_range : (int, int), optional
         Initial zoom, 0-based inclusive first and last position; default all.
     row_height : int
@@ -544,12 +587,16 @@ def logos_figure(rows, alphabet, *, titles=None, y_labels=None, hover_values=Non
     uirevision : str
         Plotly ``uirevision``: while it stays the same, a redraw with new
         heights keeps the user's zoom.
+    fixed : array_like of bool (L,), or list of (array_like (L,) or None), optional
+        Fixed (template) positions: one mask for every row or one per row. Their
+        letters are drawn black (method §13: reference letters at fixed positions).
 
     Returns
     -------
     plotly.graph_objects.Figure
         Per row: one filled scatter trace per letter with glyphs (name = the
-        letter; x/y float32 arrays with NaN between contours), then an
+        letter; x/y float32 arrays with NaN between contours; glyphs at fixed
+        positions in a black trace named ``"A (fixed)"``), then an
         invisible bar trace (name ``""``) carrying the hover text. Rows are
         axes ``x``/``y``, ``x2``/``y2``, ... from the top; the x axes match.
 
@@ -557,7 +604,7 @@ def logos_figure(rows, alphabet, *, titles=None, y_labels=None, hover_values=Non
     ------
     ValueError
         Rows of the wrong shape or different lengths, per-row lists of the wrong
-        length, positions outside the logo.
+        length, positions outside the logo, a ``fixed`` mask of the wrong shape.
     """
     import plotly.graph_objects as go
 
@@ -571,13 +618,15 @@ def logos_figure(rows, alphabet, *, titles=None, y_labels=None, hover_values=Non
     y_ranges = [_check_y_range(y, r) if y is not None else _auto_y_range(m)
                 for r, (y, m) in enumerate(zip(_per_row(y_ranges, n_rows, "y_ranges"), matrices))]
     highlight = _check_positions(highlight or [], length, "highlight")
+    shade = _check_positions(shade or [], length, "shade")
+    fixed = _check_fixed(fixed, n_rows, length)
     first, last = _check_x_range(x_range, length)
     positions = np.arange(length) + _check_start(start)
     _check_row_height(row_height)
 
     data = []
     for r, heights in enumerate(matrices):
-        data += _letter_traces(heights, letters, positions, r)
+        data += _letter_traces(heights, letters, positions, r, fixed[r])
         data.append(_hover_trace(_hover_texts(heights, hover_values[r], letters, positions, y_labels[r]),
                                  positions, y_ranges[r], r))
     gap = 40 if any(titles) else 14
@@ -589,5 +638,6 @@ def logos_figure(rows, alphabet, *, titles=None, y_labels=None, hover_values=Non
                   margin=dict(l=64, r=16, t=top_margin, b=40), plot_bgcolor="white", paper_bgcolor="white",
                   barmode="overlay", hovermode="closest", dragmode="zoom", showlegend=False,
                   uirevision=uirevision, annotations=_title_annotations(titles, domains),
-                  shapes=_highlight_shapes(highlight, positions, n_rows))
+                  shapes=_highlight_shapes(shade, positions, n_rows, SHADE_COLOR, "shade")
+                  + _highlight_shapes(highlight, positions, n_rows))
     return go.Figure(data=data, layout=layout)

@@ -84,15 +84,38 @@ def logo_frame(matrix, alphabet):
     return pd.DataFrame(matrix, columns=list(letters))
 
 
-def _draw(frame, letters, ax, ylabel, title, figsize):
+FIXED_COLOR = "black"   # letters at fixed (template) positions (method §13)
+
+
+def fixed_mask(fixed, length) -> np.ndarray:
+    """A bool (L,) mask of fixed positions from None, bools or 0/1 values, or a ValueError naming the shape."""
+    if fixed is None:
+        return np.zeros(length, bool)
+    array = np.asarray(fixed)
+    if array.shape != (length,):
+        raise ValueError(f"fixed must be a boolean mask of shape ({length},) (one entry per position), "
+                         f"got shape {array.shape}")
+    if array.dtype != bool:
+        if not np.issubdtype(array.dtype, np.number) or not np.all((array == 0) | (array == 1)):
+            raise ValueError(f"fixed must be a boolean mask of shape ({length},) holding True/False (or 1/0)")
+        array = array.astype(bool)
+    return array
+
+
+def _draw(frame, letters, ax, ylabel, title, figsize, fixed=None):
     import logomaker
     import matplotlib.pyplot as plt
 
+    fixed = fixed_mask(fixed, len(frame))
     if ax is None:
         fig, ax = plt.subplots(figsize=figsize)
     else:
         fig = ax.figure
-    logomaker.Logo(frame, ax=ax, color_scheme=_color_scheme(letters), show_spines=False)
+    logo = logomaker.Logo(frame, ax=ax, color_scheme=_color_scheme(letters), show_spines=False)
+    values = frame.to_numpy()
+    for p in np.flatnonzero(fixed):        # reference letters at fixed positions in black
+        for c in np.flatnonzero(values[p] != 0):
+            logo.style_single_glyph(int(p), letters[c], color=FIXED_COLOR)
     ax.set_ylabel(ylabel)
     length = len(frame)
     ax.set_xlim(-0.5, length - 0.5)
@@ -107,7 +130,7 @@ def _draw(frame, letters, ax, ylabel, title, figsize):
     return fig, ax
 
 
-def pwm_logo(pwm, alphabet, ax=None, title=None, figsize=None):
+def pwm_logo(pwm, alphabet, ax=None, title=None, figsize=None, fixed=None):
     """Information-content logo of a PWM (letter height ``p * (log2 A - H)``).
 
     Parameters
@@ -120,6 +143,8 @@ def pwm_logo(pwm, alphabet, ax=None, title=None, figsize=None):
     title : str, optional
     figsize : (float, float), optional
         For a new figure; default scales with L.
+    fixed : array_like of bool, shape (L,), optional
+        Fixed (template) positions; their letters are drawn black (method §13).
 
     Returns
     -------
@@ -130,12 +155,12 @@ def pwm_logo(pwm, alphabet, ax=None, title=None, figsize=None):
     letters = _letters(alphabet)
     heights = information_content(pwm)
     frame = logo_frame(heights, letters)
-    fig, ax = _draw(frame, letters, ax, "bits", title, figsize or logo_figsize(len(frame)))
+    fig, ax = _draw(frame, letters, ax, "bits", title, figsize or logo_figsize(len(frame)), fixed)
     ax.set_ylim(0, np.log2(len(letters)))
     return fig, ax
 
 
-def importance_logo(importance, sequence, alphabet, ax=None, title=None, figsize=None):
+def importance_logo(importance, sequence, alphabet, ax=None, title=None, figsize=None, fixed=None):
     """Logo of importance scores: the reference letter at each position, height = score.
 
     Parameters
@@ -148,6 +173,8 @@ def importance_logo(importance, sequence, alphabet, ax=None, title=None, figsize
     ax : matplotlib.axes.Axes, optional
     title : str, optional
     figsize : (float, float), optional
+    fixed : array_like of bool, shape (L,), optional
+        Fixed (template) positions; their letters are drawn black (method §13).
 
     Returns
     -------
@@ -164,14 +191,14 @@ def importance_logo(importance, sequence, alphabet, ax=None, title=None, figsize
         if letter in letters:  # ambiguous letters (N/X) get no letter
             matrix[j, letters.index(letter)] = scores[j]
     frame = logo_frame(matrix, letters)
-    fig, ax = _draw(frame, letters, ax, "importance", title, figsize or logo_figsize(len(frame)))
+    fig, ax = _draw(frame, letters, ax, "importance", title, figsize or logo_figsize(len(frame)), fixed)
     top = float(np.max(scores)) if scores.size else 0.0
     low = min(0.0, float(np.min(scores)) if scores.size else 0.0)
     ax.set_ylim(low * 1.05, top * 1.05 if top > 0 else 1.0)
     return fig, ax
 
 
-def matrix_logo(matrix, alphabet, ax=None, title=None, figsize=None, ylabel="score"):
+def matrix_logo(matrix, alphabet, ax=None, title=None, figsize=None, ylabel="score", fixed=None):
     """Logo of a per-letter matrix (e.g. an attribution map), positive up and negative down.
 
     Parameters
@@ -183,6 +210,8 @@ def matrix_logo(matrix, alphabet, ax=None, title=None, figsize=None, ylabel="sco
     title : str, optional
     figsize : (float, float), optional
     ylabel : str
+    fixed : array_like of bool, shape (L,), optional
+        Fixed (template) positions; their letters are drawn black (method §13).
 
     Returns
     -------
@@ -191,7 +220,7 @@ def matrix_logo(matrix, alphabet, ax=None, title=None, figsize=None, ylabel="sco
     """
     letters = _letters(alphabet)
     frame = logo_frame(matrix, letters)
-    fig, ax = _draw(frame, letters, ax, ylabel, title, figsize or logo_figsize(len(frame)))
+    fig, ax = _draw(frame, letters, ax, ylabel, title, figsize or logo_figsize(len(frame)), fixed)
     values = frame.to_numpy()
     top = float(np.clip(values, 0, None).sum(axis=1).max()) if values.size else 0.0
     low = float(np.clip(values, None, 0).sum(axis=1).min()) if values.size else 0.0
