@@ -142,6 +142,9 @@ def _parser():
                    help="train with mask dropout so explain(..., drop=mask) finds alternative explanations")
     p.add_argument("--architecture", choices=("siamese", "joint"),
                    help="pair predictors (binder): one network per chain (siamese, default) or one seeing both")
+    p.add_argument("--template", help="fixed positions (constant regions such as a reporter's flanks): a string "
+                                      "of length L, letters fixed, N free; the scrambler keeps them and leaves "
+                                      "them out of the bits budget")
 
     p = sub.add_parser("calibrate-scrambler", help="re-calibrate a built-in scrambler's bits channel and "
                                                    "re-measure it (rewrites the file and its card)")
@@ -455,7 +458,8 @@ def cmd_train_scrambler(args):
                                fixed_bits=args.fixed_bits, epochs=args.epochs, n_train=args.n_train,
                                learning_rate=args.learning_rate, penalty_weight=args.penalty_weight,
                                seed=args.seed, time_limit=args.time_limit, checkpoint=args.checkpoint,
-                               objective=args.objective, dropout=args.dropout, architecture=args.architecture)
+                               objective=args.objective, dropout=args.dropout, architecture=args.architecture,
+                               template=args.template)
     print(json.dumps(card["metrics_held_out"], indent=2))
 
 

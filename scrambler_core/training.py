@@ -322,14 +322,14 @@ def _save_predictor(model, card, history, metrics, seed, epochs, start, output_d
 def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_path=None, fixed_bits=None,
                         epochs=None, n_train=None, learning_rate=None, penalty_weight=None, seed=0,
                         time_limit=None, checkpoint=None, objective="reconstruct", model_path=None,
-                        dropout=None, architecture=None):
+                        dropout=None, architecture=None, template=None):
     """Train a scrambler with the committed recipe (built-in and published predictors) or on given sequences.
 
     Writes weights + card. ``model_path`` is the weights file of a published predictor
     (``optimus5``, ``aparent2``); its SHA-256 goes into the card and the default file name.
     ``objective`` trains positive (maximize) or negative (minimize) feature scramblers, ``dropout``
     ("uniform" / "biased") a mask-dropout scrambler, ``architecture`` ("siamese" / "joint") the
-    scrambler of a pair predictor (``binder``).
+    scrambler of a pair predictor (``binder``), ``template`` fixed positions (method §2).
 
     Returns
     -------
@@ -394,6 +394,7 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
         "mask_dropout": dropout,
         "dropout_max_rate": spec.get("dropout_max_rate", 0.5),
         "architecture": architecture,
+        "template": template,
     }
     init_from = PRETRAINED_DIR / spec["init_from"] if spec.get("init_from") else None
     steps_per_epoch = len(x) // settings["batch_size"]
@@ -436,6 +437,7 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
                    + (f" --objective {objective}" if objective != "reconstruct" else "")
                    + (f" --dropout {dropout}" if dropout else "")
                    + (f" --architecture {architecture}" if architecture else "")
+                   + (f" --template {template}" if template else "")
                    + (f" --model-path {Path(predictor.path).name}" if published else "")
                    + (f" --fixed-bits {fixed_bits}" if fixed_bits is not None else "") + f" --seed {seed}",
     }

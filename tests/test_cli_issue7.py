@@ -95,3 +95,18 @@ def test_benchmark_refusals(tmp_path, capsys):
     assert cli.main(["benchmark", "--predictor", "utr5", "--benchmark", "dropout",
                      "--output-dir", str(tmp_path)]) == 2
     assert "polya grammar" in capsys.readouterr().err
+
+
+def test_train_scrambler_with_a_template(tmp_path):
+    out = tmp_path / "fixed.keras"
+    template = "GGG" + "N" * 47
+    assert cli.main(["train-scrambler", "--predictor", "utr5", "--n-train", "64", "--epochs", "1",
+                     "--template", template, "--output", str(out)]) == 0
+    scr = sc.load_scrambler(str(out))
+    assert scr.network.template == template
+    card = __import__("json").loads(out.with_suffix(".json").read_text())
+    assert card["settings"]["template"] == template and "--template" in card["command"]
+    seqs = ["GGG" + s[3:] for s in synthetic.random_sequences(4, 50, np.random.default_rng(0))]
+    ex = scr.explain(seqs, target_bits=0.5, n_samples=8)
+    assert (ex.importance[:, :3] == 0).all() and ex.fixed[:3].all() and not ex.fixed[3:].any()
+    assert (ex.samples[:, :, :3].argmax(-1) == 2).all()
