@@ -14,6 +14,7 @@ Link parameters: ``predictor``, ``mode`` (inclusion/occlusion), ``bits`` (0.05-2
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -546,7 +547,9 @@ def main() -> None:
     figure = common.logo_rows_figure(rows, letters, titles=titles,
                                      y_labels=["bits", "importance"], hover_values=hover, highlight=highlight,
                                      x_range=(zoom[0] - 1, zoom[1] - 1), fixed=fixed, shade=excluded)
-    common.show_plotly(figure, key=LOGOS_KEY, on_select=_add_selection_to_excluded,
+    # st.plotly_chart calls on_select with no arguments: bind them here
+    common.show_plotly(figure, key=LOGOS_KEY,
+                       on_select=partial(_add_selection_to_excluded, keys["exclude"], LOGOS_KEY, length),
                        selection_mode=("box", "points"))
     if excluded:
         st.caption(alternative_caption(drop, explanation, plain, original))

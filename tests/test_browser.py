@@ -392,3 +392,90 @@ def test_your_model_refuses_a_file_that_is_not_a_model(page, server):
     message = error.first.inner_text()
     assert "not a Keras model file" in message, message
     save_screenshot(page, "your_model_refused")
+
+
+# ----------------------------------------------------------------------------- Explore: excluded positions
+
+POLYA_EXPLORE = "/?predictor=polya&mode=inclusion&bits=0.5&example=1"
+EXCLUDE_INPUT = 'input[aria-label="Excluded positions"]'
+ALTERNATIVE = "Alternative explanation: positions"
+# page coordinates of data x positions on the top row of a plotly chart, and its vertical middle
+X_TO_PAGE_JS = """([sel, xs]) => {
+  const gd = document.querySelector(sel);
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  const box = gd.getBoundingClientRect();
+  return {xs: xs.map(v => box.left + xa._offset + xa.l2p(v)), y: box.top + ya._offset + ya._length / 2,
+          dragmode: gd._fullLayout.dragmode};
+}"""
+
+
+def open_exclude_expander(page):
+    expander = page.locator('[data-testid="stExpander"]', has_text="Exclude positions").first
+    box = expander.locator(EXCLUDE_INPUT)
+    if not box.is_visible():
+        expander.locator("summary").click()
+    box.wait_for(state="visible", timeout=STEP_TIMEOUT)
+    return box
+
+
+def wait_alternative_caption(page):
+    caption = page.locator('[data-testid="stCaptionContainer"]', has_text=ALTERNATIVE)
+    caption.first.wait_for(timeout=STEP_TIMEOUT)
+    wait_settled(page, STEP_TIMEOUT)
+    return caption.first.inner_text()
+
+
+def test_explore_exclude_ranges_switches_to_dropout_scrambler(page, server):
+    open_explore(page, server, POLYA_EXPLORE)
+    assert_clean(page, server)
+    assert ALTERNATIVE not in page.inner_text("body")
+    box = open_exclude_expander(page)
+    box.fill("85-90")
+    box.press("Enter")
+    text = wait_alternative_caption(page)
+    assert_clean(page, server)
+    assert not page.locator(ERRORS).count(), page.locator(ERRORS).first.inner_text()
+    assert "positions 85-90 (6) are excluded" in text, text
+    assert re.search(r"\d+\.\d{3} with them excluded, \d+\.\d{3} without exclusions", text), text
+    assert "alternative (positions excluded)" in page.inner_text(LOGOS)        # the logo titles
+    assert page.evaluate(f"() => document.querySelectorAll('{LOGOS} .layer-below .shapelayer path, "
+                         f"{LOGOS} .shapelayer path').length") > 0              # the grey band
+    assert "(mask dropout)" in page.inner_text("body")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('exclude') === '85-90'",
+                           timeout=STEP_TIMEOUT)
+    assert "exclude=" in page.url, page.url
+    save_screenshot(page, "explore_exclude")
+
+
+def test_explore_logo_box_select_adds_excluded_positions(page, server):
+    open_explore(page, server, POLYA_EXPLORE)
+    assert_clean(page, server)
+    box = open_exclude_expander(page)
+    assert box.input_value() == ""
+    chart = page.locator(LOGOS).first
+    chart.scroll_into_view_if_needed()
+    chart.hover()
+    page.locator(f'{LOGOS} .modebar-btn[data-title="Box Select"]').first.click()
+    page.wait_for_function(f"() => document.querySelector('{LOGOS}')._fullLayout.dragmode === 'select'",
+                           timeout=STEP_TIMEOUT)
+    where = page.evaluate(X_TO_PAGE_JS, [LOGOS, [84.6, 90.4]])
+    (x0, x1), y = where["xs"], where["y"]
+    page.mouse.move(x0, y)
+    page.mouse.down()
+    for k in range(1, 11):
+        page.mouse.move(x0 + (x1 - x0) * k / 10, y + k)
+    page.mouse.up()
+    # the selection's callback fills the box, or fails (Streamlit's redacted "encountered an error" box)
+    page.wait_for_function("""(sel) => { const e = document.querySelector(sel);
+                                       return (e && e.value.trim() !== '')
+                                         || document.body.innerText.includes('encountered an error'); }""",
+                           arg=EXCLUDE_INPUT, timeout=STEP_TIMEOUT)
+    assert "encountered an error" not in page.inner_text("body"), server.output(3000)
+    text = wait_alternative_caption(page)
+    assert_clean(page, server)
+    value = box.input_value()
+    assert value == "85-90", value
+    assert "positions 85-90 (6) are excluded" in text, text
+    page.wait_for_function("() => new URLSearchParams(location.search).get('exclude') === '85-90'",
+                           timeout=STEP_TIMEOUT)
+    save_screenshot(page, "explore_exclude_box_select")
