@@ -206,6 +206,7 @@ def assert_clean(page, server):
     assert exceptions.count() == 0, f"exception on the page: {exceptions.first.inner_text()}{detail}"
     assert "Traceback" not in body, detail
     assert "Something went wrong" not in body, detail
+    assert "This app has encountered an error" not in body, detail     # Streamlit's redacted exception box
 
 
 def metric_values(page) -> dict:
