@@ -1,5 +1,7 @@
 """Benchmarks: the paper's inclusion/occlusion (KL) and ground-truth recall (Table D) benchmarks,
-run on the chosen predictor from the browser at a size that finishes in seconds.
+run on the chosen predictor from the browser at a size that finishes in seconds; for the built-in
+``binder`` pair predictor the interface-residue benchmark (Fig S5), and for ``polya`` also the
+mask-dropout (alternative explanations) and positive / negative feature benchmarks.
 
 Nothing runs on page load: the benchmarks run when "Run benchmarks" is pressed, through
 ``scrambler_core.comparison.run_benchmarks_in_memory`` (which calls
@@ -12,12 +14,15 @@ import json
 import time
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 import scrambler_core as sc
 from pages import _common as common
 from scrambler_core import benchmarks, comparison
+from scrambler_core.attribution import PER_EXAMPLE_METHODS as ATTRIBUTION_PER_EXAMPLE
 from scrambler_core.cache import fingerprint
+from scrambler_core.predictors import PAIR_BUILTINS
 
 RESULTS_KEY = "_benchmarks_results"   # {predictor name: {"results", "settings", "from_cache", "seconds"}}
 RUN_KEY = "benchmarks_run"
@@ -218,16 +223,310 @@ def show_results(name: str, entry: dict) -> None:
         common.csv_download(results["cost"], "Cost table CSV", f"{stem}_cost.csv", key="benchmarks_cost_csv")
 
 
+# ----------------------------------------------------------------------------- binder: interface residues (Fig S5)
+
+INTERFACE_KEY = "_benchmarks_interface"   # {predictor name: {"table", "settings", "from_cache", "seconds"}}
+INTERFACE_RUN_KEY = "benchmarks_interface_run"
+INTERFACE_CHOICES = list(benchmarks.INTERFACE_METHODS)
+INTERFACE_DEFAULT_METHODS = ["scrambler", "ism", "saliency", "gradient_x_input", "integrated_gradients"]
+INTERFACE_PER_EXAMPLE = [m for m in INTERFACE_CHOICES if m in ATTRIBUTION_PER_EXAMPLE]
+INTERFACE_DEFAULTS = {"interface_n": 32, "interface_n_per_example": 8, "interface_steps": 300}
+INTERFACE_LIMITS = {"interface_n": (4, 512), "interface_n_per_example": (1, 128), "interface_steps": (10, 2000)}
+
+INTERFACE_PROTOCOL = """
+**Which residues make the pair bind?** The built-in `binder` predictor mirrors the coiled-coil
+heterodimer binder, and its training data come from a grammar, so the residues that really make two
+peptides bind are known: the core a/d pairs, the Asn–Asn pair at *a* and the *g*–*e′* salt bridges
+(and repulsions). For generated pairs that bind (true probability > 0.5), each method ranks the residues of
+both chains by |score| (padding left out), and the benchmark reports the **average precision (AP)** of the
+true interface residues in that ranking, averaged over the pairs: 1 means every interface residue is ranked
+above every other residue; **chance** is the AP of a random ranking (the fraction of residues that are
+interface residues).
+
+* **scrambler** runs every pretrained pair scrambler: inclusion and occlusion, siamese (one network per chain,
+  shared weights) and joint (one network over both chains). Its scores need no predictor call.
+* The per-example optimisation and the ablations of Fig S5C–D (continuous masks with the mean / no / a random
+  background, the L2X/INVASE-style zero and random masks) optimise every pair (1 + steps or more predictor calls
+  each), so they are opt-in and run on the first few pairs only.
+* **paper HBNet AP** is the paper's Fig S5B–D: average precision of the HBNet-designed interface residues, on
+  real designed binders scored by the published binder network. Different data, a different predictor and
+  a different notion of interface: compare the **ordering** of the methods with it, not the values.
+"""
+
+
+def pair_scrambler_fingerprints(name: str) -> dict:
+    """``{"mode/architecture": fingerprint or None}`` of the pretrained pair scramblers (None: not there), so a
+    cached result is recomputed once a missing scrambler has been trained."""
+    found = {}
+    for mode, architecture in benchmarks.PAIR_SCRAMBLERS:
+        try:
+            found[f"{mode}/{architecture}"] = fingerprint(common.get_scrambler(name, mode, architecture=architecture))
+        except sc.ModelFileError:
+            found[f"{mode}/{architecture}"] = None
+    return found
+
+
+def _run_interface(name: str, predictor, settings: dict):
+    """Run (or fetch from the disk cache) the interface benchmark with a progress bar; (table, from_cache)."""
+    methods = settings["methods"]
+    scramblers = pair_scrambler_fingerprints(name) if "scrambler" in methods else {}
+    parts = (fingerprint(predictor), json.dumps(settings, sort_keys=True), scramblers)
+    total = sum(len(benchmarks.PAIR_SCRAMBLERS) if m == "scrambler" else 1 for m in methods)
+    bar = st.progress(0.0, text="Generating the test pairs…")
+    computed, done = [], []
+
+    def progress(text):
+        done.append(text)
+        bar.progress(min(len(done) / total, 1.0), text=f"Finished {text} ({len(done)} of {total})")
+
+    options = {m: {"steps": settings["steps"]} for m in methods if m in INTERFACE_PER_EXAMPLE}
+
+    def compute():
+        computed.append(True)
+        return benchmarks.interface_benchmark(predictor, methods, n=settings["n"],
+                                              n_per_example=settings["n_per_example"], method_options=options,
+                                              progress=progress)
+
+    table = common.cached("interface_benchmark", parts, compute)
+    bar.empty()
+    return table, not computed
+
+
+def interface_figure(table: pd.DataFrame, title: str = ""):
+    """Bar chart of the mean AP (± sem) per method, the paper's HBNet AP as markers, chance as a line."""
+    fig = go.Figure(go.Bar(x=table.method, y=table.mean_ap, name="measured (mean AP)",
+                           error_y={"type": "data", "array": table.sem_ap.fillna(0), "visible": True},
+                           marker_color="#4C78A8", hovertemplate="%{x}<br>mean AP %{y:.3f}<extra></extra>"))
+    if "paper_hbnet_ap" in table and table.paper_hbnet_ap.notna().any():
+        paper = table[table.paper_hbnet_ap.notna()]
+        fig.add_trace(go.Scatter(x=paper.method, y=paper.paper_hbnet_ap, mode="markers",
+                                 name="paper HBNet AP (other data)",
+                                 marker={"symbol": "diamond", "size": 11, "color": "#E45756"},
+                                 hovertemplate="%{x}<br>paper HBNet AP %{y:.2f}<extra></extra>"))
+    chance = float(table.random_ap.iloc[0])
+    fig.add_hline(y=chance, line_dash="dash", line_color="grey", annotation_text=f"chance {chance:.2f}",
+                  annotation_position="top left")
+    fig.update_layout(title=title, yaxis_title="average precision of interface residues", yaxis_range=[0, 1],
+                      height=420, margin={"t": 50, "b": 10}, legend={"orientation": "h", "y": -0.3})
+    return fig
+
+
+def show_interface_results(name: str, entry: dict) -> None:
+    full, settings = entry["table"], entry["settings"]
+    source = "served from the cache" if entry["from_cache"] else f"computed in {entry['seconds']:.1f} s"
+    per_example = [m for m in settings["methods"] if m in INTERFACE_PER_EXAMPLE]
+    sizes = f"{settings['n']} pairs"
+    if per_example:
+        sizes += f"; {', '.join(per_example)} on {settings['n_per_example']} pairs, {settings['steps']} steps"
+    st.success(f"Interface residues for {name} ({sizes}), {source}.")
+    errors = full[full["error"].notna()] if "error" in full else full.iloc[:0]
+    for row in errors.itertuples():
+        st.info(f"{row.method} left out: {row.error}")
+    table = full[full["error"].isna()] if "error" in full else full
+    if table.empty:
+        return
+    columns = ["method", "mean_ap", "sem_ap", "random_ap", "n", "calls_per_sequence", "seconds_per_sequence",
+               "paper_hbnet_ap"]
+    shown = table[[c for c in columns if c in table]].reset_index(drop=True)
+    shown["n"] = shown["n"].astype(int)      # float when a left-out row had none
+    st.dataframe(shown, hide_index=True, width="stretch",
+                 column_config={"mean_ap": st.column_config.NumberColumn("mean AP", format="%.3f"),
+                                "sem_ap": st.column_config.NumberColumn("± sem", format="%.3f"),
+                                "random_ap": st.column_config.NumberColumn("chance AP", format="%.3f"),
+                                "n": st.column_config.NumberColumn("pairs", format="%d"),
+                                "calls_per_sequence": st.column_config.NumberColumn("calls / pair", format="%.0f"),
+                                "seconds_per_sequence": st.column_config.NumberColumn("seconds / pair",
+                                                                                      format="%.2e"),
+                                "paper_hbnet_ap": st.column_config.NumberColumn("paper HBNet AP", format="%.2f")})
+    common.show_plotly(interface_figure(shown, title=f"{name}: interface residues, n = {settings['n']}"),
+                       key="benchmarks_interface_plot")
+    common.csv_download(full, "Interface AP table CSV", f"{name}_benchmark_interface.csv",
+                        key="benchmarks_interface_csv")
+
+
+def interface_page(name: str, predictor) -> None:
+    """The Benchmarks page of the built-in pair predictor: AP of the true interface residues (Fig S5)."""
+    st.title("Benchmarks")
+    common.describe_predictor(predictor)
+    st.caption("Sized for a browser: 32 pairs with the fast methods take seconds on a laptop CPU. The full protocol "
+               f"is `python -m scrambler_core benchmark --predictor {name}`.")
+    with st.expander("What am I looking at?"):
+        st.markdown(INTERFACE_PROTOCOL)
+    st.subheader("Interface residues (Fig S5)")
+    st.caption("Average precision (AP) of the grammar's true interface residues when each method ranks the residues "
+               "of both chains: 1 = every interface residue ranked first; the dashed line is chance. The paper's "
+               "column is HBNet AP on real designed binders, so only the ordering of the methods is comparable.")
+    for key, value in INTERFACE_DEFAULTS.items():
+        st.session_state.setdefault(f"benchmarks.{key}", value)
+    st.session_state.setdefault("benchmarks.interface_methods", list(INTERFACE_DEFAULT_METHODS))
+    chosen = st.multiselect("Methods", INTERFACE_CHOICES, key="benchmarks.interface_methods",
+                            help="scrambler: the four pretrained pair scramblers. The per-example optimisation and "
+                                 "the ablations (continuous_*, zero_mask, random_mask, scrambler_optimized) optimise "
+                                 "every pair: opt-in, and run on the first few pairs only.")
+    methods = [m for m in INTERFACE_CHOICES if m in chosen]
+    per_example = [m for m in methods if m in INTERFACE_PER_EXAMPLE]
+    c1, c2, c3 = st.columns(3)
+    n = c1.number_input("Pairs", *INTERFACE_LIMITS["interface_n"], step=8, key="benchmarks.interface_n",
+                        help="Generated binding pairs, held out from training (full protocol: 128).")
+    n_per_example, steps = INTERFACE_DEFAULTS["interface_n_per_example"], INTERFACE_DEFAULTS["interface_steps"]
+    if per_example:
+        n_per_example = c2.number_input("Pairs for the per-example methods",
+                                        *INTERFACE_LIMITS["interface_n_per_example"],
+                                        key="benchmarks.interface_n_per_example",
+                                        help="They run on the first pairs only (full protocol: 32).")
+        steps = c3.number_input("Optimisation steps", *INTERFACE_LIMITS["interface_steps"], step=50,
+                                key="benchmarks.interface_steps", help="Adam steps per pair (the paper used 300).")
+        st.warning(f"{', '.join(per_example)}: {int(steps)} optimisation steps per pair, 1 + {int(steps)} predictor "
+                   "calls (times the samples for scrambler_optimized and the random-background ablations); at 300 "
+                   "steps expect up to a few seconds per pair on a CPU.")
+    settings = {"methods": methods, "n": int(n), "n_per_example": min(int(n_per_example), int(n)) if per_example
+                else None, "steps": int(steps) if per_example else None}
+    pressed = st.button("Run interface benchmark", key=INTERFACE_RUN_KEY, type="primary", disabled=not methods)
+    if not methods:
+        st.caption("Choose at least one method.")
+    stored = st.session_state.setdefault(INTERFACE_KEY, {})
+    if pressed and methods:
+        started = time.perf_counter()
+        table, from_cache = _run_interface(name, predictor, settings)
+        stored[name] = {"table": table, "settings": settings, "from_cache": from_cache,
+                        "seconds": time.perf_counter() - started}
+    entry = stored.get(name)
+    if entry is None:
+        st.info("Press **Run interface benchmark**: nothing runs until you do.")
+        return
+    if entry["settings"] != settings:
+        st.caption("These are the last results for this predictor; the settings above have changed since. Press "
+                   "**Run interface benchmark** to update them.")
+    show_interface_results(name, entry)
+
+
+# ----------------------------------------------------------------------------- polya: dropout and feature signs
+
+POLYA_KEY = "_benchmarks_polya"     # {"n", "dropout": {"table"} or {"missing"}, "features": ..., "seconds", ...}
+POLYA_RUN_KEY = "benchmarks_polya_run"
+POLYA_N_DEFAULT, POLYA_N_LIMITS = 32, (4, 1024)
+DROPOUT_LOOK_FOR = ("Look for the top 6 positions moving from AATAAA (positions 67–72) to ATTAAA (79–84) when "
+                    "AATAAA is dropped: the dropout scrambler finds the next-best PAS, and the samples keep more "
+                    "of the prediction than a random window would.")
+FEATURES_LOOK_FOR = ("Look for the maximize scrambler's top positions on the raising elements (the PAS AATAAA, "
+                     "TGTA, GTGT) and the minimize scrambler's on the lowering ones (CCCC / GGGG repressors, the "
+                     "upstream AATAAA); their sample predictions move up and down from the original.")
+POLYA_PROTOCOL = ("Two more ground-truth checks on the polya grammar, with its pretrained special scramblers at "
+                  "0.25 bits. **Mask dropout** (alternative explanations): windows with AATAAA at 67 and ATTAAA at "
+                  "79, explained as they are and with AATAAA excluded; the share of the top 6 positions on each "
+                  "hexamer. **Positive and negative features**: windows holding both raising and lowering elements, "
+                  "explained by the maximize and the minimize scrambler; the share of the top 12 positions on each "
+                  "kind of element.")
+
+
+def _polya_scrambler(name: str, **kind):
+    """(scrambler, None), or (None, reason naming the missing file)."""
+    try:
+        return common.get_scrambler(name, "inclusion", **kind), None
+    except sc.ModelFileError as err:
+        return None, str(err)
+
+
+def _run_polya(name: str, n: int) -> dict:
+    """Run (or fetch from the disk cache) both polya benchmarks with a progress bar."""
+    bar = st.progress(0.0, text="Running the mask-dropout benchmark…")
+    computed = []
+    result = {"n": n}
+    started = time.perf_counter()
+
+    def compute(function, *args):
+        def run():
+            computed.append(True)
+            return function(*args, n=n)
+        return run
+
+    dropout, missing = _polya_scrambler(name, dropout=True)
+    if dropout is None:
+        result["dropout"] = {"missing": missing}
+    else:
+        result["dropout"] = {"table": common.cached("dropout_benchmark", (fingerprint(dropout), n),
+                                                    compute(benchmarks.dropout_benchmark, dropout))}
+    bar.progress(0.5, text="Running the positive / negative feature benchmark…")
+    positive, missing_positive = _polya_scrambler(name, objective="maximize")
+    negative, missing_negative = _polya_scrambler(name, objective="minimize")
+    if positive is None or negative is None:
+        result["features"] = {"missing": "; ".join(m for m in (missing_positive, missing_negative) if m)}
+    else:
+        result["features"] = {"table": common.cached(
+            "feature_sign_benchmark", (fingerprint(positive), fingerprint(negative), n),
+            compute(benchmarks.feature_sign_benchmark, positive, negative))}
+    bar.empty()
+    result["from_cache"] = not computed
+    result["seconds"] = time.perf_counter() - started
+    return result
+
+
+def _show_polya_part(part: dict | None, name: str, kind: str, column_config: dict) -> None:
+    if part is None:
+        return
+    if "missing" in part:
+        st.info(f"Not available: {part['missing']}")
+        return
+    table = part["table"]
+    st.dataframe(table, hide_index=True, width="stretch", column_config=column_config)
+    common.csv_download(table, f"{kind.capitalize()} table CSV", f"{name}_benchmark_{kind}.csv",
+                        key=f"benchmarks_{kind}_csv")
+
+
+def polya_sections(name: str) -> None:
+    """Mask dropout (alternative explanations) and positive / negative features on the polya grammar."""
+    st.divider()
+    st.subheader("Alternative explanations and feature signs")
+    st.caption(POLYA_PROTOCOL)
+    st.session_state.setdefault("benchmarks.polya_n", POLYA_N_DEFAULT)
+    c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
+    n = int(c1.number_input("Windows", *POLYA_N_LIMITS, step=8, key="benchmarks.polya_n",
+                            help="Generated 205-nt windows per benchmark (full protocol: 128)."))
+    pressed = c2.button("Run dropout and feature benchmarks", key=POLYA_RUN_KEY, type="primary")
+    if pressed:
+        st.session_state[POLYA_KEY] = _run_polya(name, n)
+    entry = st.session_state.get(POLYA_KEY)
+    if entry is None:
+        st.info("Press **Run dropout and feature benchmarks**: nothing runs until you do.")
+    else:
+        source = "served from the cache" if entry["from_cache"] else f"computed in {entry['seconds']:.1f} s"
+        st.success(f"Dropout and feature benchmarks for {name} ({entry['n']} windows each), {source}.")
+        if entry["n"] != n:
+            st.caption("These are the last results; the number of windows has changed since. Press **Run dropout "
+                       "and feature benchmarks** to update them.")
+    share = {c: st.column_config.NumberColumn(c.replace("_", " "), format="%.2f")
+             for c in ("top_on_AATAAA", "top_on_ATTAAA", "top_on_raising", "top_on_lowering")}
+    predictions = {c: st.column_config.NumberColumn(c.replace("_", " "), format="%.3f")
+                   for c in ("median_prediction", "median_sample_prediction")}
+    st.subheader("Alternative explanations (mask dropout)")
+    st.caption(DROPOUT_LOOK_FOR)
+    _show_polya_part(entry and entry.get("dropout"), name, "dropout", {**share, **predictions})
+    st.subheader("Positive and negative features")
+    st.caption(FEATURES_LOOK_FOR)
+    _show_polya_part(entry and entry.get("features"), name, "features", {**share, **predictions})
+
+
 # ----------------------------------------------------------------------------- page
 
 def main() -> None:
     name = common.current_predictor_name()
     predictor = common.get_predictor(name)
+    if common.is_pair_predictor(predictor) and name in PAIR_BUILTINS:
+        common.write_query({"predictor": name})
+        interface_page(name, predictor)
+        return
     common.single_sequence_pages_only(predictor, "Benchmarks")
     common.write_query({"predictor": name})
 
     st.title("Benchmarks")
     common.describe_predictor(predictor)
+    kl_and_recall(name, predictor)
+    if name == "polya":
+        polya_sections(name)
+
+
+def kl_and_recall(name: str, predictor) -> None:
+    """Settings, run button and results of the inclusion / occlusion and Table D benchmarks."""
     st.caption("Sized for a browser: small sets finish in well under a minute on a laptop CPU with the fast methods. "
                f"The full protocol (KL sets of 256, 128 samples, Table D n = 512, per-example methods on 64) is "
                f"`python -m scrambler_core benchmark --predictor {name}`; its measured figures are in the README "
@@ -303,12 +602,11 @@ def main() -> None:
         if unsupported:
             st.warning(f"{' and '.join(unsupported)} left out: {'; '.join(sorted(set(unsupported.values())))}.")
             run_settings = dict(run_settings, methods=[m for m in run_settings["methods"] if m not in unsupported])
-        if not run_settings["methods"]:
-            st.stop()
-        started = time.perf_counter()
-        results, from_cache = _run(predictor, run_settings, test_sequences if run_kl else None, scramblers)
-        stored[name] = {"results": results, "settings": settings, "from_cache": from_cache,
-                        "seconds": time.perf_counter() - started}
+        if run_settings["methods"]:
+            started = time.perf_counter()
+            results, from_cache = _run(predictor, run_settings, test_sequences if run_kl else None, scramblers)
+            stored[name] = {"results": results, "settings": settings, "from_cache": from_cache,
+                            "seconds": time.perf_counter() - started}
     entry = stored.get(name)
     if entry is None:
         st.info("Press **Run benchmarks**: nothing runs until you do.")
