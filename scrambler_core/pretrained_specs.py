@@ -93,6 +93,12 @@ for _objective in ("maximize", "minimize"):
         "n_train": 6_000, "epochs": 3, "learning_rate": 1e-4, "penalty_weight": 10.0, "bits_schedule": [],
         "init_from": "polya_inclusion.keras",
     }
+# polya: the transfer from the reconstruct scrambler kept its habit of scoring AATAAA the same wherever it sits (the
+# network is translation-equivariant), so the maximize scrambler kept an upstream AATAAA, which lowers the proximal
+# isoform. A position channel (zero-initialised) lets both objectives learn where AATAAA helps and where it hurts.
+for _objective in ("maximize", "minimize"):
+    VARIANT_SPECS[("polya", "inclusion", _objective)].update(
+        n_train=8_000, learning_rate=3e-4, network_options={"position_channel": True})
 
 BINDER_SPEC = {
     "data": "generated coiled-coil peptide pairs (synthetic.generate_binder_pairs), 24-48 residues per chain, "

@@ -385,6 +385,9 @@ class ScramblerModel(keras.Model):
     sequence_length, alphabet : int, str
     alphabet_letters : str, optional — the channel order when it is not the named alphabet's (e.g. a
         published protein model with 19 letters)
+    position_channel : bool — a last input channel ``j / (L - 1)`` tells the network where each position
+        is (our extension: the residual network is translation-equivariant, so without it the same
+        motif gets the same score wherever it sits, e.g. AATAAA inside and upstream of a PAS window)
     mode : {"inclusion", "occlusion"}
     bits_conditioned : bool
     target_bits : float — the fixed target (ignored when bits-conditioned)
@@ -410,7 +413,7 @@ class ScramblerModel(keras.Model):
                  dilations=(1, 2, 4, 2, 1), dropout=0.0, norm="batch", smoothing=None, template=None,
                  background=None, predictor_name=None, objective="reconstruct", output_kind="regression",
                  bits_calibration=None, mask_dropout=False, architecture="single", alphabet_letters=None,
-                 **kwargs):
+                 position_channel=False, **kwargs):
         super().__init__(**kwargs)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -440,6 +443,7 @@ class ScramblerModel(keras.Model):
         self.predictor_name = predictor_name
         self.bits_calibration = bits_calibration
         self.mask_dropout = bool(mask_dropout)
+        self.position_channel = bool(position_channel)
         self.architecture = architecture
         if background is None:
             background = uniform_background(self.sequence_length, self.alphabet.size)
@@ -471,8 +475,8 @@ class ScramblerModel(keras.Model):
 
     @property
     def n_condition_channels(self) -> int:
-        """Extra input channels after the one-hot: target bits (bits-conditioned), then drop (mask dropout)."""
-        return int(self.bits_conditioned) + int(self.mask_dropout)
+        """Extra input channels after the one-hot: target bits, drop (mask dropout), position."""
+        return int(self.bits_conditioned) + int(self.mask_dropout) + int(self.position_channel)
 
     @property
     def is_pair(self) -> bool:
@@ -493,7 +497,7 @@ class ScramblerModel(keras.Model):
             scores = self._scores(inputs, training)
         scores = scores * tf.reshape(self.free[:, 0], [1, -1])
         if self.mask_dropout:
-            scores = scores * inputs[..., -1]
+            scores = scores * inputs[..., size + int(self.bits_conditioned)]
         if self.is_pair:
             scores = scores * self.present(inputs[..., :size])
         return scores
@@ -567,6 +571,9 @@ class ScramblerModel(keras.Model):
         if self.mask_dropout:
             d = tf.ones(tf.shape(x)[:2], tf.float32) if drop is None else tf.cast(drop, tf.float32)
             parts.append(d[..., None])
+        if self.position_channel:
+            ramp = tf.linspace(0.0, 1.0, self.sequence_length)
+            parts.append(tf.broadcast_to(ramp[None, :, None], tf.concat([tf.shape(x)[:2], [1]], axis=0)))
         return parts[0] if len(parts) == 1 else tf.concat(parts, axis=-1)
 
     def pwm(self, x, scores, free=None, offset=None):
@@ -593,6 +600,7 @@ class ScramblerModel(keras.Model):
             "objective": self.objective, "output_kind": self.output_kind,
             "bits_calibration": self.bits_calibration, "mask_dropout": self.mask_dropout,
             "architecture": self.architecture, "alphabet_letters": self.alphabet.letters,
+            "position_channel": self.position_channel,
         })
         return config
 

@@ -297,3 +297,22 @@ def test_continuous_mean_feeds_the_blend_not_samples():
     assert (np.abs(a).sum(-1).argmax(1) == np.abs(b).sum(-1).argmax(1)).all()
     with pytest.raises(ValueError, match="continuous_mean does not take n_samples"):
         sc.attribute(predictor, x, "continuous_mean", n_samples=4)
+
+
+def test_position_channel_is_a_ramp_and_starts_neutral_from_a_plain_scrambler(tmp_path):
+    predictor = linear_predictor()
+    plain, _ = S.train_scrambler(predictor, onehot(64, 12), epochs=1, bits_schedule=(), network_options=SMALL,
+                                 log=lambda m: None)
+    plain.save(tmp_path / "plain.keras")
+    net = S.ScramblerModel(12, position_channel=True, mask_dropout=True, **SMALL)
+    assert net.n_condition_channels == 3
+    x = onehot(3, 12, seed=9)
+    inputs = net.network_input(x, np.full(3, 0.4), np.ones((3, 12))).numpy()
+    assert inputs.shape == (3, 12, 7)
+    np.testing.assert_allclose(inputs[0, :, -1], np.linspace(0, 1, 12), atol=1e-6)
+    np.testing.assert_allclose(inputs[:, :, 4], 0.4, atol=1e-6)          # bits, then drop, then position
+    net.build((None, 12, 7))
+    S._initialise_from(net, tmp_path / "plain.keras")
+    before = plain.network(plain.network.network_input(x, np.full(3, 0.4))).numpy()
+    np.testing.assert_allclose(net(net.network_input(x, np.full(3, 0.4))).numpy(), before, rtol=1e-5, atol=1e-6)
+    assert S.ScramblerModel.from_config(net.get_config()).position_channel
