@@ -2,8 +2,10 @@
 
 Imported as ``from pagetools import ...`` (pytest puts tests/ on sys.path, as for ``conftest``).
 """
+import sys
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -13,11 +15,7 @@ APP = str(ROOT / "app.py")
 def open_page(page: str, predictor: str, *, timeout: float = 180, **state) -> AppTest:
     """One page run on its own (AppTest runs a page chosen before the first run without app.py, so the
     predictor is set in session state)."""
-    at = AppTest.from_file(APP, default_timeout=timeout)
-    at.session_state["app.predictor"] = predictor
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page(page)
+    at = unrun_page(page, predictor, timeout=timeout, **state)
     at.run(timeout=timeout)
     assert_clean(at)
     return at
@@ -39,3 +37,43 @@ def errors(at) -> str:
 
 def texts(elements) -> str:
     return " | ".join(str(e.value) for e in elements)
+
+
+def reset_result_cache():
+    """Drop the app's open on-disk result cache (it is reopened under the current $SCRAMBLER_CACHE_DIR)."""
+    common = sys.modules.get("pages._common")
+    if common is not None:
+        common.result_cache.clear()
+
+
+def private_result_cache(name: str):
+    """A module-scoped autouse fixture giving the test module a fresh on-disk result cache.
+
+    Use as ``private_cache = private_result_cache("compare_cache")`` at module level.
+    """
+    @pytest.fixture(scope="module", autouse=True)
+    def private_cache(tmp_path_factory):
+        mp = pytest.MonkeyPatch()
+        mp.setenv("SCRAMBLER_CACHE_DIR", str(tmp_path_factory.mktemp(name)))
+        reset_result_cache()
+        yield
+        mp.undo()
+        reset_result_cache()
+    return private_cache
+
+
+def unrun_page(page: str, predictor: str, *, timeout: float = 180, **state) -> AppTest:
+    """A page with the predictor and session state set, not yet run (the caller runs it)."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    at.session_state["app.predictor"] = predictor
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.switch_page(page)
+    return at
+
+
+def frame_with(at, *columns):
+    """The dataframes shown that have all these columns (at least one)."""
+    found = [d.value for d in at.dataframe if set(columns) <= set(d.value.columns)]
+    assert found, [list(d.value.columns) for d in at.dataframe]
+    return found

@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pagetools import frame_with, private_result_cache, unrun_page
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 PAGE = "pages/benchmarks.py"
@@ -14,21 +16,7 @@ TINY = {"benchmarks.n": 8, "benchmarks.n_samples": 8, "benchmarks.n_recall": 8,
 TABLE_D = ["method", "start_1_1", "stop_1_1", "start_2_2", "stop_2_2"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def private_cache(tmp_path_factory):
-    """A fresh on-disk result cache for this module (the process-wide one is reopened there)."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SCRAMBLER_CACHE_DIR", str(tmp_path_factory.mktemp("benchmark_cache")))
-    _reset_result_cache()
-    yield
-    mp.undo()
-    _reset_result_cache()
-
-
-def _reset_result_cache():
-    common = sys.modules.get("pages._common")
-    if common is not None:
-        common.result_cache.clear()
+private_cache = private_result_cache("benchmark_cache")
 
 
 @pytest.fixture
@@ -48,23 +36,12 @@ def runs(monkeypatch):
 
 
 def new_page(predictor="utr5", **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["app.predictor"] = predictor
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page(PAGE)
-    return at
+    return unrun_page(PAGE, predictor, timeout=TIMEOUT, **state)
 
 
 def assert_clean(at):
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-
-
-def frame_with(at, *columns):
-    found = [d.value for d in at.dataframe if set(columns) <= set(d.value.columns)]
-    assert found, [list(d.value.columns) for d in at.dataframe]
-    return found
 
 
 def test_page_loads_without_running_anything(utr5_predictor_file, runs):

@@ -1,11 +1,12 @@
 """The Benchmarks page's issue-7 sections, driven by Streamlit's AppTest: the interface-residue benchmark of
 the built-in binder (Fig S5), the polya mask-dropout and positive / negative feature benchmarks, and the
 published ppi pair predictor still refused (it has no grammar)."""
-import sys
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from pagetools import frame_with, private_result_cache, unrun_page
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -17,21 +18,7 @@ SCRAMBLER_ROWS = ["scrambler (inclusion, siamese)", "scrambler (occlusion, siame
                   "scrambler (occlusion, joint)"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def private_cache(tmp_path_factory):
-    """A fresh on-disk result cache for this module (the process-wide one is reopened there)."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SCRAMBLER_CACHE_DIR", str(tmp_path_factory.mktemp("benchmark_issue7_cache")))
-    _reset_result_cache()
-    yield
-    mp.undo()
-    _reset_result_cache()
-
-
-def _reset_result_cache():
-    common = sys.modules.get("pages._common")
-    if common is not None:
-        common.result_cache.clear()
+private_cache = private_result_cache("benchmark_issue7_cache")
 
 
 def needs(*files):
@@ -58,23 +45,12 @@ def calls(monkeypatch):
 
 
 def new_page(predictor, **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["app.predictor"] = predictor
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page(PAGE)
-    return at
+    return unrun_page(PAGE, predictor, timeout=TIMEOUT, **state)
 
 
 def assert_clean(at):
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-
-
-def frame_with(at, *columns):
-    found = [d.value for d in at.dataframe if set(columns) <= set(d.value.columns)]
-    assert found, [list(d.value.columns) for d in at.dataframe]
-    return found
 
 
 def infos(at) -> str:

@@ -1,10 +1,11 @@
 """The Compare page (pages/compare.py) driven by Streamlit's AppTest, without a browser."""
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from pagetools import private_result_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -15,21 +16,7 @@ SEQUENCE_KEY = "compare.sequence.utr5"
 FAST = ["scrambler", "saliency", "gradient_x_input", "integrated_gradients", "deeplift", "deepshap", "ism"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def private_cache(tmp_path_factory):
-    """A fresh on-disk result cache for this module (the process-wide one is reopened there)."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SCRAMBLER_CACHE_DIR", str(tmp_path_factory.mktemp("compare_cache")))
-    _reset_result_cache()
-    yield
-    mp.undo()
-    _reset_result_cache()
-
-
-def _reset_result_cache():
-    common = sys.modules.get("pages._common")
-    if common is not None:
-        common.result_cache.clear()
+private_cache = private_result_cache("compare_cache")
 
 
 def examples_utr5():
