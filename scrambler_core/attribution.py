@@ -30,6 +30,7 @@ METHODS = ("ism", "saliency", "gradient_x_input", "integrated_gradients", "deepl
 # Ablations (Fig S5C/D): per-example scores with a continuous mask instead of sampling, and sigmoid-mask baselines
 ABLATION_METHODS = ("continuous_mean", "continuous_zero", "continuous_random", "zero_mask", "random_mask")
 MASKINGS = ("sample", "mean", "zero", "random")
+PAIR_UNSUPPORTED = ("deeplift", "deepshap")
 # Methods that optimise per example (cost: steps x samples predictor calls per sequence)
 PER_EXAMPLE_METHODS = ("scrambler_optimized", "scrambler_finetuned") + ABLATION_METHODS
 
@@ -722,6 +723,10 @@ def attribute(predictor, seqs, method, *, return_info=False, **options):
         raise ValueError(f"{method} does not take {', '.join(unknown)}; its options are {', '.join(allowed)}")
     from .pairs import as_single_input
     predictor = as_single_input(predictor)
+    if getattr(predictor, "is_concatenated_pair", False) and method in PAIR_UNSUPPORTED:
+        raise ValueError(f"{method} is not available for pair predictors (the layer-by-layer rules do not cover the "
+                         f"split of the two chains); use ism, saliency, gradient_x_input, integrated_gradients or "
+                         f"the scramblers")
     x = predictor.to_onehot(seqs)
     started = time.perf_counter()
     importance, info = _FUNCTIONS[method](predictor, x, **options)

@@ -458,7 +458,7 @@ def interface_benchmark(predictor, methods=INTERFACE_METHODS, *, n=128, n_per_ex
         count = n_per_example if method in PER_EXAMPLE_METHODS + ABLATION_METHODS else len(x)
         try:
             importance, info = _timed_attribute(wrapped, x[:count], method, options)
-        except ModelFileError as error:          # a pretrained pair scrambler that is not there
+        except (ModelFileError, ValueError) as error:    # a pair scrambler not there, a method that cannot run
             rows.append({"method": label, "error": str(error)})
             continue
         scores = position_scores(importance)

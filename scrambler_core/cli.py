@@ -373,6 +373,9 @@ def cmd_benchmark(args):
             raise ValueError(f"{predictor.name} is a pair predictor without a known grammar; the interface "
                              "benchmark runs on the built-in binder")
         which = ("interface",)
+        if args.methods == "all":
+            from .benchmarks import INTERFACE_METHODS
+            methods = list(INTERFACE_METHODS)
     elif args.benchmark == "interface":
         raise ValueError("the interface benchmark is for the pair predictor binder (--predictor binder)")
     else:

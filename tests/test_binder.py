@@ -203,7 +203,7 @@ def test_cli_predict_pairs_and_refusals(binder, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: pair #1 chain a has 7 residues") and "\n" not in err, err
     for command in (["attribute", "--method", "ism", "--input", str(pairs), "--output", str(out)],
-                    ["benchmark", "--output-dir", str(tmp_path / "bench")]):
+                    ["benchmark", "--benchmark", "kl", "--output-dir", str(tmp_path / "bench")]):
         assert main([command[0], "--predictor", "binder", *command[1:]]) == 2
         err = capsys.readouterr().err.strip()
         assert "pair predictor" in err and "\n" not in err, err

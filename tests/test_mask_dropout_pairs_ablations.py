@@ -270,6 +270,8 @@ def test_attribute_accepts_pairs_and_ism_skips_padding():
     np.testing.assert_allclose(imp[0, :2, 0], -2.0, rtol=1e-4)
     grads = sc.attribute(pred, [("AAC", "CCCCA")], "saliency")
     assert grads.shape == (1, 20, 20)
+    with pytest.raises(ValueError, match="deeplift is not available for pair predictors"):
+        sc.attribute(pred, [("AAC", "CCCCA")], "deeplift")
 
 
 # ---------------------------------------------------------------- continuous-mask ablations
