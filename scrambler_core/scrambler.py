@@ -737,6 +737,24 @@ class Scrambler:
         """True when it explains a pair predictor (siamese or joint)."""
         return self.network.is_pair
 
+    def _batches(self, x, drop, target_bits, batch_size):
+        """Chunks of at most ``batch_size`` (<= 64) padded to a bucket size, so the compiled graphs see few shapes.
+
+        Yields
+        ------
+        (chunk index, real rows, one-hot (B, L, A), bits channel (B,), drop mask (B, L)) — tensors
+        """
+        step = max(1, min(int(batch_size), BATCH_BUCKETS[-1]))
+        for chunk_index, start in enumerate(range(0, len(x), step)):
+            count = len(x[start:start + step])
+            size = _bucket(count)
+            padded = np.zeros((size,) + x.shape[1:], dtype=np.float32)
+            padded[:count] = x[start:start + step]
+            drop_padded = np.ones((size, x.shape[1]), np.float32)
+            drop_padded[:count] = drop[start:start + step]
+            channel = np.repeat(self.network.bits_condition(target_bits), size)
+            yield chunk_index, count, tf.constant(padded), tf.constant(channel), tf.constant(drop_padded)
+
     def _template_arrays(self, template, x):
         """The scrambler's fixed positions joined with a per-call ``template``: free (L, 1), offset (L, A)."""
         net = self.network
@@ -745,15 +763,14 @@ class Scrambler:
         free, offset = template_arrays(template, self.predictor.alphabet, net.sequence_length)
         fixed = np.flatnonzero(free[:, 0] == 0)
         if len(fixed):
-            wanted = offset[fixed].argmax(-1)
-            for k in range(len(x)):
-                observed = x[k, fixed].argmax(-1)
-                bad = np.flatnonzero((observed != wanted) | (x[k, fixed].max(-1) < 1))
-                if len(bad):
-                    j = fixed[bad[0]]
-                    letters = self.predictor.alphabet.letters
-                    raise ValueError(f"sequence {k + 1} has {letters[observed[bad[0]]]!r} at position {j + 1} but the "
-                                     f"template fixes {letters[wanted[bad[0]]]!r} there")
+            wanted = offset[fixed].argmax(-1)                       # (F,)
+            observed = x[:, fixed].argmax(-1)                       # (N, F)
+            bad = (observed != wanted) | (x[:, fixed].max(-1) < 1)
+            if bad.any():
+                k, b = np.argwhere(bad)[0]
+                letters = self.predictor.alphabet.letters
+                raise ValueError(f"sequence {k + 1} has {letters[observed[k, b]]!r} at position {fixed[b] + 1} but "
+                                 f"the template fixes {letters[wanted[b]]!r} there")
         both_free = (net.free * free).astype(np.float32)
         joined = np.where(net.free == 0, net.offset, offset).astype(np.float32)
         return both_free, joined
@@ -833,17 +850,8 @@ class Scrambler:
         drop = self._drop_array(drop, len(x))
         free, _ = self._template_arrays(template, x)
         out = []
-        step = max(1, min(int(batch_size), BATCH_BUCKETS[-1]))
-        for start in range(0, len(x), step):
-            chunk = x[start:start + step]
-            size = _bucket(len(chunk))
-            padded = np.zeros((size,) + x.shape[1:], dtype=np.float32)
-            padded[:len(chunk)] = chunk
-            channel = np.repeat(self.network.bits_condition(target_bits), size)
-            drop_padded = np.ones((size, x.shape[1]), np.float32)
-            drop_padded[:len(chunk)] = drop[start:start + step]
-            out.append(self._scores_graph(tf.constant(padded), tf.constant(channel),
-                                          tf.constant(drop_padded)).numpy()[:len(chunk)])
+        for _, count, padded, channel, drop_padded in self._batches(x, drop, target_bits, batch_size):
+            out.append(self._scores_graph(padded, channel, drop_padded).numpy()[:count])
         return (np.concatenate(out) * free[:, 0]).astype(np.float32)
 
     def explain(self, seqs, target_bits=None, n_samples=32, seed=0, batch_size=64, allow_n=False, drop=None,
@@ -881,19 +889,10 @@ class Scrambler:
         if n_samples < 1:
             raise ValueError("n_samples must be at least 1")
         results = []
-        step = max(1, min(int(batch_size), BATCH_BUCKETS[-1]))
-        for chunk_index, start in enumerate(range(0, len(x), step)):
-            chunk = x[start:start + step]
-            size = _bucket(len(chunk))
-            padded = np.zeros((size,) + x.shape[1:], dtype=np.float32)
-            padded[:len(chunk)] = chunk
-            channel = np.repeat(self.network.bits_condition(target_bits), size)
-            drop_padded = np.ones((size, x.shape[1]), np.float32)
-            drop_padded[:len(chunk)] = drop[start:start + step]
-            out = self._graph(tf.constant(padded), tf.constant(channel), tf.constant(drop_padded),
-                              tf.constant(free), tf.constant(offset),
+        for chunk_index, count, padded, channel, drop_padded in self._batches(x, drop, target_bits, batch_size):
+            out = self._graph(padded, channel, drop_padded, tf.constant(free), tf.constant(offset),
                               tf.constant([int(seed), chunk_index], tf.int32), n_samples)
-            results.append([o.numpy()[:len(chunk)] for o in out])
+            results.append([o.numpy()[:count] for o in out])
         scores, pwm, hard, sample_pred, original, mean_bits, per_position = (
             np.concatenate(parts) for parts in zip(*results))
         if self.network.is_pair:
