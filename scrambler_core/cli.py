@@ -1,4 +1,4 @@
-"""Command line: ``python -m scrambler_core {explain,attribute,benchmark,predict,train-predictor,train-scrambler}``.
+"""Command line: ``python -m scrambler_core {explain,batch,attribute,benchmark,predict,train-predictor,train-scrambler}``.
 
 Every command prints ``error: <reason>`` on one line and exits with status 2 on
 bad input (a sequence, file or option that cannot be used).
@@ -46,6 +46,42 @@ def _parser():
     p.add_argument("--template", help="fixed positions: a string of length L, letters fixed, N free")
     p.add_argument("--architecture", choices=("siamese", "joint"), default="siamese",
                    help="pair predictors (binder; input CSV with sequence_a,sequence_b): which pair scrambler")
+
+    p = sub.add_parser("batch", help="score thousands of sequences or VCF variants into a resumable Parquet dataset",
+                       description="Score every sequence of a FASTA/CSV file, or every ALT allele of a VCF (windows "
+                                   "cut from --fasta around each variant), with the scrambler and any attribution "
+                                   "method. Writes a folder of Parquet shards plus _manifest.json; an interrupted run "
+                                   "continues with --resume. Rows that cannot be scored are kept with status=error "
+                                   "and the reason.")
+    p.add_argument("--predictor", required=True, help="built-in (utr5, polya), published (optimus5, aparent2) or a "
+                                                      ".keras path (then also --scrambler)")
+    p.add_argument("--model-path", help="weights file of a published predictor (default: $SCRAMBLER_MODELS_DIR)")
+    p.add_argument("--scrambler", help="path to a .keras scrambler (default: the pretrained one)")
+    p.add_argument("--input", required=True, help="FASTA (.fa/.fasta/.fna, .gz ok), CSV/TSV (column 'sequence', "
+                                                  "optional 'id') or VCF (.vcf/.vcf.gz, needs --fasta)")
+    p.add_argument("--fasta", help="reference genome FASTA for a VCF input (indexed with pyfaidx)")
+    p.add_argument("--anchor", type=int, help="VCF: window position (1-based) of the variant (default: the middle)")
+    p.add_argument("--column", default="sequence", help="sequence column of a CSV/TSV input")
+    p.add_argument("--methods", default="scrambler", help="comma-separated: scrambler and/or " + ", ".join(
+        m for m in _methods() if m != "scrambler"))
+    p.add_argument("--target-bits", default="0.5", help="comma-separated bits for the scrambler, e.g. 0.25,0.5,1.0")
+    p.add_argument("--mode", choices=("inclusion", "occlusion"), default="inclusion")
+    p.add_argument("--objective", choices=("reconstruct", "maximize", "minimize"), default="reconstruct")
+    p.add_argument("--n-samples", type=int, default=32)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--option", action="append", default=[], metavar="METHOD.KEY=VALUE",
+                   help="method option, e.g. integrated_gradients.steps=20 (repeatable)")
+    p.add_argument("--batch-size", type=int, help="sequences per compiled call (default 64 on CPU, 512 on GPU)")
+    p.add_argument("--shard-size", type=int, default=1024, help="rows per Parquet shard (the unit of --resume)")
+    p.add_argument("--output", required=True, help="output folder, e.g. results.parquet (pandas.read_parquet reads it)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run into the same --output")
+    p.add_argument("--overwrite", action="store_true", help="delete an earlier run in --output first")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: this process; ray: Ray Data actors (a local Ray instance, or --ray-address)")
+    p.add_argument("--ray-address", help="an existing Ray cluster, e.g. ray://head:10001 or auto")
+    p.add_argument("--workers", type=int, help="Ray actors holding the models (default: one per CPU or GPU)")
+    p.add_argument("--csv", help="also write the results as one CSV file (importance spread to NAME_1..NAME_L)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("attribute", help="attribution scores by any method (ISM, IG, DeepSHAP, scrambler...)",
                        description="Score sequences with one attribution method. Writes one row per sequence: "
@@ -295,6 +331,36 @@ def cmd_explain(args):
           f"-> {args.output}", file=sys.stderr)
 
 
+def cmd_batch(args):
+    from .batch import read_results, results_to_csv, run_batch
+
+    def numbers(text, what):
+        try:
+            return tuple(float(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            raise ValueError(f"--{what} must be comma-separated numbers, got {text!r}") from None
+
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    manifest = run_batch(args.input, args.output, args.predictor, fasta=args.fasta, methods=methods,
+                         target_bits=numbers(args.target_bits, "target-bits"), n_samples=args.n_samples,
+                         seed=args.seed, mode=args.mode, objective=args.objective, model_path=args.model_path,
+                         scrambler=args.scrambler, column=args.column, anchor=args.anchor,
+                         method_options=_parse_options(args.option, with_method=True),
+                         batch_size=args.batch_size, shard_size=args.shard_size, engine=args.engine,
+                         ray_address=args.ray_address, workers=args.workers, resume=args.resume,
+                         overwrite=args.overwrite, progress=not args.no_progress)
+    if args.csv:
+        Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(args.csv).with_name(f".{Path(args.csv).name}.tmp")
+        results_to_csv(read_results(args.output), tmp)
+        tmp.replace(args.csv)
+    counts = ", ".join(f"{v} {k}" for k, v in manifest["status_counts"].items())
+    rate = manifest["rows_per_second"]
+    print(f"batch: {manifest['rows']} rows ({counts}) in {len(manifest['shards'])} shards"
+          f"{f', {rate:.1f} rows/s' if rate else ''}; {manifest['shards_scored_this_run']} shards scored this run"
+          f" -> {args.output}", file=sys.stderr)
+
+
 def _explain_pairs(args):
     """``explain`` for a pair predictor: CSV with two sequence columns in, per-chain importance out."""
     from .predictors import load_predictor
@@ -472,7 +538,7 @@ def cmd_calibrate_scrambler(args):
     print(json.dumps(card["metrics_held_out"], indent=2))
 
 
-COMMANDS = {"explain": cmd_explain, "attribute": cmd_attribute, "benchmark": cmd_benchmark, "predict": cmd_predict, "train-predictor": cmd_train_predictor,
+COMMANDS = {"explain": cmd_explain, "batch": cmd_batch, "attribute": cmd_attribute, "benchmark": cmd_benchmark, "predict": cmd_predict, "train-predictor": cmd_train_predictor,
             "train-scrambler": cmd_train_scrambler, "calibrate-scrambler": cmd_calibrate_scrambler}
 
 
@@ -489,7 +555,8 @@ def main(argv=None) -> int:
         print(f"error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        hint = "; the shards written so far are kept: rerun with --resume" if args.command == "batch" else ""
+        print(f"error: interrupted{hint}", file=sys.stderr)
         return 130
     if args.command.startswith("train"):
         print(f"done in {time.time() - started:.0f} s", file=sys.stderr)

@@ -291,3 +291,82 @@ def binder_examples() -> list[PairExample]:
                         "The designed basic partner with its Asn moved to heptad 4: each Asn now faces a "
                         "hydrophobic residue."),
     ]
+
+
+# ----------------------------------------------------------------------------- batch (VCF) example
+
+@dataclass(frozen=True)
+class BatchExample:
+    """A small reference genome and a VCF against it, for trying batch variant scoring.
+
+    Attributes
+    ----------
+    fasta : str — FASTA text of one contig, ``chrDemo``
+    vcf : str — VCF text (header and records), including rows that cannot be scored on purpose
+        (a reference mismatch, a symbolic allele, a window past the contig end)
+    anchor : int — window position (1-based) of each variant, so the windows are the examples
+    """
+
+    fasta: str
+    vcf: str
+    anchor: int
+
+
+def batch_example(predictor_name: str) -> BatchExample:
+    """A reference contig made of the predictor's examples and a VCF of variants in them.
+
+    The variants sit on each example's first PAS letter (``polya``) or first
+    upstream ATG letter (``utr5``); with ``anchor`` the first example's window
+    is exactly that example (the others are shifted by the difference of
+    their offsets). The VCF holds
+    SNVs, a multi-allelic record, an MNV, an insertion and a deletion, and three
+    records that are refused per row (REF mismatch, ``<DEL>``, window past the
+    end).
+
+    Parameters
+    ----------
+    predictor_name : str — ``"utr5"`` or ``"polya"``
+
+    Returns
+    -------
+    BatchExample
+    """
+    if predictor_name not in ("utr5", "polya"):
+        raise ValueError(f"no batch example for {predictor_name!r}; there are examples for utr5 and polya")
+    rng = np.random.default_rng(11)
+    items = examples(predictor_name)
+    if predictor_name == "polya":
+        offsets = [synthetic.polya_truth(e.sequence).features["pas"] for e in items]
+    else:
+        offsets = [(synthetic.utr5_truth(e.sequence).features.get("uaug") or [10])[0] for e in items]
+    anchor = offsets[0] + 1
+    contig, sites = "", []
+    for item, offset in zip(items, offsets):
+        contig += "".join(rng.choice(list("ACGT"), len(item.sequence)))
+        sites.append(len(contig) + offset + 1)    # the example's first PAS (uATG) letter
+        contig += item.sequence
+    contig += "".join(rng.choice(list("ACGT"), 20))
+    records = []
+
+    def add(pos, ref, alt, vid):
+        records.append(f"chrDemo\t{pos}\t{vid}\t{ref}\t{alt}\t.\tPASS\t.")
+
+    def base(pos):
+        return contig[pos - 1]
+
+    other = {"A": "C", "C": "G", "G": "T", "T": "A"}
+    for k, site in enumerate(sites, start=1):
+        add(site, base(site), other[base(site)], f"ex{k}_snv")
+        add(site + 1, base(site + 1), ",".join(b for b in "ACGT" if b != base(site + 1)), f"ex{k}_multi")
+        if k == 1:
+            add(site + 2, contig[site + 1:site + 3], other[base(site + 2)] + other[base(site + 3)], "ex1_mnv")
+            add(site, base(site), base(site) + "GG", "ex1_insertion")
+            add(site, contig[site - 1:site + 2], base(site), "ex1_deletion")
+            add(site, other[base(site)], base(site), "ex1_ref_mismatch")
+            add(site, base(site), "<DEL>", "ex1_symbolic")
+    add(len(contig) - 2, contig[-3], other[contig[-3]], "past_the_end")
+    header = ["##fileformat=VCFv4.2", f"##contig=<ID=chrDemo,length={len(contig)}>",
+              "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+    fasta = ">chrDemo demo contig built from the " + predictor_name + " examples\n" + "\n".join(
+        contig[j:j + 60] for j in range(0, len(contig), 60)) + "\n"
+    return BatchExample(fasta=fasta, vcf="\n".join(header + records) + "\n", anchor=anchor)
