@@ -3,12 +3,17 @@
 The variant is given as text (``120G>A``, several separated by commas), as an
 edited copy of the reference, or as a VCF line with the reference window and
 the genomic coordinate of its first base. All computation is
-``scrambler_core.variants.score_variant``; this page draws inputs and results.
+``scrambler_core.variants.score_variant``; this page draws inputs and results. The batch section
+at the bottom scores a pasted VCF against a reference FASTA with ``scrambler_core.batch.run_batch``.
 
 Link parameters: ``predictor``, ``mode``, ``bits``, ``example`` (1-based) or
 ``seq`` (the reference), and ``variants`` (e.g. ``6A>G,12C>T``).
 """
 from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -16,7 +21,10 @@ import streamlit as st
 
 import scrambler_core as sc
 from pages import _common as common
+from scrambler_core import external
+from scrambler_core.batch import BatchError, read_results, results_to_csv, results_to_parquet, run_batch
 from scrambler_core.cache import fingerprint
+from scrambler_core.examples import batch_example
 from scrambler_core.logo_figures import logo_heights_importance, logos_figure
 from scrambler_core.variants import (Variant, apply_variants, diff_sequences, format_variants,
                                      parse_variants, parse_vcf_line, score_variant)
@@ -47,6 +55,11 @@ substitutions (insertions and deletions are refused: the predictor reads a fixed
   cleavage inside positions 77–126 of the window (narrow) against everywhere else, alternative minus
   reference; the same over the whole window (0–204 against the distal site) is shown beside it. The
   prediction and its Δ log-odds use the model's proximal isoform (cleavage at 80–109).
+* **Batch: score many variants** (bottom of the page): paste a VCF (up to 500 data lines) and give a
+  reference FASTA; each variant gets a window of the predictor's length cut from the reference, with the
+  variant at the anchor position. Every ALT allele is one row (insertions and deletions included); rows that
+  cannot be scored are kept with the reason. Download the table as Parquet or CSV; for larger files,
+  `python -m scrambler_core batch` does the same from the command line.
 """
 
 
@@ -284,6 +297,271 @@ def show_ism(result, predictor, name: str) -> None:
                         key="variant_ism_csv")
 
 
+# ----------------------------------------------------------------------------- batch: many variants
+
+LOG = logging.getLogger("scrambler_explorer")
+BATCH_MAX_LINES = 500
+BATCH_MAX_FASTA_MB = 20
+BATCH_EXAMPLE_PREDICTORS = ("utr5", "polya")
+BATCH_METHODS = ("scrambler", "ism", "saliency", "gradient_x_input", "integrated_gradients")
+BATCH_BITS = (0.1, 0.25, 0.5, 1.0, 2.0)
+BATCH_REFERENCES = ("Example contig (chrDemo)", "Upload FASTA", "Paste FASTA")
+BATCH_KEYS = {"vcf": "variant.batch.vcf", "reference": "variant.batch.reference",
+              "fasta": "variant.batch.fasta", "methods": "variant.batch.methods", "bits": "variant.batch.bits"}
+BATCH_RESULTS_KEY = "_variant_batch_results"     # {predictor name: last run's results}
+BATCH_TABLE_COLUMNS = ("id", "chrom", "pos", "ref", "alt", "variant_type", "status", "message", "ref_prediction",
+                       "alt_prediction", "delta_prediction")
+BATCH_CAPTION = (
+    f"Paste a VCF of up to {BATCH_MAX_LINES} data lines and give a reference FASTA. Each variant gets a window of "
+    "the predictor's length cut from the reference, with the variant's first REF letter at the anchor position; "
+    "every ALT allele is scored (reference and alternative window), and rows that cannot be scored (REF mismatch, "
+    "symbolic allele, window past the contig end, ...) are listed with the reason. `python -m scrambler_core batch` "
+    "does the same from the command line for millions of rows (resumable, sharded Parquet output).")
+
+
+def count_vcf_data_lines(text: str) -> int:
+    """VCF data lines in ``text``: not blank and not starting with ``#`` (the rule ``scrambler_core.batch`` reads)."""
+    return sum(1 for line in (text or "").splitlines() if line.strip() and not line.startswith("#"))
+
+
+def fasta_size_problem(name: str, size: int) -> str | None:
+    """The reason an uploaded reference FASTA of ``size`` bytes is refused, or None."""
+    if size > BATCH_MAX_FASTA_MB * 1024 * 1024:
+        return (f"Reference FASTA: {name} is {size / (1024 * 1024):.1f} MB; the app takes files up to "
+                f"{BATCH_MAX_FASTA_MB} MB. For a whole genome use python -m scrambler_core batch --fasta genome.fa.")
+    return None
+
+
+def normalised_fasta(data: bytes, source: str) -> str:
+    """FASTA text rewritten with 60 letters a line, so pyfaidx can index what people paste or upload.
+
+    Ragged line lengths, Windows line ends and blank lines are common in hand-made FASTA and
+    make pyfaidx refuse the file; the records themselves are kept as they are.
+
+    Raises
+    ------
+    SequenceError
+        Not text, no ``>`` header line first, or no records.
+    """
+    from Bio.SeqIO.FastaIO import SimpleFastaParser
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise sc.SequenceError(f"{source} is not a text file (byte {err.start} is not UTF-8)") from None
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if not first:
+        raise sc.SequenceError(f"{source} is empty")
+    if not first.lstrip().startswith(">"):
+        raise sc.SequenceError(f"{source} is not FASTA: the first line should be a header starting with '>' "
+                               f"(such as >chr1), found {first.strip()[:40]!r}")
+    out = []
+    for title, seq in SimpleFastaParser(io.StringIO(text.lstrip())):
+        seq = "".join(seq.split())
+        if not title.strip():
+            raise sc.SequenceError(f"{source} has a record without a name (a line with only '>')")
+        out.append(f">{title}\n" + "".join(seq[j:j + 60] + "\n" for j in range(0, len(seq), 60)))
+    if not out:
+        raise sc.SequenceError(f"{source} has no FASTA records")
+    return "".join(out)
+
+
+def batch_directory() -> Path:
+    """This session's batch folder (inside the session's private temporary directory, made once per session)."""
+    path = Path(common.session_directory()) / "batch"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def batch_model(name: str):
+    """``(predictor argument, model_path)`` for ``run_batch``, or None for a model ``run_batch`` cannot load."""
+    if name in common.user_models():
+        return None
+    if name in external.EXTERNAL_PREDICTORS:
+        path = common.published_models().get(name)
+        return None if path is None else (name, path)
+    return name, None
+
+
+def _batch_reference_text(choice: str, name: str, uploaded) -> str:
+    """The reference FASTA text of the chosen source; raises SequenceError when there is none."""
+    if choice == BATCH_REFERENCES[0]:
+        return batch_example(name).fasta
+    if choice == BATCH_REFERENCES[1]:
+        if uploaded is None:
+            raise sc.SequenceError("Reference FASTA: upload a FASTA file (.fa, .fasta, .fna or .txt) first")
+        problem = fasta_size_problem(uploaded.name, uploaded.size)
+        if problem:
+            raise sc.SequenceError(problem)
+        return normalised_fasta(uploaded.getvalue(), f"Reference FASTA {uploaded.name}")
+    text = st.session_state.get(BATCH_KEYS["fasta"], "") or ""
+    if not text.strip():
+        raise sc.SequenceError("Reference FASTA: paste the reference FASTA (a '>' header line, then its letters)")
+    return normalised_fasta(text.encode("utf-8"), "The pasted reference FASTA")
+
+
+def _run_batch(name: str, model: tuple, mode: str, settings: dict, uploaded) -> dict | None:
+    """Write the inputs into the session's batch folder, run ``scrambler_core.batch.run_batch`` and read back
+    its results; errors are shown with ``st.error`` (None is returned then)."""
+    folder = batch_directory()
+    vcf_path, fasta_path, out_dir = folder / "batch.vcf", folder / "reference.fa", folder / "results.parquet"
+    bar = None
+    try:
+        reference = _batch_reference_text(settings["reference"], name, uploaded)
+        vcf_path.write_text(settings["vcf"], encoding="utf-8")
+        fasta_path.write_text(reference, encoding="utf-8")
+        bar = st.progress(0.0, text="Loading the models…")
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(min(1.0, done / total) if total else 1.0, text=f"Scored {done} of {total} rows")
+
+        predictor_arg, model_path = model
+        manifest = run_batch(vcf_path, out_dir, predictor_arg, fasta=fasta_path, methods=settings["methods"],
+                             target_bits=settings["bits"], mode=mode, anchor=settings["anchor"],
+                             model_path=model_path, overwrite=True, progress=progress, shard_size=256)
+        frame = read_results(out_dir)
+        return {"frame": frame, "manifest": manifest, "parquet": results_to_parquet(out_dir),
+                "csv": results_to_csv(frame).encode("utf-8"), "settings": dict(settings, mode=mode)}
+    except (sc.SequenceError, BatchError, sc.ModelFileError, ValueError) as err:
+        # the messages name the session's temporary files by their full path: show the file name only
+        st.error(f"Batch: {str(err).replace(str(folder) + '/', '')}")
+    except Exception as err:  # never a traceback; log it for the operator
+        LOG.exception("unexpected error (batch)")
+        st.error(f"Batch: something went wrong: {type(err).__name__}: "
+                 f"{str(err).splitlines()[0] if str(err) else 'no detail'}. Your inputs are kept.")
+    finally:
+        if bar is not None:
+            bar.empty()
+    return None
+
+
+def batch_table(frame):
+    """The shown columns of a results frame: identity, status, predictions and the scrambler sample
+    predictions (no list columns)."""
+    samples = [c for c in frame.columns if c.endswith(("_ref_sample_prediction", "_alt_sample_prediction"))]
+    return frame[[c for c in BATCH_TABLE_COLUMNS if c in frame.columns] + samples]
+
+
+def show_batch_results(results: dict) -> None:
+    manifest, frame, settings = results["manifest"], results["frame"], results["settings"]
+    counts = manifest.get("status_counts", {})
+    ok, refused = int(counts.get("ok", 0)), int(counts.get("error", 0))
+    bits = ", ".join(f"{b:g}" for b in settings["bits"]) if "scrambler" in settings["methods"] else ""
+    st.caption(f"**{manifest['rows']} rows: {ok} scored, {refused} refused** · {', '.join(settings['methods'])}"
+               + (f" ({settings['mode']}, {bits} bits)" if bits else "") + f" · anchor {settings['anchor']}")
+    st.dataframe(batch_table(frame), hide_index=True, width="stretch", key="variant_batch_table")
+    errors = frame[frame["status"] != "ok"]
+    if len(errors):
+        lines = [f"{row.id}: {row.message}" for row in errors.head(10).itertuples()]
+        more = f"\n\n…and {len(errors) - 10} more (see the status and message columns)" if len(errors) > 10 else ""
+        st.warning(f"{len(errors)} row{'s' if len(errors) != 1 else ''} could not be scored:\n\n"
+                   + "\n".join(f"* {line}" for line in lines) + more)
+    c1, c2 = st.columns(2)
+    c1.download_button("Download Parquet", results["parquet"], file_name="batch_results.parquet",
+                       mime="application/octet-stream", key="variant_batch_parquet", on_click="ignore",
+                       help="All columns, importance as lists of length L (pandas.read_parquet, pyarrow).")
+    c2.download_button("Download CSV", results["csv"], file_name="batch_results.csv", mime="text/csv",
+                       key="variant_batch_csv", on_click="ignore",
+                       help="All columns; each importance list is spread over columns NAME_1 .. NAME_L.")
+
+
+def batch_section(name: str, predictor, mode: str) -> None:
+    """Score a pasted VCF against a reference FASTA with ``scrambler_core.batch.run_batch``."""
+    st.subheader("Batch: score many variants")
+    st.caption(BATCH_CAPTION)
+    length = getattr(predictor, "sequence_length", None)
+    if common.is_pair_predictor(predictor) or length is None or predictor.alphabet.name == "protein":
+        st.info(f"Batch scoring needs a single-sequence DNA predictor with a fixed length; {predictor.name} is not "
+                "one. Choose another predictor in the sidebar.")
+        return
+    model = batch_model(name)
+    if model is None:
+        st.info(f"Batch scoring in the app takes the built-in and published predictors. For {name}, run "
+                "python -m scrambler_core batch --predictor YOUR_MODEL.keras --scrambler YOUR_SCRAMBLER.keras "
+                "--input variants.vcf --fasta genome.fa.")
+        return
+
+    has_example = name in BATCH_EXAMPLE_PREDICTORS
+    choices = list(BATCH_REFERENCES if has_example else BATCH_REFERENCES[1:])
+    anchor_key = f"variant.batch.anchor.{name}"
+    st.session_state.setdefault(BATCH_KEYS["vcf"], "")
+    st.session_state.setdefault(BATCH_KEYS["fasta"], "")
+    st.session_state.setdefault(BATCH_KEYS["methods"], ["scrambler"])
+    st.session_state.setdefault(BATCH_KEYS["bits"], [0.25, 0.5])
+    if st.session_state.get(BATCH_KEYS["reference"]) not in choices:
+        st.session_state[BATCH_KEYS["reference"]] = choices[0]
+    anchor_now = st.session_state.get(anchor_key)
+    if not isinstance(anchor_now, (int, float)) or not 1 <= anchor_now <= length:
+        st.session_state[anchor_key] = length // 2 + 1
+
+    def _load_example():
+        example = batch_example(name)
+        st.session_state[BATCH_KEYS["vcf"]] = example.vcf
+        st.session_state[BATCH_KEYS["reference"]] = BATCH_REFERENCES[0]
+        st.session_state[anchor_key] = int(example.anchor)
+
+    if has_example:
+        st.button("Load example", key="variant_batch_example", on_click=_load_example,
+                  help=f"A demo contig made of the {name} examples and a VCF of variants in them, including three "
+                       "rows that cannot be scored on purpose.")
+    vcf_text = st.text_area(f"VCF (up to {BATCH_MAX_LINES} data lines)", key=BATCH_KEYS["vcf"], height=160,
+                            placeholder="#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                                        "chr1\t1000006\trs1\tA\tG\t.\t.\t.",
+                            help="CHROM POS ID REF ALT [...], tab- or space-separated; lines starting with # are "
+                                 "skipped. Several ALT alleles (A,T) give one row each.")
+    choice = st.radio("Reference genome", choices, key=BATCH_KEYS["reference"], horizontal=True,
+                      help="The FASTA the windows are cut from; CHROM must name one of its records "
+                           "(with or without 'chr').")
+    uploaded = None
+    if choice == BATCH_REFERENCES[1]:
+        uploaded = st.file_uploader("Reference FASTA", type=["fa", "fasta", "fna", "txt"], key="variant_batch_fasta",
+                                    help=f"Up to {BATCH_MAX_FASTA_MB} MB, uncompressed.")
+        if uploaded is not None:
+            problem = fasta_size_problem(uploaded.name, uploaded.size)
+            if problem:
+                st.error(problem)
+    elif choice == BATCH_REFERENCES[2]:
+        st.text_area("Reference FASTA", key=BATCH_KEYS["fasta"], height=110,
+                     help="One or more records, each a '>' header line (its first word is the chromosome name) "
+                          "and its letters.")
+    c1, c2, c3 = st.columns([1, 2, 2])
+    anchor = c1.number_input("Anchor", min_value=1, max_value=int(length), step=1, key=anchor_key,
+                             help=f"Window position (1-based, 1-{length}) of the variant: the window of {length} "
+                                  f"letters starts anchor − 1 letters before POS. Default: the middle "
+                                  f"({length // 2 + 1}).")
+    methods = c2.multiselect("Methods", BATCH_METHODS, key=BATCH_KEYS["methods"],
+                             help="The scrambler (the sidebar's mode, one result per target bits) and/or gradient "
+                                  "and mutagenesis attributions.")
+    bits = c3.multiselect("Target bits (scrambler)", BATCH_BITS, key=BATCH_KEYS["bits"],
+                          format_func=lambda b: f"{b:g}", help="One scrambler result per value.")
+    run = st.button("Run batch", key="variant_batch_run", type="primary")
+
+    if run:
+        lines = count_vcf_data_lines(vcf_text)
+        if lines > BATCH_MAX_LINES:
+            st.error(f"The VCF has {lines} data lines; the app scores up to {BATCH_MAX_LINES}; use "
+                     "python -m scrambler_core batch for more.")
+        elif lines == 0:
+            st.error("The VCF has no data lines: paste VCF records (CHROM POS ID REF ALT, tab- or space-separated)"
+                     + (", or press Load example." if has_example else "."))
+        elif uploaded is not None and fasta_size_problem(uploaded.name, uploaded.size):
+            pass  # the reason is shown under the uploader
+        elif not methods:
+            st.error("Choose at least one method.")
+        elif "scrambler" in methods and not bits:
+            st.error("Choose at least one target bits value for the scrambler.")
+        else:
+            settings = {"vcf": vcf_text, "reference": choice, "methods": list(methods),
+                        "bits": sorted(float(b) for b in bits), "anchor": int(anchor)}
+            results = _run_batch(name, model, mode, settings, uploaded)
+            if results is not None:
+                st.session_state.setdefault(BATCH_RESULTS_KEY, {})[name] = results
+    results = st.session_state.get(BATCH_RESULTS_KEY, {}).get(name)
+    if results is not None:
+        show_batch_results(results)
+
+
 # ----------------------------------------------------------------------------- page
 
 def main() -> None:
@@ -323,46 +601,55 @@ def main() -> None:
     with st.expander("What am I looking at?"):
         st.markdown(WHAT_AM_I_LOOKING_AT)
 
-    labels = [e.label for e in examples]
+    # the batch section is drawn below the single-variant view but runs first, so an error in the
+    # single-variant inputs (which stops the page) does not hide it
+    single_view, batch_view = st.container(), st.container()
+    with batch_view:
+        batch_section(name, predictor, mode)
 
-    def _load_example():
-        chosen = st.session_state.get(keys["example"])
-        if chosen in labels:
-            _fill_example(keys, examples[labels.index(chosen)], alphabet)
+    with single_view:
+        labels = [e.label for e in examples]
 
-    if examples:
-        st.selectbox("Example", labels, key=keys["example"], on_change=_load_example,
-                     help="An example reference, with an example variant in its first element (a built-in's "
-                          "grammar element or a published model's planted element).")
-    text = st.text_area(f"Reference sequence ({predictor.sequence_length} {alphabet.unit}) or FASTA",
-                        key=keys["reference"], height=110,
-                        help="Paste one bare sequence or FASTA records; spaces, line breaks and digits are ignored.")
-    with common.guard("Reference: "):
-        record_id, reference = common.parse_one_sequence(text, predictor, keys["record"])
+        def _load_example():
+            chosen = st.session_state.get(keys["example"])
+            if chosen in labels:
+                _fill_example(keys, examples[labels.index(chosen)], alphabet)
 
-    kind = st.radio("Describe the alternative as", INPUT_KINDS, key="variant.input", horizontal=True)
-    variants, alternative = read_alternative(kind, reference, predictor, keys)
+        if examples:
+            st.selectbox("Example", labels, key=keys["example"], on_change=_load_example,
+                         help="An example reference, with an example variant in its first element (a built-in's "
+                              "grammar element or a published model's planted element).")
+        text = st.text_area(f"Reference sequence ({predictor.sequence_length} {alphabet.unit}) or FASTA",
+                            key=keys["reference"], height=110,
+                            help="Paste one bare sequence or FASTA records; spaces, line breaks and digits are "
+                                 "ignored.")
+        with common.guard("Reference: "):
+            record_id, reference = common.parse_one_sequence(text, predictor, keys["record"])
 
-    example_index = next((k for k, e in enumerate(examples) if e.sequence == reference), None)
-    link = {"predictor": name, "mode": mode, "bits": f"{bits:g}"}
-    if example_index is not None:
-        link["example"] = example_index + 1
-    elif len(reference) <= MAX_LINK_SEQUENCE:
-        link["seq"] = reference
-    link["variants"] = format_variants(variants)
-    common.write_query(link)
+        kind = st.radio("Describe the alternative as", INPUT_KINDS, key="variant.input", horizontal=True)
+        variants, alternative = read_alternative(kind, reference, predictor, keys)
 
-    with common.guard("Scoring: "):
-        with st.spinner("Scoring the variant…"):
-            result = score(name, mode, bits, reference, alternative, int(ism_window))
-    show_metrics(result, predictor)
-    if result.importance_ref is not None:
-        show_logos(result, name, mode, bits, keys)
-    else:
-        common.csv_download(result.to_frame(), "Per-position CSV", f"{name}_variant_positions.csv",
-                            key="variant_positions_csv")
-    show_ism(result, predictor, name)
-    st.caption(f"Reference {record_id} · {mode} scrambler · target {bits:g} bits · ISM ± {int(ism_window)} positions")
+        example_index = next((k for k, e in enumerate(examples) if e.sequence == reference), None)
+        link = {"predictor": name, "mode": mode, "bits": f"{bits:g}"}
+        if example_index is not None:
+            link["example"] = example_index + 1
+        elif len(reference) <= MAX_LINK_SEQUENCE:
+            link["seq"] = reference
+        link["variants"] = format_variants(variants)
+        common.write_query(link)
+
+        with common.guard("Scoring: "):
+            with st.spinner("Scoring the variant…"):
+                result = score(name, mode, bits, reference, alternative, int(ism_window))
+        show_metrics(result, predictor)
+        if result.importance_ref is not None:
+            show_logos(result, name, mode, bits, keys)
+        else:
+            common.csv_download(result.to_frame(), "Per-position CSV", f"{name}_variant_positions.csv",
+                                key="variant_positions_csv")
+        show_ism(result, predictor, name)
+        st.caption(f"Reference {record_id} · {mode} scrambler · target {bits:g} bits · "
+                   f"ISM ± {int(ism_window)} positions")
 
 
 with common.guard():

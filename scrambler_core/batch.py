@@ -164,35 +164,67 @@ def read_sequence_records(path, predictor, column="sequence") -> list[dict]:
     return rows
 
 
+_IN_MEMORY_REFERENCE_BYTES = 256 * 1024 * 1024
+
+
 class _Reference:
-    """A reference genome read with pyfaidx; chromosome names match with or without ``chr``."""
+    """A reference genome: indexed with pyfaidx (a ``.fai`` beside it); chromosome names match with or without ``chr``.
+
+    A FASTA pyfaidx cannot index (uneven line lengths, Windows line endings, a read-only folder) is read
+    into memory instead when it is at most 256 MB; larger ones get a message saying how to fix them.
+    """
 
     def __init__(self, fasta):
         import pyfaidx
         path = Path(fasta)
         if not path.is_file():
-            raise SequenceError(f"reference FASTA not found: {fasta}")
+            raise SequenceError(f"reference FASTA not found: {path.name}")
+        self.path = path
+        self.contigs = None
         try:
             self.fasta = pyfaidx.Fasta(str(path), as_raw=True, sequence_always_upper=True,
                                        rebuild=True, build_index=True)
+            keys = list(self.fasta.keys())
         except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat, UnicodeDecodeError,
                 ValueError, OSError) as err:
-            raise SequenceError(f"reference FASTA {path.name} cannot be indexed "
-                                f"({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
+            reason = str(err).replace(str(path), path.name).splitlines()[0] if str(err) else type(err).__name__
+            if isinstance(err, UnicodeDecodeError):
+                reason = f"byte {err.start} is not UTF-8 text"
+            if path.stat().st_size > _IN_MEMORY_REFERENCE_BYTES or isinstance(err, UnicodeDecodeError):
+                raise SequenceError(f"reference FASTA {path.name} cannot be indexed ({reason}); rewrap it so every "
+                                    "sequence line has the same length (e.g. 60 letters), with Unix line ends, "
+                                    "or bgzip it") from None
+            keys = self._read_in_memory(reason)
+        if not keys:
+            raise SequenceError(f"reference FASTA {path.name} has no sequences")
         self.names = {}
-        for name in self.fasta.keys():
+        for name in keys:
             self.names[name] = name
             self.names.setdefault(_strip_chr(name), name)
-        self.path = path
+
+    def _read_in_memory(self, reason) -> list:
+        from Bio.SeqIO.FastaIO import SimpleFastaParser
+        text = _open_text(self.path)
+        if not text.lstrip().startswith(">"):
+            raise SequenceError(f"reference FASTA {self.path.name} cannot be read ({reason}): it should start "
+                                "with a '>' header line")
+        self.contigs = {title.split()[0]: seq.replace("\r", "").replace(" ", "").upper()
+                        for title, seq in SimpleFastaParser(io.StringIO(text)) if title.strip()}
+        return list(self.contigs)
+
+    def keys(self) -> list:
+        return list(self.contigs) if self.contigs is not None else list(self.fasta.keys())
 
     def lookup(self, chrom):
         return self.names.get(chrom) or self.names.get(_strip_chr(chrom))
 
     def length(self, name) -> int:
-        return len(self.fasta[name])
+        return len(self.contigs[name]) if self.contigs is not None else len(self.fasta[name])
 
     def fetch(self, name, start, end) -> str:
         """Letters at 1-based inclusive genomic positions start..end."""
+        if self.contigs is not None:
+            return self.contigs[name][start - 1:end]
         return str(self.fasta[name][start - 1:end])
 
 
@@ -248,7 +280,7 @@ def read_variant_records(vcf, fasta, predictor, anchor=None) -> list[dict]:
         raise SequenceError(f"anchor must be a window position between 1 and {length}, got {anchor}")
     vcf = Path(vcf)
     if not vcf.is_file():
-        raise SequenceError(f"VCF file not found: {vcf}")
+        raise SequenceError(f"VCF file not found: {vcf.name}")
     text = _open_text(vcf)
     reference = _Reference(fasta)
     rows = []
@@ -291,7 +323,7 @@ def _place_variant(row, pos_text, reference, length, alphabet, anchor) -> str:
     ref, alt, kind = row["ref"], row["alt"], row["variant_type"]
     name = reference.lookup(row["chrom"])
     if name is None:
-        known = ", ".join(list(reference.fasta.keys())[:5])
+        known = ", ".join(reference.keys()[:5])
         return f"chromosome '{row['chrom']}' is not in {reference.path.name} (it has {known})"
     if not ref or ref == "." or any(c not in alphabet.letters for c in ref):
         return f"REF '{ref}' must be letters of {alphabet.letters}"
@@ -341,7 +373,7 @@ def read_records(input_path, predictor, *, fasta=None, column="sequence", anchor
     """``("sequence" | "variant", rows)`` for any input the batch takes (VCF needs ``fasta``)."""
     kind = _kind_of(input_path)
     if not Path(input_path).is_file():
-        raise SequenceError(f"input file not found: {input_path}")
+        raise SequenceError(f"input file not found: {Path(input_path).name}")
     if kind == "variant":
         if not fasta:
             raise SequenceError("a VCF input needs the reference genome: give --fasta genome.fa")
@@ -407,8 +439,40 @@ class BatchJob:
         return {k: data[k] for k in _SETTINGS}
 
 
+_MODELS: dict = {}
+_MODELS_KEPT = 4
+
+
+def _file_stamp(path):
+    try:
+        stat = Path(path).stat()
+        return (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    except (OSError, TypeError):
+        return str(path)
+
+
 def load_models(job: BatchJob):
-    """(predictor, scrambler or None) for a job; raises ModelFileError with the reason."""
+    """(predictor, scrambler or None) for a job; raises ModelFileError with the reason.
+
+    The last few loaded pairs are kept in this process (keyed by names, paths and file times), so a
+    second run reuses the compiled graphs instead of tracing them again.
+    """
+    key = (job.predictor, _file_stamp(job.predictor), _file_stamp(job.model_path), _file_stamp(job.scrambler),
+           job.mode, job.objective, "scrambler" in job.methods)
+    if key in _MODELS:
+        models = _MODELS.pop(key)
+    else:
+        models = _load_models(job)
+    _MODELS[key] = models
+    while len(_MODELS) > _MODELS_KEPT:
+        _MODELS.pop(next(iter(_MODELS)))
+    if models[1] is not None:
+        for bits in job.target_bits:
+            models[1]._check_bits(bits)
+    return models
+
+
+def _load_models(job: BatchJob):
     from .predictors import load_predictor
     from .scrambler import load_scrambler
     predictor = load_predictor(job.predictor, path=job.model_path)
@@ -419,8 +483,6 @@ def load_models(job: BatchJob):
     if "scrambler" in job.methods:
         scrambler = load_scrambler(job.scrambler or job.predictor, mode=job.mode, objective=job.objective,
                                    predictor=predictor, path=job.model_path)
-        for bits in job.target_bits:
-            scrambler._check_bits(bits)
     return predictor, scrambler
 
 

@@ -675,7 +675,7 @@ class Explanation:
         return ["".join(row) for row in letters[self.samples[index].argmax(-1)]]
 
 
-BATCH_BUCKETS = (1, 4, 16, 64)
+BATCH_BUCKETS = (1, 4, 16, 64, 256, 1024)   # compiled batch shapes; 256 and 1024 only when batch_size asks (GPU)
 
 
 def _bucket(n):
@@ -738,7 +738,7 @@ class Scrambler:
         return self.network.is_pair
 
     def _batches(self, x, drop, target_bits, batch_size):
-        """Chunks of at most ``batch_size`` (<= 64) padded to a bucket size, so the compiled graphs see few shapes.
+        """Chunks of at most ``batch_size`` (<= 1024) padded to a bucket size, so the compiled graphs see few shapes.
 
         Yields
         ------

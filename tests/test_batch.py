@@ -135,14 +135,31 @@ def test_whole_file_problems_raise(demo, polya, tmp_path):
     (tmp_path / "junk.vcf").write_bytes(b"\x89PNG\x00\xff\xfe binary")
     with pytest.raises(SequenceError, match="not a text file"):
         read_records(tmp_path / "junk.vcf", polya, fasta=folder / "ref.fa")
-    (tmp_path / "bad.fa").write_text(">a\nACGT\nAC\nACGT\n")
-    with pytest.raises(SequenceError, match="cannot be indexed"):
-        read_records(folder / "variants.vcf", polya, fasta=tmp_path / "bad.fa")
+    (tmp_path / "junk.fa").write_bytes(b">chrDemo\n\xff\xfe\x00\x81junk\n")
+    with pytest.raises(SequenceError, match="not UTF-8|not a text file"):
+        read_records(folder / "variants.vcf", polya, fasta=tmp_path / "junk.fa")
+    (tmp_path / "headless.fa").write_text("ACGT\nAC\nACGT\n")
+    with pytest.raises(SequenceError, match="headless.fa"):
+        read_records(folder / "variants.vcf", polya, fasta=tmp_path / "headless.fa")
     (tmp_path / "seqs.fa").write_text("ACGT\n")
     with pytest.raises(SequenceError, match="not FASTA"):
         read_records(tmp_path / "seqs.fa", polya)
     with pytest.raises(SequenceError, match="anchor must be"):
         read_records(folder / "variants.vcf", polya, fasta=folder / "ref.fa", anchor=500)
+
+
+def test_ragged_reference_is_read_in_memory(demo, polya, tmp_path):
+    """pyfaidx refuses uneven lines and CRLF; the reference is then read whole and gives the same windows."""
+    folder, example = demo
+    contig = "".join(example.fasta.splitlines()[1:])
+    lines, start, width = [], 0, 50
+    while start < len(contig):
+        lines.append(contig[start:start + width])
+        start, width = start + width, 77 if width == 50 else 50
+    (tmp_path / "ragged.fa").write_bytes((">chrDemo\r\n" + "\r\n".join(lines) + "\r\n").encode())
+    _, rows = read_records(folder / "variants.vcf", polya, fasta=tmp_path / "ragged.fa", anchor=example.anchor)
+    _, expected = read_records(folder / "variants.vcf", polya, fasta=folder / "ref.fa", anchor=example.anchor)
+    assert rows == expected
 
 
 # ---------------------------------------------------------------------------- scores
