@@ -87,6 +87,8 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=1024, help="sequences per measurement")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--methods", default="", help="also time batch runs of these attribution methods")
+    parser.add_argument("--ray", type=int, default=0, metavar="WORKERS",
+                        help="also run the scrambler batch on the Ray engine with this many actors (same input)")
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args(argv)
     print(f"device: {sc.runtime.device_name()}; {args.n} sequences; batch size {args.batch_size}")
@@ -110,6 +112,21 @@ def main(argv=None):
                              "batch_ratio": batch / bare})
                 print(f"{name:6s} L={length:3d} S={n_samples:3d}: bare {bare:8.0f}/s  explain {explain:7.0f}/s "
                       f"({explain / bare:4.2f})  batch {batch:7.0f}/s ({batch / bare:4.2f} of bare)", flush=True)
+            if args.ray:
+                fasta = Path(folder) / "ray_in.fa"
+                fasta.write_text("".join(f">s{k}\n{s}\n" for k, s in enumerate(seqs)))
+                common = dict(methods=("scrambler",), target_bits=(0.5,), shard_size=max(64, args.n // (4 * args.ray)),
+                              batch_size=args.batch_size, progress=False, overwrite=True)
+                started = time.perf_counter()
+                run_batch(fasta, Path(folder) / "local.parquet", name, **common)
+                local = args.n / (time.perf_counter() - started)
+                started = time.perf_counter()
+                run_batch(fasta, Path(folder) / "ray.parquet", name, engine="ray", workers=args.ray, **common)
+                ray = args.n / (time.perf_counter() - started)
+                rows.append({"predictor": name, "length": length, "engine": "ray", "workers": args.ray,
+                             "local_wall_per_s": local, "ray_wall_per_s": ray})
+                print(f"{name:6s} L={length:3d} S= 32 wall clock incl. start-up: local {local:7.0f}/s, "
+                      f"ray with {args.ray} actors {ray:7.0f}/s", flush=True)
             for method in [m for m in args.methods.split(",") if m]:
                 n = min(args.n, 256) if method not in ("saliency", "gradient_x_input") else args.n
                 rate, _ = batch_rate(name, seqs[:n], folder, methods=(method,), batch_size=args.batch_size,

@@ -557,7 +557,8 @@ def score_records(records, models, job: BatchJob, shard: int = 0):
         for label, method, bits in job.labels():
             if method == "scrambler":
                 explanation = scrambler.explain(x, target_bits=bits, n_samples=job.n_samples,
-                                                seed=_shard_seed(job.seed, shard), batch_size=job.batch_size)
+                                                seed=_shard_seed(job.seed, shard), batch_size=job.batch_size,
+                                                return_samples=False)
                 prediction = explanation.prediction if prediction is None else prediction
                 per_label[label] = (explanation.importance, explanation.mean_sample_prediction,
                                     explanation.conservation)

@@ -58,6 +58,8 @@ def run_shards_on_ray(job: BatchJob, records, ranges, todo, output, ray_address=
             ray.init(num_cpus=os.cpu_count() or 1, **options)
         started_here = True
     try:
+        import logging
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.print_on_execution_start = False

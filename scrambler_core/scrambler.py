@@ -855,7 +855,7 @@ class Scrambler:
         return (np.concatenate(out) * free[:, 0]).astype(np.float32)
 
     def explain(self, seqs, target_bits=None, n_samples=32, seed=0, batch_size=64, allow_n=False, drop=None,
-                template=None):
+                template=None, return_samples=True):
         """Explain sequences: importance, PWM, samples and predictions on them.
 
         Parameters
@@ -875,6 +875,8 @@ class Scrambler:
             positions keep their letter in the PWM and every sample, score 0, and are left out of the
             conservation mean. Added to the scrambler's own template; every sequence must carry the
             template's letters.
+        return_samples : bool — False leaves ``samples`` empty, (N, 0, L, A): batch scoring needs only the
+            sample predictions, and the samples are S times the input's size
 
         Returns
         -------
@@ -892,7 +894,9 @@ class Scrambler:
         for chunk_index, count, padded, channel, drop_padded in self._batches(x, drop, target_bits, batch_size):
             out = self._graph(padded, channel, drop_padded, tf.constant(free), tf.constant(offset),
                               tf.constant([int(seed), chunk_index], tf.int32), n_samples)
-            results.append([o.numpy()[:count] for o in out])
+            results.append([o.numpy()[:count] if (k != 2 or return_samples)
+                            else np.zeros((count, 0) + tuple(x.shape[1:]), np.float32)
+                            for k, o in enumerate(out)])
         scores, pwm, hard, sample_pred, original, mean_bits, per_position = (
             np.concatenate(parts) for parts in zip(*results))
         if self.network.is_pair:
