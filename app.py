@@ -26,6 +26,7 @@ PAGES = [
 
 page = st.navigation(PAGES)
 common.keep_widget_state()
+common.sweep_stale_session_directories()
 with common.guard():
     notes = common.apply_query_once("app", {"predictor": common.predictor_from_query})
     with st.sidebar:

@@ -315,7 +315,9 @@ def _save_predictor(model, card, history, metrics, seed, epochs, start, output_d
     tmp = output_dir / f".{name}.tmp.keras"
     model.save(tmp)
     tmp.replace(output_dir / f"{name}.keras")
-    (output_dir / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
+    card_tmp = output_dir / f".{name}.json.tmp"
+    card_tmp.write_text(json.dumps(card, indent=2) + "\n")
+    card_tmp.replace(output_dir / f"{name}.json")
     return card
 
 
