@@ -1359,6 +1359,9 @@ def _save_checkpoint(network, optimizer, checkpoint, epoch, history):
 def _restore_checkpoint(network, optimizer, checkpoint):
     checkpoint = Path(checkpoint)
     state = _checkpoint_state(checkpoint)
+    if "weights_sha256" not in state:
+        raise ValueError(f"training checkpoint {checkpoint.name}.state.json was written by an older version "
+                         f"(no checksums); delete {checkpoint.name}.* to start again")
     files = {}
     for kind in ("weights", "optimizer"):
         path = checkpoint.with_name(state[kind])
