@@ -45,6 +45,7 @@ import os
 import re
 import sys
 import time
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -85,13 +86,16 @@ def _record(index, record, identifier, **fields) -> dict:
 def _open_text(path: Path):
     """Text lines of a file (``.gz`` decompressed); binary junk raises a SequenceError."""
     opener = gzip.open if path.suffix == ".gz" else open
+    if path.is_dir():
+        raise SequenceError(f"{path.name} is a folder, not a file")
     try:
         with opener(path, "rt", encoding="utf-8") as handle:
             return handle.read()
     except UnicodeDecodeError as err:
         raise SequenceError(f"{path.name} is not a text file (byte {err.start} is not UTF-8)") from None
-    except (OSError, EOFError) as err:
-        raise SequenceError(f"{path.name} cannot be read ({err})") from None
+    except (OSError, EOFError, zlib.error) as err:
+        detail = str(err).replace(str(path), path.name) or type(err).__name__
+        raise SequenceError(f"{path.name} cannot be read ({detail})") from None
 
 
 def _checked_sequence(seq, predictor, name) -> tuple[str, str]:
@@ -128,9 +132,12 @@ def read_sequence_records(path, predictor, column="sequence") -> list[dict]:
     suffix = suffixes[-1] if suffixes else ""
     if suffix in (".csv", ".tsv"):
         import pandas as pd
+        if path.is_dir():
+            raise SequenceError(f"{path.name} is a folder, not a file")
         try:
             table = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError,
+                zlib.error) as err:
             raise SequenceError(f"{path.name} is not a readable CSV/TSV table "
                                 f"({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
         if column not in table.columns:
@@ -208,8 +215,14 @@ class _Reference:
         if not text.lstrip().startswith(">"):
             raise SequenceError(f"reference FASTA {self.path.name} cannot be read ({reason}): it should start "
                                 "with a '>' header line")
-        self.contigs = {title.split()[0]: seq.replace("\r", "").replace(" ", "").upper()
-                        for title, seq in SimpleFastaParser(io.StringIO(text)) if title.strip()}
+        self.contigs = {}
+        for title, seq in SimpleFastaParser(io.StringIO(text)):
+            if not title.strip():
+                continue
+            name = title.split()[0]
+            if name in self.contigs:
+                raise SequenceError(f"reference FASTA {self.path.name} has two sequences named '{name}'")
+            self.contigs[name] = seq.replace("\r", "").replace(" ", "").upper()
         return list(self.contigs)
 
     def keys(self) -> list:
@@ -233,7 +246,7 @@ def _strip_chr(name: str) -> str:
 
 
 def _variant_type(ref: str, alt: str) -> str:
-    if alt in (".", "") :
+    if alt in (".", "") or not ref:
         return "none"
     if alt == "*" or alt.startswith("<") or "[" in alt or "]" in alt:
         return "symbolic"
@@ -317,7 +330,7 @@ def read_variant_records(vcf, fasta, predictor, anchor=None) -> list[dict]:
 
 def _place_variant(row, pos_text, reference, length, alphabet, anchor) -> str:
     """Fill the windows of one VCF allele; returns '' or the reason it cannot be scored."""
-    if not re.fullmatch(r"\d+", pos_text) or int(pos_text) < 1:
+    if not re.fullmatch(r"[0-9]+", pos_text) or int(pos_text) < 1:
         return f"POS must be a positive whole number, got '{pos_text}'"
     pos = row["pos"] = int(pos_text)
     ref, alt, kind = row["ref"], row["alt"], row["variant_type"]
@@ -326,7 +339,7 @@ def _place_variant(row, pos_text, reference, length, alphabet, anchor) -> str:
         known = ", ".join(reference.keys()[:5])
         return f"chromosome '{row['chrom']}' is not in {reference.path.name} (it has {known})"
     if not ref or ref == "." or any(c not in alphabet.letters for c in ref):
-        return f"REF '{ref}' must be letters of {alphabet.letters}"
+        return f"REF '{ref}' must be letters of {alphabet.letters}" if ref else "the REF column is empty"
     if kind == "none":
         return "the record has no alternative allele ('.')"
     if kind == "symbolic":
@@ -372,6 +385,8 @@ def _kind_of(path) -> str:
 def read_records(input_path, predictor, *, fasta=None, column="sequence", anchor=None) -> tuple[str, list[dict]]:
     """``("sequence" | "variant", rows)`` for any input the batch takes (VCF needs ``fasta``)."""
     kind = _kind_of(input_path)
+    if Path(input_path).is_dir():
+        raise SequenceError(f"input {Path(input_path).name} is a folder, not a file")
     if not Path(input_path).is_file():
         raise SequenceError(f"input file not found: {Path(input_path).name}")
     if kind == "variant":

@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 import time
+import zlib
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
@@ -550,7 +551,7 @@ def main(argv=None) -> int:
     started = time.time()
     try:
         COMMANDS[args.command](args)
-    except (SequenceError, ModelFileError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as err:
+    except (SequenceError, ModelFileError, ValueError, OSError, EOFError, zlib.error) as err:
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
         print(f"error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -236,7 +236,16 @@ def load_keras_model(path):
     if path.suffix not in (".keras", ".h5", ".hdf5"):
         raise ModelFileError(f"{path.name}: expected a .keras (or .h5) Keras model file")
     if not path.is_file():
-        raise ModelFileError(f"model file not found: {path}")
+        raise ModelFileError(f"model file not found: {path.name}" + (" (it is a folder)" if path.is_dir() else ""))
+    import zipfile
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if path.suffix == ".keras" and not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path.name} is not a Keras model file: a .keras file is a zip archive and this one "
+                             f"is not{' (it is empty)' if not head else ''}")
+    if path.suffix in (".h5", ".hdf5") and head != b"\x89HDF\r\n\x1a\n":
+        raise ModelFileError(f"{path.name} is not a Keras model file: a .h5 file is an HDF5 file and this one is not"
+                             f"{' (it is empty)' if not head else ''}")
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except ValueError as err:

@@ -18,6 +18,8 @@ import gzip
 import io
 import os
 import re
+import string
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +92,11 @@ _STRIP = re.compile(r"[\s0-9]+")
 # control characters (tab, CR and LF excepted) and the Unicode replacement char
 _JUNK = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
 
+# Upper-casing touches ASCII letters only: str.upper() turns some non-ASCII letters into ASCII
+# ones ('ı' -> 'I', 'ſ' -> 'S', the ligature 'ﬁ' -> 'FI'), which would let look-alikes pass as
+# protein letters and make messages show a letter the user never typed.
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+
 _FASTA_SUFFIXES = {".fa", ".fasta", ".fna", ".faa", ".fas", ".ffn"}
 _CSV_SUFFIXES = {".csv", ".tsv"}
 _TXT_SUFFIXES = {".txt"}
@@ -127,6 +134,11 @@ def get_alphabet(alphabet) -> Alphabet:
 # --------------------------------------------------------------------------
 
 
+def _upper(text: str) -> str:
+    """``text`` with its ASCII letters upper-cased; every other character is kept as it is."""
+    return text.upper() if text.isascii() else text.translate(_ASCII_UPPER)
+
+
 def _prefix(name) -> str:
     return "" if name is None else f"sequence '{name}': "
 
@@ -143,7 +155,9 @@ def clean_sequence(text, alphabet="dna", *, name=None) -> str:
     """Clean a bare pasted sequence.
 
     Removes all whitespace (newlines included) and digits, so a GenBank-style
-    paste such as ``"1 acgtacgtac 61 ..."`` works, and uppercases. For DNA
+    paste such as ``"1 acgtacgtac 61 ..."`` works, and uppercases ASCII letters
+    (other characters are kept, so a look-alike such as ``'ı'`` stays itself and
+    is refused by :func:`validate_sequence`). For DNA
     ``U`` is read as ``T``; for RNA ``T`` is read as ``U``. Letters are not
     checked here (see :func:`validate_sequence`).
 
@@ -173,10 +187,16 @@ def clean_sequence(text, alphabet="dna", *, name=None) -> str:
         raise SequenceError(
             f"{_prefix(name)}expected text, got {type(text).__name__}"
         )
-    seq = _STRIP.sub("", text).upper()
+    seq = _upper(_STRIP.sub("", text))
     if not seq:
         raise SequenceError(f"{_prefix(name)}empty sequence")
     return _convert_ut(seq, alphabet)
+
+
+def _show_char(ch: str) -> str:
+    """A character for a message: ``'X'``, or with its code point when it is not ASCII, so a look-alike
+    such as the Cyrillic ``'А'`` shows as ``'А' (U+0410)`` and not as an apparently valid ``'A'``."""
+    return repr(ch) if ch.isascii() else f"{ch!r} (U+{ord(ch):04X})"
 
 
 def _check_letters(seq: str, alphabet: Alphabet, allow_n: bool, prefix: str) -> None:
@@ -196,7 +216,7 @@ def _check_letters(seq: str, alphabet: Alphabet, allow_n: bool, prefix: str) -> 
                 "pass allow_n=True (fill with background) to accept them"
             )
         raise SequenceError(
-            f"{prefix}{ch!r} at position {i} is not one of "
+            f"{prefix}{_show_char(ch)} at position {i} is not one of "
             f"{', '.join(alphabet.letters)}"
         )
 
@@ -215,7 +235,7 @@ def _validate(seq, alphabet: Alphabet, length, allow_n: bool, prefix: str) -> st
         seq = ""
     if not isinstance(seq, str):
         raise SequenceError(f"{prefix}expected text, got {type(seq).__name__}")
-    seq = _STRIP.sub("", seq).upper()
+    seq = _upper(_STRIP.sub("", seq))
     if not seq:
         raise SequenceError(f"{prefix}empty sequence")
     seq = _convert_ut(seq, alphabet)
@@ -372,7 +392,7 @@ def one_hot(seqs, alphabet="dna", *, background=None) -> np.ndarray:
             raise SequenceError(f"{prefix}expected text, got {type(s).__name__}")
         if not s:
             raise SequenceError(f"{prefix}empty sequence")
-        s = _convert_ut(s.upper(), alphabet)
+        s = _convert_ut(_upper(s), alphabet)
         _check_letters(s, alphabet, True, prefix)
         cleaned.append(s)
 
@@ -470,8 +490,13 @@ def _check_printable(text: str, source: str) -> None:
 
 
 def _parse_fasta(text: str, alphabet: Alphabet, length, allow_n: bool, source: str):
-    """Parse FASTA text with Bio.SeqIO and validate each record."""
-    from Bio import SeqIO
+    """Parse FASTA text (Bio.SeqIO's FASTA parser) and validate each record.
+
+    ``SimpleFastaParser`` gives the letters as text; ``SeqIO.parse`` would store them in a ``Seq``
+    whose ``str()`` fails with a UnicodeDecodeError on any non-ASCII letter (a look-alike such as
+    the Cyrillic 'А'), instead of the message naming the letter and its position.
+    """
+    from Bio.SeqIO.FastaIO import SimpleFastaParser
 
     _check_printable(text, source)
     lines = text.splitlines()
@@ -484,17 +509,14 @@ def _parse_fasta(text: str, alphabet: Alphabet, length, allow_n: bool, source: s
             "FASTA text must start with a '>' line"
         )
     body = "\n".join(ln.lstrip() for ln in lines[first:]) + "\n"
-    try:
-        records = list(SeqIO.parse(io.StringIO(body), "fasta"))
-    except ValueError as exc:  # pragma: no cover - guarded by the checks above
-        raise SequenceError(f"{source} is not valid FASTA: {exc}") from exc
+    records = list(SimpleFastaParser(io.StringIO(body)))
     if not records:
         raise SequenceError(f"no FASTA records found in {source}")
 
     out = []
     seen = {}
-    for k, rec in enumerate(records, start=1):
-        rid = rec.id
+    for k, (title, letters) in enumerate(records, start=1):
+        rid = title.split(None, 1)[0] if title.strip() else ""   # the first word, as SeqIO's record id
         if not rid:
             raise SequenceError(f"record {k} in {source} has an empty '>' header (no id)")
         if rid in seen:
@@ -502,7 +524,7 @@ def _parse_fasta(text: str, alphabet: Alphabet, length, allow_n: bool, source: s
                 f"duplicate record id '{rid}' in {source} (records {seen[rid]} and {k})"
             )
         seen[rid] = k
-        seq = _validate(str(rec.seq), alphabet, length, allow_n, _prefix(rid))
+        seq = _validate(letters, alphabet, length, allow_n, _prefix(rid))
         out.append((rid, seq))
     return out
 
@@ -551,6 +573,11 @@ def parse_text(text, alphabet="dna", *, length=None, allow_n=False) -> list[tupl
     return [("seq1", _validate(text, alphabet, length, allow_n, ""))]
 
 
+def _os_reason(exc: BaseException) -> str:
+    """Why a file could not be read, without the full path (``"Is a directory"``, ``"Not a gzipped file"``)."""
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
 def _read_text(path_or_handle) -> tuple[str, str]:
     """Return ``(text, source name)`` from a path or an open handle."""
     if hasattr(path_or_handle, "read"):
@@ -567,8 +594,8 @@ def _read_text(path_or_handle) -> tuple[str, str]:
                 data = path.read_bytes()
         except FileNotFoundError as exc:
             raise SequenceError(f"file {source} not found") from exc
-        except (OSError, EOFError) as exc:
-            raise SequenceError(f"cannot read {source}: {exc}") from exc
+        except (OSError, EOFError, zlib.error) as exc:
+            raise SequenceError(f"cannot read {source}: {_os_reason(exc)}") from exc
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")
@@ -654,6 +681,10 @@ def read_csv_column(path_or_buffer, column="sequence", *, id_column=None, alphab
         raise SequenceError("the table is empty (no header row)") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise SequenceError(f"cannot read the table: {exc}") from exc
+    except (OSError, EOFError, zlib.error) as exc:   # a directory, no permission, a broken .gz
+        where = path_or_buffer if isinstance(path_or_buffer, (str, os.PathLike)) else \
+            getattr(path_or_buffer, "name", "the table")
+        raise SequenceError(f"cannot read '{Path(str(where)).name}': {_os_reason(exc)}") from exc
 
     columns = [str(c) for c in df.columns]
     for col in (column, id_column):

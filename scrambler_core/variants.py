@@ -34,7 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .sequences import SequenceError, _convert_ut, get_alphabet, validate_sequence
+from .sequences import (SequenceError, _check_printable, _convert_ut, _show_char, _upper, get_alphabet,
+                        validate_sequence)
 
 __all__ = [
     "Variant",
@@ -49,8 +50,9 @@ __all__ = [
 
 _EXAMPLE = "120G>A"
 _SEPARATORS = re.compile(r"[,;\s]+")
-_ITEM = re.compile(r"^(\d+)([A-Za-z*\-.]*)>([A-Za-z*\-.]*)$")
-_HGVS_INDEL = re.compile(r"^\d+(_\d+)?(del|ins|dup|delins)", re.IGNORECASE)
+# ASCII digits only: \d would read look-alikes such as '١' (Arabic-Indic one) or '１' (fullwidth) as positions
+_ITEM = re.compile(r"^([0-9]+)([A-Za-z*\-.]*)>([A-Za-z*\-.]*)$")
+_HGVS_INDEL = re.compile(r"^[0-9]+(_[0-9]+)?(del|ins|dup|delins)", re.IGNORECASE)
 _VCF_COLUMNS = ("CHROM", "POS", "ID", "REF", "ALT")
 
 
@@ -89,7 +91,7 @@ class Variant:
             value = getattr(self, field_name)
             if not isinstance(value, str) or not value:
                 raise ValueError(f"Variant {field_name} must be a non-empty string, got {value!r}")
-            object.__setattr__(self, field_name, value.upper())
+            object.__setattr__(self, field_name, _upper(value))
         object.__setattr__(self, "position", int(self.position))
 
     def __str__(self) -> str:
@@ -149,7 +151,7 @@ def _check_allele_letters(letters: str, alphabet, what: str) -> None:
         if ch not in alphabet.letters:
             where = "" if len(letters) == 1 else f" (letter {k})"
             raise SequenceError(
-                f"{what}: {ch!r}{where} is not one of {', '.join(alphabet.letters)}"
+                f"{what}: {_show_char(ch)}{where} is not one of {', '.join(alphabet.letters)}"
             )
 
 
@@ -218,7 +220,7 @@ def _checked(variants, sequence: str, alphabet) -> list[Variant]:
 def _split_items(text: str) -> list[str]:
     """Split on commas, semicolons and whitespace, keeping ``33 A > G`` as one item."""
     text = re.sub(r"\s*>\s*", ">", text.strip())
-    text = re.sub(r"(\d)\s+(?=[A-Za-z*\-.])", r"\1", text)
+    text = re.sub(r"([0-9])\s+(?=[A-Za-z*\-.])", r"\1", text)
     return [item for item in _SEPARATORS.split(text) if item]
 
 
@@ -240,9 +242,12 @@ def _syntax_error(item: str, k: int, n: int, length: int, alphabet) -> SequenceE
     """The most specific message for an item that is not ``POSITION REF>ALT``."""
     if _HGVS_INDEL.match(item):
         return _refuse_indel_text(item, length, alphabet)
+    odd = next((ch for ch in item if not ch.isascii()), None)
+    if odd is not None:
+        return _malformed(item, k, n, f"contains {_show_char(odd)}, which is not a plain digit, letter or '>'")
     if ">" not in item:
         return _malformed(item, k, n, "has no '>' between the reference and alternative letters")
-    if not item[0].isdigit():
+    if item[0] not in "0123456789":
         return _malformed(item, k, n, "does not start with a position")
     return _malformed(item, k, n, "is not a variant")
 
@@ -255,8 +260,8 @@ def _parse_item(item: str, k: int, n: int, length: int, alphabet) -> Variant:
     position, ref, alt = int(match.group(1)), match.group(2), match.group(3)
     if position < 1:
         raise _malformed(item, k, n, "has position 0, but positions start at 1")
-    ref = _convert_ut(ref.upper(), alphabet)
-    alt = _convert_ut(alt.upper(), alphabet)
+    ref = _convert_ut(_upper(ref), alphabet)
+    alt = _convert_ut(_upper(alt), alphabet)
     empty = {"", "-", "."}
     if ref in empty and alt in empty:
         raise _malformed(item, k, n, "has no reference or alternative letters")
@@ -305,9 +310,13 @@ def parse_variants(text, sequence, alphabet="dna") -> list[Variant]:
     if text is None or not isinstance(text, str):
         raise SequenceError(f"variants must be text such as {_EXAMPLE}, got "
                             f"{type(text).__name__}")
+    _check_printable(text, "the variant text")
     items = _split_items(text)
     if not items:
         raise SequenceError(f"no variant given; write one such as {_EXAMPLE}")
+    if len(items) > len(sequence):   # each position changes at most once: refuse a huge paste at once
+        raise SequenceError(f"{len(items)} variants given but the reference has only "
+                            f"{_letters_word(len(sequence), alphabet)}; each position can change at most once")
     variants = [_parse_item(item, k, len(items), len(sequence), alphabet)
                 for k, item in enumerate(items, start=1)]
     return _checked(variants, sequence, alphabet)
@@ -403,6 +412,7 @@ def _vcf_data_line(text: str) -> tuple[str, int]:
         raise SequenceError("no VCF data line found (only header lines starting with '#' "
                             "or blank lines); paste a line such as "
                             "'chr1<TAB>1000120<TAB>.<TAB>G<TAB>A'")
+    _check_printable(text, "the VCF line")
     if len(data) > 1:
         lines = ", ".join(str(k) for k, _ in data[:5])
         raise SequenceError(f"found {len(data)} VCF data lines (lines {lines}); "
@@ -508,11 +518,11 @@ def parse_vcf_line(line, window, window_start, alphabet="dna", chrom=None) -> li
     if chrom is not None and _normalise_chrom(rec_chrom) != _normalise_chrom(str(chrom)):
         raise SequenceError(f"the VCF record is on chromosome '{rec_chrom}' but the window is "
                             f"on '{chrom}'")
-    if not re.fullmatch(r"\d+", pos_text) or int(pos_text) < 1:
+    if not re.fullmatch(r"[0-9]+", pos_text) or int(pos_text) < 1:
         raise SequenceError(f"VCF POS (column 2) must be a positive whole number, got '{pos_text}'")
     pos = int(pos_text)
     window_end = window_start + length - 1
-    ref = _convert_ut(ref_text.upper(), alphabet)
+    ref = _convert_ut(_upper(ref_text), alphabet)
     if not ref or ref == ".":
         raise SequenceError("VCF REF (column 4) is empty")
     _check_allele_letters(ref, alphabet, f"VCF REF '{ref_text}'")
@@ -530,7 +540,7 @@ def parse_vcf_line(line, window, window_start, alphabet="dna", chrom=None) -> li
                  f"{index + 1}-{index + len(ref)})")
         raise SequenceError(f"VCF REF '{ref}' does not match the window, which has "
                             f"'{observed}' at {where}; check the window start coordinate")
-    alleles = [_convert_ut(a.upper(), alphabet) for a in alt_text.split(",")]
+    alleles = [_convert_ut(_upper(a), alphabet) for a in alt_text.split(",")]
     out = []
     for k, allele in enumerate(alleles, start=1):
         _check_vcf_allele(allele, k, len(alleles), ref, length, alphabet)

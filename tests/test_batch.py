@@ -60,7 +60,7 @@ def _same_frames(a, b):
         for p, q in zip(a[column], b[column]):
             if isinstance(p, np.ndarray) or isinstance(q, np.ndarray):
                 assert p is not None and q is not None, column
-                np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-6, err_msg=column)
+                np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-4, err_msg=column)  # float32 across processes
             elif isinstance(p, float) and np.isnan(p):
                 assert isinstance(q, float) and np.isnan(q), column
             else:
