@@ -7,7 +7,10 @@ One entry point, tangermeme style::
 
 Every method returns an array of shape ``(N, L, A)``. Methods that score a
 position (ISM, the scramblers) put the score on the observed letter and zero
-elsewhere; gradient methods return a value per letter. For sigmoid predictors
+elsewhere; gradient methods return a value per letter. One sign convention for
+every signed method: **positive means the letter raises the explained output**
+(ISM: ``f(x) - mean f(x_mut)``; the gradient methods, IG, DeepLIFT and DeepSHAP
+as they are). The scramblers' scores are importances, never negative. For sigmoid predictors
 the gradient-based methods and ISM explain the pre-sigmoid logit.
 ``info`` reports ``predictor_calls`` (sequences passed through the predictor,
 forward or forward + backward), ``seconds`` and method-specific extras
@@ -179,10 +182,11 @@ def ism(predictor, x, *, batch_size=1024, seed=0):
 
     Returns
     -------
-    importance : np.ndarray (N, L, A) — mean change ``f(x_mut) - f(x)`` over the A-1
-        substitutions, on the observed letter
-    info : dict — ``changes`` (N, L, A): ``f(x_mut) - f(x)`` per substitution (0 on the
-        observed letter); ``predictor_calls`` = N (1 + L (A-1))
+    importance : np.ndarray (N, L, A) — ``f(x) - mean f(x_mut)`` over the A-1 substitutions, on the
+        observed letter: positive when the observed letter raises the output (the sign convention of
+        every method here, of tangermeme and of captum)
+    info : dict — ``changes`` (N, L, A): the raw change ``f(x_mut) - f(x)`` per substitution, on the
+        substituted letter (0 on the observed letter); ``predictor_calls`` = N (1 + L (A-1))
     """
     n, length, size = x.shape
     reference = _predict_explained(predictor, x, batch_size)
@@ -201,7 +205,7 @@ def ism(predictor, x, *, batch_size=1024, seed=0):
         values = np.zeros(block.shape, np.float32)
         values[substitution] = y
         changes[start:start + len(block)] = np.where(substitution, values - reference[start:start + chunk, None, None], 0)
-    importance = _on_observed(x, changes.sum(-1) / (size - 1))
+    importance = _on_observed(x, -changes.sum(-1) / (size - 1))
     present = int((x.sum(-1) > 0).sum())
     return importance, {"changes": changes, "predictor_calls": n + present * (size - 1)}
 
@@ -317,16 +321,18 @@ def deepshap(predictor, x, *, n_references=20, references="shuffle", batch_size=
     Parameters
     ----------
     n_references : int — dinucleotide shuffles per sequence (``references="shuffle"``)
-    references : "shuffle" or np.ndarray (R, L, A) of background sequences
+    references : "shuffle", np.ndarray (R, L, A) — R reference sequences shared by every input (a 3-D
+        array always means shared references, whatever R) — or np.ndarray (N, R, L, A) — R references
+        of each input
 
     Returns
     -------
     importance : np.ndarray (N, L, A)
-    info : dict — ``delta`` (N,): ``f(x) - mean_r f(reference_r)``
+    info : dict — ``delta`` (N,): ``f(x) - mean_r f(reference_r)``; ``n_references`` = R
     """
     from . import deeplift as _deeplift
 
-    baselines = _baseline_array(predictor, x, references, seed, int(n_references))
+    baselines = _deepshap_references(predictor, x, references, seed, int(n_references))
     n, refs = baselines.shape[:2]
     contributions, delta = _deeplift.deeplift(
         predictor.model, np.repeat(x, refs, axis=0), baselines.reshape((-1,) + x.shape[1:]),
@@ -335,6 +341,21 @@ def deepshap(predictor, x, *, n_references=20, references="shuffle", batch_size=
     importance = contributions.reshape((n, refs) + x.shape[1:]).mean(1)
     return importance.astype(np.float32), {"delta": delta.reshape(n, refs).mean(1),
                                            "predictor_calls": 2 * n * refs, "n_references": refs}
+
+
+def _deepshap_references(predictor, x, references, seed, n_references):
+    """DeepSHAP references as (N, R, L, A): shuffles, shared (R, L, A) or per-input (N, R, L, A)."""
+    if isinstance(references, str):
+        if references != "shuffle":
+            raise ValueError(f"references must be 'shuffle' or an array, got {references!r}")
+        return _baseline_array(predictor, x, "shuffle", seed, n_references)
+    r = np.asarray(references, np.float32)
+    if r.ndim == 3 and r.shape[1:] == x.shape[1:] and len(r):
+        return np.broadcast_to(r, (len(x),) + r.shape).astype(np.float32)
+    if r.ndim == 4 and r.shape[0] == len(x) and r.shape[2:] == x.shape[1:] and r.shape[1]:
+        return r
+    raise ValueError(f"references has shape {r.shape}; expected (R, L, A) shared references with (L, A) = "
+                     f"{x.shape[1:]}, or (N, R, L, A) with N = {len(x)}")
 
 
 # ============================================================================ scramblers

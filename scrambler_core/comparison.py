@@ -44,8 +44,8 @@ METHOD_NOTES = {
                  "background PWM b, propagated layer by layer",
                  "2 (the sequence and the baseline)"),
     "deepshap": ("DeepLIFT averaged over dinucleotide-shuffled references", "2R (R = 20 references)"),
-    "ism": ("in-silico mutagenesis: the mean change of the output over the A − 1 substitutions at each "
-            "position (or every substitution's change)",
+    "ism": ("in-silico mutagenesis: how much the observed letter raises the output over the mean of the A − 1 "
+            "substitutions, f(x) − mean f(mutant) (or every substitution's raw change f(mutant) − f(x))",
             "1 + L(A − 1): every single-letter mutant"),
     "scrambler_optimized": ("per-example optimisation from scratch of the scrambler's objective for this "
                             "sequence alone",

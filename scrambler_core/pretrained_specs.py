@@ -180,3 +180,67 @@ def training_sequences(predictor_name: str, n: int, seed: int) -> list:
     if predictor_name == "binder":
         return synthetic.generate_binder_pairs(n, seed=seed + 7)
     raise ValueError(f"no scrambler training data recipe for {predictor_name!r}")
+
+
+# ----------------------------------------------------------------------------- Optimus uAUG tails (issue 17)
+
+def _trimer_starts(seqs, trimers) -> np.ndarray:
+    """Boolean (N, L - 2): where each sequence has one of ``trimers`` starting."""
+    arr = np.array([list(s) for s in seqs])
+    joined = np.char.add(np.char.add(arr[:, :-2], arr[:, 1:-1]), arr[:, 2:])
+    return np.isin(joined, list(trimers))
+
+
+def closed_inframe_uorf(seqs) -> np.ndarray:
+    """True where an in-frame uAUG (0-based start i, i % 3 == 2) has an in-frame stop downstream in the UTR.
+
+    Returns
+    -------
+    np.ndarray (N,) bool
+    """
+    atg, stop = _trimer_starts(seqs, ("ATG",)), _trimer_starts(seqs, synthetic.STOP_CODONS)
+    frame = (np.arange(atg.shape[1]) % 3) == 2
+    atg, stop = atg & frame, stop & frame
+    first_atg = np.where(atg.any(1), atg.argmax(1), atg.shape[1])
+    return (stop & (np.arange(stop.shape[1])[None] > first_atg[:, None])).any(1)
+
+
+def uaug_tails(predict, n: int, seed: int, pool_factor: int = 3, length: int = 50):
+    """Scrambler training data after the authors' Optimus recipe, with the predictor standing in for MRL.
+
+    The authors trained on the 5,000 lowest- and 5,000 highest-MRL library 50-mers among those carrying
+    an in-frame uAUG: there the stop codon is what separates a repressive uORF from a harmless N-terminal
+    extension. Here: uniform random 50-mers with at least one ATG in frame with the CDS (0-based start
+    i, i % 3 == 2) and **no out-of-frame ATG** (which would otherwise explain most of the low tail), a pool
+    of ``pool_factor * n``, and the ``n // 2`` lowest and ``n - n // 2`` highest by ``predict``.
+
+    Parameters
+    ----------
+    predict : callable(list of str) -> np.ndarray (N,)
+    n : int — sequences returned
+    seed : int
+
+    Returns
+    -------
+    seqs : list of str, length n (bottom tail then top tail, shuffled)
+    stats : dict — pool size, the tails' prediction ranges and how often each holds a closed in-frame uORF
+    """
+    rng = np.random.default_rng(seed)
+    pool = []
+    while len(pool) < pool_factor * n:
+        draw = rng.integers(0, 4, size=(20_000, length))
+        seqs = ["".join(synthetic.NUCLEOTIDES[k] for k in row) for row in draw]
+        atg = _trimer_starts(seqs, ("ATG",))
+        frame = (np.arange(atg.shape[1]) % 3) == 2
+        keep = (atg & frame).any(1) & ~(atg & ~frame).any(1)
+        pool += [s for s, k in zip(seqs, keep) if k]
+    pool = pool[:pool_factor * n]
+    y = np.asarray(predict(pool), np.float64)
+    order = np.argsort(y, kind="stable")
+    low, high = order[:n // 2], order[len(order) - (n - n // 2):]
+    chosen = np.concatenate([low, high])
+    closed = closed_inframe_uorf(pool)
+    stats = {"pool": len(pool), "low_tail_max": float(y[low].max()), "high_tail_min": float(y[high].min()),
+             "low_closed_uorf": float(closed[low].mean()), "high_closed_uorf": float(closed[high].mean()),
+             "pool_closed_uorf": float(closed.mean())}
+    return [pool[i] for i in rng.permutation(chosen)], stats

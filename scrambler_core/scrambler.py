@@ -1230,12 +1230,15 @@ def _initialise_from(network, init_from):
     """Copy a saved scrambler's weights into ``network``.
 
     The shapes must match, except that ``network`` may take extra input channels (a mask-dropout
-    channel): those rows of the first convolution start at zero.
+    channel): those rows of the first convolution start at zero; and a fixed-budget ``network`` may
+    start from a bits-conditioned source, read at the network's ``target_bits``.
     """
     source = load_keras_model(init_from)
     if not isinstance(source, ScramblerModel):
         raise ModelFileError(f"{Path(init_from).name} is not a scrambler; cannot start from it")
     target_weights, source_weights = network.get_weights(), source.get_weights()
+    if source.bits_conditioned and not network.bits_conditioned:
+        source_weights = _fold_bits_channel(source, source_weights, network.target_bits)
     if len(target_weights) != len(source_weights):
         raise ModelFileError(f"{Path(init_from).name} is not a scrambler of the same shape; cannot start from it")
     merged = []
@@ -1250,6 +1253,20 @@ def _initialise_from(network, init_from):
         else:
             raise ModelFileError(f"{Path(init_from).name} is not a scrambler of the same shape; cannot start from it")
     network.set_weights(merged)
+
+
+def _fold_bits_channel(source, weights, target_bits):
+    """Weights of ``source`` (bits-conditioned) with its bits channel held at ``target_bits``.
+
+    The bits channel enters through the first 1x1 convolution only, as a constant per sequence: its
+    kernel row times the channel value moves into that convolution's bias, so the fixed-budget network
+    starts exactly where the bits-conditioned one stands at ``target_bits``.
+    """
+    kernel, bias = weights[0], weights[1]
+    channel = source.alphabet.size
+    value = float(source.bits_condition(target_bits)[0])
+    folded = np.delete(kernel, channel, axis=1)
+    return [folded, bias + value * kernel[0, channel]] + list(weights[2:])
 
 
 def _draw_bits(rng, n, low, high):

@@ -53,8 +53,13 @@ def test_ism_on_a_linear_model_is_the_weight_difference():
     observed = (x * WEIGHTS).sum(-1, keepdims=True)                    # W[j, obs_j]
     expected_changes = np.where(x == 0, WEIGHTS[None] - observed, 0.0)
     np.testing.assert_allclose(info["changes"], expected_changes, atol=1e-5)
-    expected_scores = expected_changes.sum(-1) / (A - 1)
+    # positive = the observed letter raises the output: W[j, obs] - mean of the other letters' weights
+    expected_scores = -expected_changes.sum(-1) / (A - 1)
     np.testing.assert_allclose(importance, x * expected_scores[..., None], atol=1e-5)
+    # the same sign as gradient x input on a linear model, position by position
+    gxi = attribute(pred, x, "gradient_x_input").sum(-1)
+    centred = gxi - (WEIGHTS.sum(-1) - (x * WEIGHTS).sum(-1)) / (A - 1)
+    np.testing.assert_allclose(importance.sum(-1), centred, atol=1e-5)
     assert info["predictor_calls"] == 3 * (1 + L * (A - 1))
 
 
@@ -94,6 +99,43 @@ def test_deepshap_averages_deeplift_over_given_references():
     shap = attribute(pred, x, "deepshap", references=references)
     expected = np.mean([(x - r) * WEIGHTS for r in references], axis=0)
     np.testing.assert_allclose(shap, expected, atol=1e-5)
+
+
+def test_deepshap_reads_a_3d_array_as_shared_references_even_when_r_equals_n():
+    pred = linear_predictor()
+    x = onehot(3)
+    references = onehot(3, seed=9)                    # R == N: still shared by every input
+    shap, info = attribute(pred, x, "deepshap", references=references, return_info=True)
+    # by hand for sequence 0: mean over the 3 references of (x0 - r) * W
+    by_hand = ((x[0] - references[0]) * WEIGHTS + (x[0] - references[1]) * WEIGHTS
+               + (x[0] - references[2]) * WEIGHTS) / 3
+    np.testing.assert_allclose(shap[0], by_hand, atol=1e-5)
+    assert not np.allclose(shap[0], (x[0] - references[0]) * WEIGHTS, atol=1e-3)
+    assert info["n_references"] == 3
+    y_refs = pred.predict(references).mean()
+    np.testing.assert_allclose(info["delta"], pred.predict(x) - y_refs, atol=1e-4)
+
+
+def test_deepshap_takes_references_per_sequence_as_4d():
+    pred = linear_predictor()
+    x = onehot(2)
+    references = np.stack([onehot(2, seed=4), onehot(2, seed=5)])       # (N=2, R=2, L, A)
+    shap, info = attribute(pred, x, "deepshap", references=references, return_info=True)
+    for i in range(2):
+        np.testing.assert_allclose(shap[i], np.mean([(x[i] - r) * WEIGHTS for r in references[i]], axis=0),
+                                   atol=1e-5)
+    assert info["n_references"] == 2
+
+
+@pytest.mark.parametrize("references, message", [
+    ("uniform", "references must be 'shuffle' or an array"),
+    (np.zeros((2, L + 1, A)), r"expected \(R, L, A\)"),
+    (np.zeros((3, 2, L, A)), r"\(N, R, L, A\) with N = 2"),
+    (np.zeros((0, L, A)), "references has shape"),
+])
+def test_deepshap_refuses_references_of_the_wrong_shape(references, message):
+    with pytest.raises(ValueError, match=message):
+        attribute(linear_predictor(), onehot(2), "deepshap", references=references)
 
 
 def test_integrated_gradients_completeness_on_a_relu_network():

@@ -59,7 +59,8 @@ def test_ism_maps_and_cost(linear):
     changes = np.where(x == 0, weights - observed, 0.0)          # f(x_mut) - f(x) = W[j, b] - W[j, obs]
     assert result.predictor_calls == 1 + 6 * 3 == 19
     np.testing.assert_allclose(comparison.display_map(result, "substitutions"), changes, atol=1e-5)
-    mean_on_reference = x * (changes.sum(-1, keepdims=True) / 3)
+    # positive = the observed letter raises the output: f(x) - mean f(x_mut)
+    mean_on_reference = x * (-changes.sum(-1, keepdims=True) / 3)
     np.testing.assert_allclose(comparison.display_map(result, "mean"), mean_on_reference, atol=1e-5)
     np.testing.assert_allclose(comparison.display_map(result), result.importance)
     with pytest.raises(ValueError, match="ism_view"):

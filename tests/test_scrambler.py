@@ -256,3 +256,44 @@ def test_n_is_refused_unless_allowed_and_then_filled_with_background(toy_scrambl
     assert ex.importance.shape == (1, 12)
     x = scrambler.predictor.to_onehot(["ACGTNCGTACGT"], allow_n=True, background=scrambler.background)
     np.testing.assert_allclose(x[0, 4], scrambler.background[4], rtol=1e-6)
+
+
+def test_fixed_budget_network_starts_exactly_where_the_bits_conditioned_source_stands(toy_scrambler, tmp_path):
+    predictor, scrambler, _ = toy_scrambler
+    source = tmp_path / "conditioned.keras"
+    scrambler.save(source)
+    x = np.eye(4, dtype=np.float32)[np.random.default_rng(8).integers(0, 4, size=(16, 12))]
+    fixed, history = S.train_scrambler(
+        predictor, x, epochs=0, bits_conditioned=False, target_bits=0.4, init_from=source, bits_schedule=(),
+        network_options=dict(groups=1, blocks=2, dilations=(1,), channels=16), log=lambda m: None)
+    assert history == [] and not fixed.network.bits_conditioned
+    np.testing.assert_allclose(fixed.scores(x), scrambler.scores(x, target_bits=0.4), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(fixed.scores(x), scrambler.scores(x, target_bits=1.2), atol=1e-3)
+
+
+def test_closed_inframe_uorf_by_hand():
+    from scrambler_core.pretrained_specs import closed_inframe_uorf
+    clean = "C" * 50
+    atg_at_2 = clean[:2] + "ATG" + clean[5:]
+    cases = {
+        atg_at_2: False,                                          # extension: no stop
+        atg_at_2[:11] + "TAA" + atg_at_2[14:]: True,              # stop at 11 (11 % 3 == 2), downstream
+        atg_at_2[:12] + "TAA" + atg_at_2[15:]: False,             # stop out of frame
+        clean[:3] + "ATG" + clean[6:9] + "TAG" + clean[12:]: False,   # uAUG out of frame (3 % 3 == 0)
+        clean[:2] + "TGA" + clean[5:20] + "ATG" + clean[23:]: False,  # stop upstream of the uAUG only
+    }
+    assert [bool(v) for v in closed_inframe_uorf(list(cases))] == list(cases.values())
+
+
+def test_uaug_tails_keep_in_frame_uaugs_only_and_split_by_prediction():
+    from scrambler_core.pretrained_specs import _trimer_starts, closed_inframe_uorf, uaug_tails
+    # a stand-in predictor: a closed in-frame uORF lowers the output, so the low tail holds them
+    seqs, stats = uaug_tails(lambda s: 1.0 - closed_inframe_uorf(s) + 0.01 * np.arange(len(s)) / len(s), 200, seed=3)
+    assert len(seqs) == 200 and stats["pool"] == 600
+    atg = _trimer_starts(seqs, ("ATG",))
+    frame = (np.arange(atg.shape[1]) % 3) == 2
+    assert (atg & frame).any(1).all() and not (atg & ~frame).any()
+    assert stats["low_closed_uorf"] == 1.0 and stats["high_closed_uorf"] == 0.0
+    assert 0.1 < stats["pool_closed_uorf"] < 0.6
+    again, _ = uaug_tails(lambda s: 1.0 - closed_inframe_uorf(s), 200, seed=3)
+    assert again[:5] == uaug_tails(lambda s: 1.0 - closed_inframe_uorf(s), 200, seed=3)[0][:5]

@@ -1,0 +1,158 @@
+"""What does an inclusion scrambler need to find the stop codon of a uORF? (issue 17, Table D ablation)
+
+Trains scramblers for Optimus 5-Prime (the published retrained evolution model, read from
+``$SCRAMBLER_MODELS_DIR`` or ``--models``) under one setting at a time and scores each on the paper's
+Table D protocol: held-out synthetic 50-nt UTRs with one or two in-frame uAUGs and stops, top-6 recall.
+
+Each configuration trains in ``--out/NAME/`` with a checkpoint after every epoch (a killed run resumes
+where it stopped), monitors Table D on a *monitoring* set (seeds 9011 / 9022, never the test seeds) after
+each epoch and keeps the best epoch's network as ``best.keras``. ``--evaluate`` scores ``best.keras``
+on the test sets (seeds of :func:`scrambler_core.benchmarks.recall_benchmark`, n = 512 per setting) at
+0.125 / 0.25 / 0.5 bits and writes ``result.json``.
+
+    nohup python bench/optimus5_ablation.py --configs fixed_tails_transfer,fixed_uniform_transfer \
+        --out runs/ablation > runs/ablation.log 2>&1 &
+    python bench/optimus5_ablation.py --configs current,fixed_tails_transfer --evaluate --out runs/ablation
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import scrambler_core as sc  # noqa: E402
+from scrambler_core import benchmarks, pretrained_specs, synthetic  # noqa: E402
+from scrambler_core.scrambler import Scrambler, load_scrambler, train_scrambler  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CURRENT = ROOT / "pretrained" / "optimus5-fdf0f676b0c16a3e_inclusion.keras"
+MONITOR_SEEDS = {(1, 1): 9011, (2, 2): 9022}
+SETTINGS = ((1, 1), (2, 2))
+# The paper's weights apply to a loss on z-scores; our optimus5 predicts MRL = 1.73 z + 7.09, so its
+# squared error is 1.73^2 = 3.0 times larger: weight 10 (paper "high penalty") is 10 * 3.0 here.
+Z_SCALE = 1.73 ** 2
+
+BASE = dict(bits_conditioned=False, target_bits=0.125, penalty_weight=10 * Z_SCALE, learning_rate=1e-4,
+            sampler="gumbel", batch_size=32, n_samples=32, data="tails", n_data=16_000, examples=96_000,
+            init_from="current", bits_schedule=[], mask_dropout=None)
+CONFIGS = {
+    "fixed_tails_transfer": {},
+    "fixed_uniform_transfer": dict(data="uniform"),
+    "fixed_tails_transfer_dropout": dict(mask_dropout="uniform", dropout_max_rate=0.15),
+    "fixed_tails_scratch": dict(init_from=None, bits_schedule=[1.8], examples=192_000),
+    "fixed_tails_transfer_lowpenalty": dict(penalty_weight=1 * Z_SCALE),
+    "conditioned_tails_transfer": dict(bits_conditioned=True, bits_range=[0.05, 2.0], penalty_weight=50.0),
+    "fixed_tails_transfer_long": dict(examples=480_000),
+}
+
+
+def settings_for(name):
+    spec = {**BASE, **CONFIGS[name]}
+    return spec
+
+
+def training_data(predictor, spec, seed=11):
+    if spec["data"] == "uniform":
+        rng = np.random.default_rng(seed)
+        return synthetic.random_sequences(spec["n_data"], 50, rng), {"data": "uniform random 50-mers"}
+    seqs, stats = pretrained_specs.uaug_tails(lambda s: predictor.predict(s), spec["n_data"], seed)
+    return seqs, stats
+
+
+def uorf_sets(seeds, n):
+    return {setting: synthetic.generate_uorf_set(n, *setting, seed=seed) for setting, seed in seeds.items()}
+
+
+def table_d(scrambler, sets, target_bits):
+    """Top-6 recall per setting for one scrambler at one budget, plus the realised bits."""
+    out = {}
+    bits = target_bits if scrambler.network.bits_conditioned else None
+    for (a, b), (seqs, starts, stops) in sets.items():
+        x = scrambler.predictor.to_onehot(seqs)
+        explanation = scrambler.explain(x, target_bits=bits, n_samples=4, seed=0)
+        recall = benchmarks.uorf_recall_scores(explanation.importance, starts, stops, k=6)
+        out[f"{a}/{b}"] = {"start": round(recall["start_recall"], 3), "stop": round(recall["stop_recall"], 3),
+                           "bits": round(float(np.mean(explanation.conservation)), 3)}
+    return out
+
+
+def monitor(sets, budget, best_path, best_file):
+    def check(scrambler):
+        result = table_d(scrambler, sets, budget)
+        score = float(np.mean([v[k] for v in result.values() for k in ("start", "stop")]))
+        best = json.loads(best_file.read_text()) if best_file.exists() else {"score": -1.0}
+        if score > best["score"]:
+            scrambler.save(best_path)
+            best_file.write_text(json.dumps({"score": score, "table_d": result}))
+        return {"monitor": result, "monitor_score": round(score, 4)}
+    return check
+
+
+def train(name, out, predictor):
+    spec = settings_for(name)
+    folder = out / name
+    folder.mkdir(parents=True, exist_ok=True)
+    seqs, stats = training_data(predictor, spec)
+    (folder / "data.json").write_text(json.dumps(stats, indent=2))
+    print(name, "data", json.dumps(stats), flush=True)
+    epochs = int(np.ceil(spec["examples"] / len(seqs)))
+    init_from = CURRENT if spec["init_from"] == "current" else spec["init_from"]
+    options = {k: spec[k] for k in ("bits_conditioned", "target_bits", "penalty_weight", "learning_rate",
+                                    "sampler", "batch_size", "n_samples", "bits_schedule", "mask_dropout")}
+    for k in ("bits_range", "dropout_max_rate"):
+        if k in spec:
+            options[k] = spec[k]
+    started = time.time()
+    _, history = train_scrambler(
+        predictor, seqs, epochs=epochs, seed=11, init_from=init_from, checkpoint=folder / "ckpt",
+        validation_fn=monitor(uorf_sets(MONITOR_SEEDS, 128), 0.125, folder / "best.keras", folder / "best.json"),
+        **options)
+    (folder / "history.json").write_text(json.dumps({"spec": spec, "history": history,
+                                                     "seconds_this_run": time.time() - started}, indent=2))
+
+
+def evaluate(name, out, predictor):
+    path = CURRENT if name == "current" else out / name / "best.keras"
+    scrambler = load_scrambler(path, predictor=predictor)
+    tests = uorf_sets({s: 2024 + 10 * s[0] + s[1] for s in SETTINGS}, 512)
+    budgets = (0.125, 0.25, 0.5) if scrambler.network.bits_conditioned else (scrambler.network.target_bits,)
+    result = {"name": name, "budgets": {str(b): table_d(scrambler, tests, b) for b in budgets}}
+    history = out / name / "history.json"
+    if history.exists():
+        h = json.loads(history.read_text())
+        best = json.loads((out / name / "best.json").read_text())
+        result.update(examples_seen=len(h["history"]) * h["spec"]["n_data"],
+                      seconds=h["history"][-1]["seconds"], best_monitor=best)
+    print(json.dumps(result), flush=True)
+    if name != "current":
+        (out / name / "result.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", required=True, help="comma-separated: current, " + ", ".join(CONFIGS))
+    parser.add_argument("--out", default="runs/ablation")
+    parser.add_argument("--models", default=os.environ.get("SCRAMBLER_MODELS_DIR", str(
+        ROOT.parent / "shared" / "external" / "pjsample_human_5utr_modeling")))
+    parser.add_argument("--evaluate", action="store_true", help="score best.keras on the test sets")
+    args = parser.parse_args(argv)
+    os.environ["SCRAMBLER_MODELS_DIR"] = args.models
+    predictor = sc.load_predictor("optimus5")
+    out = Path(args.out)
+    for name in args.configs.split(","):
+        if args.evaluate:
+            evaluate(name, out, predictor)
+        else:
+            train(name, out, predictor)
+
+
+if __name__ == "__main__":
+    main()
