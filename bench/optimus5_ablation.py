@@ -1,7 +1,8 @@
 """What does an inclusion scrambler need to find the stop codon of a uORF? (issue 17, Table D ablation)
 
 Trains scramblers for Optimus 5-Prime (the published retrained evolution model, read from
-``$SCRAMBLER_MODELS_DIR`` or ``--models``) under one setting at a time and scores each on the paper's
+``$SCRAMBLER_MODELS_DIR`` or ``--models``; or the built-in ``utr5`` with ``--predictor utr5``) under one
+setting at a time and scores each on the paper's
 Table D protocol: held-out synthetic 50-nt UTRs with one or two in-frame uAUGs and stops, top-6 recall.
 
 Each configuration trains in ``--out/NAME/`` with a checkpoint after every epoch (a killed run resumes
@@ -28,11 +29,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import scrambler_core as sc  # noqa: E402
-from scrambler_core import benchmarks, pretrained_specs, synthetic  # noqa: E402
+from scrambler_core import benchmarks, evaluation, pretrained_specs, synthetic  # noqa: E402
 from scrambler_core.scrambler import Scrambler, load_scrambler, train_scrambler  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-CURRENT = ROOT / "pretrained" / "optimus5-fdf0f676b0c16a3e_inclusion.keras"
+CURRENT = {"optimus5": ROOT / "pretrained" / "optimus5-fdf0f676b0c16a3e_inclusion.keras",
+           "utr5": ROOT / "pretrained" / "utr5_inclusion.keras"}
 MONITOR_SEEDS = {(1, 1): 9011, (2, 2): 9022}
 SETTINGS = ((1, 1), (2, 2))
 # The paper's weights apply to a loss on z-scores; our optimus5 predicts MRL = 1.73 z + 7.09, so its
@@ -40,7 +42,7 @@ SETTINGS = ((1, 1), (2, 2))
 Z_SCALE = 1.73 ** 2
 
 BASE = dict(bits_conditioned=False, target_bits=0.125, penalty_weight=10 * Z_SCALE, learning_rate=1e-4,
-            sampler="gumbel", batch_size=32, n_samples=32, data="tails", n_data=16_000, examples=96_000,
+            sampler="gumbel", batch_size=32, n_samples=32, data="uaug_tails", n_data=16_000, examples=96_000,
             init_from="current", bits_schedule=[], mask_dropout=None)
 CONFIGS = {
     "fixed_tails_transfer": {},
@@ -49,6 +51,10 @@ CONFIGS = {
     "fixed_tails_scratch": dict(init_from=None, bits_schedule=[1.8], examples=192_000),
     "fixed_tails_transfer_lowpenalty": dict(penalty_weight=1 * Z_SCALE),
     "conditioned_tails_transfer": dict(bits_conditioned=True, bits_range=[0.05, 2.0], penalty_weight=50.0),
+    "conditioned_mixed_transfer": dict(bits_conditioned=True, bits_range=[0.05, 2.0], penalty_weight=50.0,
+                                       data="uaug_tails_mixed"),
+    "conditioned_tails_scratch": dict(bits_conditioned=True, bits_range=[0.05, 2.0], penalty_weight=50.0,
+                                      init_from=None, bits_schedule=[1.8, 1.2, 0.8, 0.5, 0.35], examples=192_000),
     "fixed_tails_transfer_long": dict(examples=480_000),
 }
 
@@ -59,11 +65,8 @@ def settings_for(name):
 
 
 def training_data(predictor, spec, seed=11):
-    if spec["data"] == "uniform":
-        rng = np.random.default_rng(seed)
-        return synthetic.random_sequences(spec["n_data"], 50, rng), {"data": "uniform random 50-mers"}
-    seqs, stats = pretrained_specs.uaug_tails(lambda s: predictor.predict(s), spec["n_data"], seed)
-    return seqs, stats
+    return pretrained_specs.recipe_sequences(predictor, {"data_kind": spec["data"]}, spec["n_data"], seed,
+                                             return_stats=True)
 
 
 def uorf_sets(seeds, n):
@@ -103,7 +106,7 @@ def train(name, out, predictor):
     (folder / "data.json").write_text(json.dumps(stats, indent=2))
     print(name, "data", json.dumps(stats), flush=True)
     epochs = int(np.ceil(spec["examples"] / len(seqs)))
-    init_from = CURRENT if spec["init_from"] == "current" else spec["init_from"]
+    init_from = CURRENT[predictor.name] if spec["init_from"] == "current" else spec["init_from"]
     options = {k: spec[k] for k in ("bits_conditioned", "target_bits", "penalty_weight", "learning_rate",
                                     "sampler", "batch_size", "n_samples", "bits_schedule", "mask_dropout")}
     for k in ("bits_range", "dropout_max_rate"):
@@ -119,11 +122,17 @@ def train(name, out, predictor):
 
 
 def evaluate(name, out, predictor):
-    path = CURRENT if name == "current" else out / name / "best.keras"
+    path = CURRENT[predictor.name] if name == "current" else out / name / "best.keras"
     scrambler = load_scrambler(path, predictor=predictor)
     tests = uorf_sets({s: 2024 + 10 * s[0] + s[1] for s in SETTINGS}, 512)
     budgets = (0.125, 0.25, 0.5) if scrambler.network.bits_conditioned else (scrambler.network.target_bits,)
     result = {"name": name, "budgets": {str(b): table_d(scrambler, tests, b) for b in budgets}}
+    # fidelity on the predictor's natural input (uniform random 50-mers, a seed never trained on)
+    uniform = synthetic.random_sequences(256, 50, np.random.default_rng(4242))
+    agreement_bits = (0.25, 0.5) if scrambler.network.bits_conditioned else (scrambler.network.target_bits,)
+    result["r2_uniform"] = {str(b): round(evaluation.sample_agreement(scrambler, uniform, b if
+                                          scrambler.network.bits_conditioned else None)["r2"], 3)
+                            for b in agreement_bits}
     history = out / name / "history.json"
     if history.exists():
         h = json.loads(history.read_text())
@@ -131,22 +140,49 @@ def evaluate(name, out, predictor):
         result.update(examples_seen=len(h["history"]) * h["spec"]["n_data"],
                       seconds=h["history"][-1]["seconds"], best_monitor=best)
     print(json.dumps(result), flush=True)
-    if name != "current":
-        (out / name / "result.json").write_text(json.dumps(result, indent=2))
+    (out / name).mkdir(parents=True, exist_ok=True)
+    (out / name / "result.json").write_text(json.dumps(result, indent=2))
     return result
+
+
+def markdown_table(out, names):
+    """The ablation table from each configuration's ``result.json`` (``current``: evaluated afresh)."""
+    lines = ["| configuration | data | start | budget (bits) | examples | seconds | 1/1 start / stop | "
+             "2/2 start / stop | realised bits 1/1, 2/2 | R² uniform |", "|" + "---|" * 10]
+    for name in names:
+        path = out / name / "result.json"
+        if not path.exists():
+            continue
+        r = json.loads(path.read_text())
+        spec = settings_for(name) if name in CONFIGS else {}
+        for budget, table in r["budgets"].items():
+            kind = "conditioned" if spec.get("bits_conditioned") else "fixed"
+            lines.append(
+                f"| {name} ({kind}) | {spec.get('data', '')} | {spec.get('init_from') or 'scratch'} | {budget} | "
+                f"{r.get('examples_seen', '')} | {r.get('seconds', '')} | "
+                f"{table['1/1']['start']:.3f} / {table['1/1']['stop']:.3f} | "
+                f"{table['2/2']['start']:.3f} / {table['2/2']['stop']:.3f} | "
+                f"{table['1/1']['bits']:.2f}, {table['2/2']['bits']:.2f} | "
+                f"{', '.join(f'{k}: {v}' for k, v in r.get('r2_uniform', {}).items())} |")
+    return "\n".join(lines)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", required=True, help="comma-separated: current, " + ", ".join(CONFIGS))
     parser.add_argument("--out", default="runs/ablation")
+    parser.add_argument("--predictor", default="optimus5", choices=sorted(CURRENT))
     parser.add_argument("--models", default=os.environ.get("SCRAMBLER_MODELS_DIR", str(
         ROOT.parent / "shared" / "external" / "pjsample_human_5utr_modeling")))
     parser.add_argument("--evaluate", action="store_true", help="score best.keras on the test sets")
+    parser.add_argument("--table", action="store_true", help="print the markdown table of the results")
     args = parser.parse_args(argv)
     os.environ["SCRAMBLER_MODELS_DIR"] = args.models
-    predictor = sc.load_predictor("optimus5")
+    predictor = sc.load_predictor(args.predictor)
     out = Path(args.out)
+    if args.table:
+        print(markdown_table(out, args.configs.split(",")))
+        return
     for name in args.configs.split(","):
         if args.evaluate:
             evaluate(name, out, predictor)

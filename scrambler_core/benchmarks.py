@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import synthetic
 from .attribution import ABLATION_METHODS, METHODS, PER_EXAMPLE_METHODS, attribute, position_scores, predictor_background
-from .evaluation import codon_letters, top_k_hits
+from .evaluation import uorf_recall_scores  # noqa: F401  (re-exported: Table D recall)
 
 TOP_FRACTIONS = (0.2, 0.1, 0.05, 0.02)
 UORF_SETTINGS = ((1, 1), (1, 2), (2, 1), (2, 2))
@@ -189,36 +189,6 @@ def kl_benchmark(predictor, seqs, methods=METHODS, *, fractions=TOP_FRACTIONS, n
 
 
 # ============================================================================ ground truth (Table D)
-
-def _codon_in_top(top_sets, codon_starts):
-    return np.array([any({p, p + 1, p + 2} <= top for p in starts) for top, starts in zip(top_sets, codon_starts)])
-
-
-def uorf_recall_scores(scores, starts, stops, k=6) -> dict:
-    """Table D recall from per-position scores.
-
-    Parameters
-    ----------
-    scores : np.ndarray (N, L)
-    starts, stops : np.ndarray (N, P) — 0-based first letters of the uAUGs / stop codons
-    k : int — positions considered (6: one whole start codon and one whole stop codon)
-
-    Returns
-    -------
-    dict — ``start_recall`` / ``stop_recall``: fraction whose top ``k`` hold all three letters of
-    at least one uAUG / stop codon ("min sol." of Table D); ``both``; ``all_start`` / ``all_stop``:
-    fraction whose top ``3 (starts + stops)`` hold every uAUG / every stop letter.
-    """
-    scores = np.asarray(scores, np.float64)
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    top_sets = [set(row.tolist()) for row in order]
-    start_hit, stop_hit = _codon_in_top(top_sets, starts), _codon_in_top(top_sets, stops)
-    k_all = 3 * (starts.shape[1] + stops.shape[1])
-    return {"start_recall": float(start_hit.mean()), "stop_recall": float(stop_hit.mean()),
-            "both": float((start_hit & stop_hit).mean()),
-            "all_start": float(top_k_hits(scores, codon_letters(starts), k_all).mean()),
-            "all_stop": float(top_k_hits(scores, codon_letters(stops), k_all).mean())}
-
 
 def recall_benchmark(predictor, methods=METHODS, *, n=512, settings=UORF_SETTINGS, seed=2024, k=6,
                      method_options=None, n_per_example=None, progress=None):

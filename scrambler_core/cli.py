@@ -172,6 +172,8 @@ def _parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--time-limit", type=float, help="stop after this many seconds (a checkpoint is kept)")
     p.add_argument("--checkpoint", help="checkpoint path; an interrupted run resumes from it")
+    p.add_argument("--stage", type=int, help="recipes trained in stages: run from stage K on, starting from the "
+                                             "network already at --output (default: every stage)")
     p.add_argument("--objective", choices=("reconstruct", "maximize", "minimize"), default="reconstruct",
                    help="reconstruct the prediction (default), or find only what raises (maximize: positive "
                         "features) or lowers it (minimize: negative features)")
@@ -529,7 +531,7 @@ def cmd_train_scrambler(args):
                                learning_rate=args.learning_rate, penalty_weight=args.penalty_weight,
                                seed=args.seed, time_limit=args.time_limit, checkpoint=args.checkpoint,
                                objective=args.objective, dropout=args.dropout, architecture=args.architecture,
-                               template=args.template)
+                               template=args.template, stage=args.stage)
     print(json.dumps(card["metrics_held_out"], indent=2))
 
 

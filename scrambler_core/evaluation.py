@@ -64,6 +64,59 @@ def uorf_recall(scores_fn, n=200, n_starts=1, n_stops=1, seed=12345):
     }
 
 
+def _codon_in_top(top_sets, codon_starts):
+    return np.array([any({p, p + 1, p + 2} <= top for p in starts) for top, starts in zip(top_sets, codon_starts)])
+
+
+def uorf_recall_scores(scores, starts, stops, k=6) -> dict:
+    """Table D recall from per-position scores.
+
+    Parameters
+    ----------
+    scores : np.ndarray (N, L)
+    starts, stops : np.ndarray (N, P) — 0-based first letters of the uAUGs / stop codons
+    k : int — positions considered (6: one whole start codon and one whole stop codon)
+
+    Returns
+    -------
+    dict — ``start_recall`` / ``stop_recall``: fraction whose top ``k`` hold all three letters of
+    at least one uAUG / stop codon ("min sol." of Table D); ``both``; ``all_start`` / ``all_stop``:
+    fraction whose top ``3 (starts + stops)`` hold every uAUG / every stop letter.
+    """
+    scores = np.asarray(scores, np.float64)
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    top_sets = [set(row.tolist()) for row in order]
+    start_hit, stop_hit = _codon_in_top(top_sets, starts), _codon_in_top(top_sets, stops)
+    k_all = 3 * (starts.shape[1] + stops.shape[1])
+    return {"start_recall": float(start_hit.mean()), "stop_recall": float(stop_hit.mean()),
+            "both": float((start_hit & stop_hit).mean()),
+            "all_start": float(top_k_hits(scores, codon_letters(starts), k_all).mean()),
+            "all_stop": float(top_k_hits(scores, codon_letters(stops), k_all).mean())}
+
+
+MONITOR_SEED_OFFSETS = {(1, 1): 9011, (2, 2): 9022}   # Table D monitoring sets: never the benchmark's test seeds
+
+
+def uorf_monitor(scrambler: Scrambler, target_bits=0.125, n=128, seed=0, k=6) -> dict:
+    """Table D recall on monitoring sets during training (1 start / 1 stop and 2 / 2, top ``k``).
+
+    The sets use seeds ``seed + 9011`` / ``seed + 9022``, never the benchmark's test seeds. A bits-conditioned
+    scrambler is read at the bits-channel value ``target_bits`` (uncalibrated during training).
+
+    Returns
+    -------
+    dict — ``monitor``: start / stop recall per setting; ``selection_score``: their mean
+    """
+    bits = target_bits if scrambler.network.bits_conditioned else None
+    out = {}
+    for (a, b), offset in MONITOR_SEED_OFFSETS.items():
+        seqs, starts, stops = synthetic.generate_uorf_set(n, a, b, seed=seed + offset)
+        recall = uorf_recall_scores(scrambler.scores(seqs, target_bits=bits), starts, stops, k=k)
+        out[f"{a}/{b}"] = {"start": round(recall["start_recall"], 4), "stop": round(recall["stop_recall"], 4)}
+    score = float(np.mean([v[key] for v in out.values() for key in ("start", "stop")]))
+    return {"monitor": out, "selection_score": round(score, 4)}
+
+
 def sample_agreement(scrambler: Scrambler, seqs, target_bits, n_samples=32, seed=0):
     """R² and Pearson r between prediction on originals and mean prediction on samples.
 

@@ -1085,7 +1085,8 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
     progress : callable(epoch, step, steps, logs), optional
     time_limit : float, optional — stop after this many seconds (checkpoint kept)
     jit_compile : bool — compile the train step with XLA
-    validation_fn : callable(Scrambler) -> dict, optional — extra per-epoch checks
+    validation_fn : callable(Scrambler) -> dict, optional — extra per-epoch checks; a ``selection_score``
+        in its dict makes training end on the epoch that scored highest (not the last)
     init_from : path, optional — a scrambler ``.keras`` whose weights start the training (transfer from a
         scrambler of a related predictor, or from the same scrambler without mask dropout: the drop
         channel's input weights then start at zero, so the start behaves exactly like the source)
@@ -1187,6 +1188,7 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
             return _draw_bits(rng, batch_size, low, high)
         return np.full(batch_size, max(target_bits, floor) if floor is not None else target_bits, np.float32)
 
+    best = _best_so_far(network, history, checkpoint)
     for epoch in range(start_epoch):          # resumed: replay the target draws of finished epochs
         for _ in range(steps):
             targets_for(epoch)
@@ -1216,6 +1218,7 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
                                                [0.1, 0.25, 0.5, 1.0, 1.5] if bits_conditioned else [target_bits])
         if validation_fn is not None:
             record.update(validation_fn(scrambler))
+        best = _remember_best(network, record, best, checkpoint)
         history.append(record)
         log(json.dumps(record))
         if checkpoint:
@@ -1223,7 +1226,50 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
         if time_limit and time.time() - started > time_limit:
             log(f"time limit {time_limit}s reached after epoch {epoch + 1}")
             break
+    if best.get("epoch") and best["epoch"] != len(history):
+        network.set_weights(best["weights"])
+        log(f"kept epoch {best['epoch']} (selection score {best['score']:.4f}, the best of {len(history)})")
     return Scrambler(network, predictor), history
+
+
+def _best_path(checkpoint):
+    return None if not checkpoint else Path(checkpoint).with_name(f"{Path(checkpoint).stem}.best.weights.h5")
+
+
+def _best_so_far(network, history, checkpoint) -> dict:
+    """The best epoch by ``selection_score`` among finished epochs, with its weights when a checkpoint kept them."""
+    scored = [h for h in history if "selection_score" in h]
+    path = _best_path(checkpoint)
+    if not scored or path is None or not path.exists():
+        return {}
+    top = max(scored, key=lambda h: h["selection_score"])
+    return {"epoch": top["epoch"], "score": top["selection_score"], "weights": _read_weights(network, path)}
+
+
+def _remember_best(network, record, best, checkpoint) -> dict:
+    """Keep the weights of the epoch with the highest ``record["selection_score"]`` (when a validation_fn gives one).
+
+    Training then ends on those weights, not the last epoch's: a budget that trades one feature for another
+    (the uAUG against the stop) can get worse after its best epoch. With a checkpoint the kept weights are
+    also written beside it, so a resumed run still ends on them.
+    """
+    score = record.get("selection_score")
+    if score is None or (best.get("epoch") and score <= best["score"]):
+        return best
+    path = _best_path(checkpoint)
+    if path is not None:
+        tmp = path.with_name(f".{path.stem}.tmp.weights.h5")
+        network.save_weights(tmp)
+        tmp.replace(path)
+    return {"epoch": record["epoch"], "score": float(score), "weights": network.get_weights()}
+
+
+def _read_weights(network, path):
+    current = network.get_weights()
+    network.load_weights(path)
+    kept = network.get_weights()
+    network.set_weights(current)
+    return kept
 
 
 def _initialise_from(network, init_from):

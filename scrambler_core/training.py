@@ -324,7 +324,7 @@ def _save_predictor(model, card, history, metrics, seed, epochs, start, output_d
 def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_path=None, fixed_bits=None,
                         epochs=None, n_train=None, learning_rate=None, penalty_weight=None, seed=0,
                         time_limit=None, checkpoint=None, objective="reconstruct", model_path=None,
-                        dropout=None, architecture=None, template=None):
+                        dropout=None, architecture=None, template=None, stage=None):
     """Train a scrambler with the committed recipe (built-in and published predictors) or on given sequences.
 
     Writes weights + card. ``model_path`` is the weights file of a published predictor
@@ -333,63 +333,92 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
     ("uniform" / "biased") a mask-dropout scrambler, ``architecture`` ("siamese" / "joint") the
     scrambler of a pair predictor (``binder``), ``template`` fixed positions (method §2).
 
+    A recipe may continue in stages (``spec["continue"]``, see :func:`~scrambler_core.pretrained_specs.
+    recipe_stages`): each stage starts from the network the previous one wrote. ``stage=K`` runs stage K
+    (and the ones after it) only, starting from the network already at ``output``.
+
     Returns
     -------
     dict — the model card (``metrics_held_out`` holds bits tracking, sample agreement
-    and, for utr5, uAUG/stop recall).
+    and, for utr5, uAUG/stop recall; ``stages`` one entry per stage of a staged recipe).
     """
-    from tqdm import tqdm
-
-    from . import evaluation
-    from .predictors import BUILTIN_PREDICTORS, load_predictor
     from .pairs import as_single_input
-    from .pretrained_specs import scrambler_spec, training_sequences
-    from .scrambler import checkpoint_epoch, pretrained_scrambler_name, train_scrambler
-    from .sequences import read_sequences
+    from .pretrained_specs import recipe_stages
 
+    predictor, spec, output, dropout, architecture = _training_target(
+        predictor_name, mode, objective, dropout, architecture, model_path, output)
+    if input_path and getattr(predictor, "is_pair", False):
+        raise ValueError("train-scrambler --input is for single-sequence predictors; a pair predictor trains on "
+                         "its built-in generator")
+    stages = recipe_stages(spec)
+    first = 0 if stage is None else int(stage)
+    if not 0 <= first < len(stages):
+        raise ValueError(f"--stage must be between 0 and {len(stages) - 1} for this recipe, got {stage}")
+    done = []
+    if first:
+        if not Path(output).exists():
+            raise ValueError(f"stage {first} continues {Path(output).name}, which does not exist; run the earlier "
+                             f"stages first (leave out --stage)")
+        previous = json.loads(Path(output).with_suffix(".json").read_text())
+        done = (previous.get("stages") or [_stage_record(previous)])[:first]      # a single-stage card is stage 0
+    overrides = {"fixed_bits": fixed_bits, "epochs": epochs, "n_train": n_train, "learning_rate": learning_rate,
+                 "penalty_weight": penalty_weight}
+    for k in range(first, len(stages)):
+        stage_spec = {**stages[k], **{key: v for key, v in overrides.items() if v is not None}}
+        if k:
+            stage_spec["init_from"] = Path(output)
+        scrambler, card = _train_stage(
+            predictor, as_single_input(predictor), stage_spec, input_path=input_path, seed=seed, mode=mode,
+            objective=objective, dropout=dropout, architecture=architecture, template=template,
+            time_limit=time_limit, checkpoint=None if checkpoint is None else
+            (checkpoint if len(stages) == 1 else f"{checkpoint}_stage{k}"))
+        card = _scrambler_card(predictor, predictor_name, output, card, seed=seed, mode=mode, objective=objective,
+                               dropout=dropout, architecture=architecture, template=template)
+        if len(stages) > 1:
+            done.append(_stage_record(card))
+            card.update(stages=list(done), training_seconds=round(sum(d["training_seconds"] for d in done), 1))
+        scrambler.save(output, card)
+    return card
+
+
+def _stage_record(card) -> dict:
+    """What a staged card keeps of each stage."""
+    return {key: card.get(key) for key in ("data", "settings", "initialised_from", "initialised_from_sha256",
+                                           "training_seconds", "history")}
+
+
+def _training_target(predictor_name, mode, objective, dropout, architecture, model_path, output):
+    """The predictor, its recipe, the output path and the resolved dropout / architecture."""
     from .external import EXTERNAL_PREDICTORS
-    from .predictors import PRETRAINED_DIR
-    from .scrambler import external_scrambler_path
+    from .predictors import BUILTIN_PREDICTORS, PRETRAINED_DIR, load_predictor
+    from .pretrained_specs import scrambler_spec
+    from .scrambler import external_scrambler_path, pretrained_scrambler_name
 
     predictor = load_predictor(predictor_name, path=model_path)
-    builtin = predictor_name in BUILTIN_PREDICTORS
     published = predictor_name in EXTERNAL_PREDICTORS
-    is_pair = bool(getattr(predictor, "is_pair", False))
-    if is_pair:
+    if getattr(predictor, "is_pair", False):
         architecture = architecture or "siamese"
-    spec = scrambler_spec(predictor.name, mode, objective, dropout, architecture) if (builtin or published) else {}
+    known = predictor_name in BUILTIN_PREDICTORS or published
+    spec = scrambler_spec(predictor.name, mode, objective, dropout, architecture) if known else {}
     dropout = dropout or spec.get("mask_dropout")
     if output is None:
         stem = pretrained_scrambler_name(Path(str(predictor_name)).stem, mode, objective, bool(dropout), architecture)
         output = (external_scrambler_path(predictor_name, predictor.card["weights_sha256"], mode, objective)
                   if published else PRETRAINED_DIR / f"{stem}.keras")
-    n_train = n_train or spec.get("n_train", 24_000)
-    if input_path and is_pair:
-        raise ValueError("train-scrambler --input is for single-sequence predictors; a pair predictor trains on "
-                         "its built-in generator")
-    if input_path:
-        seqs = [s for _, s in read_sequences(input_path, predictor.alphabet, length=predictor.sequence_length)]
-        rng = np.random.default_rng(seed)
-        seqs = [seqs[i] for i in rng.permutation(len(seqs))]
-        n_valid = max(1, min(256, len(seqs) // 10))
-        valid, seqs = seqs[:n_valid], seqs[n_valid:]
-        data_note = f"{input_path} ({len(seqs)} training, {n_valid} held out)"
-    else:
-        seqs = training_sequences(predictor.name, n_train, seed)
-        valid = training_sequences(predictor.name, 256, seed + HELD_OUT_SEED_OFFSET)
-        data_note = spec.get("data", "")
-    encoder = as_single_input(predictor)
-    x = encoder.to_onehot(seqs)
-    x_valid = encoder.to_onehot(valid)
-    settings = {
+    return predictor, spec, output, dropout, architecture
+
+
+def _stage_settings(spec, mode, objective, dropout, architecture, template):
+    fixed_bits = spec.get("fixed_bits")
+    return {
         "mode": mode, "objective": objective, "bits_conditioned": fixed_bits is None,
         "target_bits": fixed_bits if fixed_bits is not None else 0.5,
         "bits_range": tuple(spec.get("bits_range", (0.05, 2.0))),
         "bits_schedule": tuple(spec.get("bits_schedule", (1.8, 1.2, 0.8, 0.5, 0.35))),
-        "epochs": epochs or spec.get("epochs", 8),
-        "learning_rate": learning_rate or spec.get("learning_rate", 3e-4),
+        "epochs": spec.get("epochs", 8),
+        "learning_rate": spec.get("learning_rate", 3e-4),
         "sampler": spec.get("sampler"),
-        "penalty_weight": penalty_weight or spec.get("penalty_weight"),
+        "penalty_weight": spec.get("penalty_weight"),
         "network_options": spec.get("network_options"),
         "n_samples": spec.get("n_samples", 32),
         "batch_size": spec.get("batch_size", 32),
@@ -398,11 +427,27 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
         "architecture": architecture,
         "template": template,
     }
-    init_from = PRETRAINED_DIR / spec["init_from"] if spec.get("init_from") else None
+
+
+def _train_stage(predictor, encoder, spec, *, input_path, seed, mode, objective, dropout, architecture, template,
+                 time_limit, checkpoint):
+    """One training run of a recipe stage: data, training with a progress bar, calibration and checks."""
+    from tqdm import tqdm
+
+    from . import evaluation
+    from .external import sha256_file
+    from .predictors import PRETRAINED_DIR
+    from .scrambler import checkpoint_epoch, train_scrambler
+
+    x, x_valid, x_calibration, data = _scrambler_training_data(predictor, encoder, spec, input_path,
+                                                               spec.get("n_train", 24_000), seed)
+    settings = _stage_settings(spec, mode, objective, dropout, architecture, template)
+    init_from = spec.get("init_from")
+    init_path = None if init_from is None else (Path(init_from) if Path(str(init_from)).is_absolute()
+                                                else PRETRAINED_DIR / init_from)
     steps_per_epoch = len(x) // settings["batch_size"]
-    done_epochs = checkpoint_epoch(checkpoint)
-    bar = tqdm(total=settings["epochs"] * steps_per_epoch, initial=done_epochs * steps_per_epoch, unit="step",
-               desc=f"{predictor.name} {mode}", mininterval=5)
+    bar = tqdm(total=settings["epochs"] * steps_per_epoch, initial=checkpoint_epoch(checkpoint) * steps_per_epoch,
+               unit="step", desc=f"{predictor.name} {mode}", mininterval=5)
 
     def progress(epoch, step, steps, logs):
         bar.n = epoch * steps + step + 1
@@ -411,30 +456,39 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
 
     validation_fn = None
     if predictor.name in UORF_PREDICTORS and mode == "inclusion" and objective == "reconstruct":
-        def validation_fn(scr):
-            return {"uorf_recall_0.25_bits": evaluation.uorf_recall(
-                lambda s: scr.scores(s, target_bits=0.25), n=100, seed=seed + 5)}
+        def validation_fn(scr):             # Table D on monitoring sets; training ends on the best epoch
+            return evaluation.uorf_monitor(scr, seed=seed)
     started = time.time()
     scrambler, history = train_scrambler(predictor, x, validation=x_valid[:64], seed=seed, progress=progress,
                                          time_limit=time_limit, checkpoint=checkpoint,
-                                         validation_fn=validation_fn, init_from=init_from,
+                                         validation_fn=validation_fn, init_from=init_path,
                                          log=lambda m: tqdm.write(m), **settings)
     bar.close()
     seconds = history[-1]["seconds"] if history else time.time() - started
-    if input_path:
-        x_calibration, x_valid = x_valid[: len(x_valid) // 2], x_valid[len(x_valid) // 2:]
-    else:
-        x_calibration = encoder.to_onehot(training_sequences(predictor.name, 256, seed + CALIBRATION_SEED_OFFSET))
-    metrics = calibrate_and_evaluate(scrambler, x_calibration, x_valid)
-    card = {
+    return scrambler, {"data": {**data, "n_train": len(x), "n_validation": len(x_valid)},
+                       "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()},
+                       "history": history, "metrics_held_out": calibrate_and_evaluate(scrambler, x_calibration,
+                                                                                      x_valid),
+                       "training_seconds": round(seconds, 1),
+                       "initialised_from": None if init_from is None else Path(str(init_from)).name,
+                       "initialised_from_sha256": None if init_path is None else sha256_file(init_path)}
+
+
+def _scrambler_card(predictor, predictor_name, output, stage_card, *, seed, mode, objective, dropout, architecture,
+                    template):
+    """The model card of a trained scrambler: identity, the stage's data/settings/history/metrics, the command."""
+    from .external import EXTERNAL_PREDICTORS
+    from .predictors import BUILTIN_PREDICTORS
+
+    published = predictor_name in EXTERNAL_PREDICTORS
+    fixed_bits = None if stage_card["settings"]["bits_conditioned"] else stage_card["settings"]["target_bits"]
+    return {
         "name": Path(output).stem, "kind": "scrambler", "predictor": predictor.name,
-        "predictor_card": {k: predictor.card.get(k) for k in ("grammar_version", "seed")} if builtin else None,
-        **({"predictor_file": predictor.card.get("file"), "predictor_sha256": predictor.card.get("weights_sha256"),
-            "initialised_from": spec.get("init_from")} if published else {}),
-        "data": {"description": data_note, "n_train": len(x), "n_validation": len(x_valid)},
-        "seed": seed, "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()},
-        "history": history, "metrics_held_out": metrics, "training_seconds": round(seconds, 1),
-        "initialised_from": spec.get("init_from"),
+        "predictor_card": ({k: predictor.card.get(k) for k in ("grammar_version", "seed")}
+                           if predictor_name in BUILTIN_PREDICTORS else None),
+        **({"predictor_file": predictor.card.get("file"), "predictor_sha256": predictor.card.get("weights_sha256")}
+           if published else {}),
+        "seed": seed, **stage_card,
         "command": f"python -m scrambler_core train-scrambler --predictor {predictor_name} --mode {mode}"
                    + (f" --objective {objective}" if objective != "reconstruct" else "")
                    + (f" --dropout {dropout}" if dropout else "")
@@ -443,8 +497,31 @@ def train_scrambler_cli(predictor_name, mode="inclusion", output=None, input_pat
                    + (f" --model-path {Path(predictor.path).name}" if published else "")
                    + (f" --fixed-bits {fixed_bits}" if fixed_bits is not None else "") + f" --seed {seed}",
     }
-    scrambler.save(output, card)
-    return card
+
+
+def _scrambler_training_data(predictor, encoder, spec, input_path, n_train, seed):
+    """Training, held-out and calibration inputs (one-hot) and the card's data entry.
+
+    From ``input_path`` (a tenth held out, split in half for calibration and checks) or from the
+    recipe's data kind (:func:`~scrambler_core.pretrained_specs.recipe_sequences`) with separate seeds.
+    """
+    from .pretrained_specs import recipe_sequences
+    from .sequences import read_sequences
+
+    if input_path:
+        seqs = [s for _, s in read_sequences(input_path, predictor.alphabet, length=predictor.sequence_length)]
+        rng = np.random.default_rng(seed)
+        seqs = [seqs[i] for i in rng.permutation(len(seqs))]
+        n_valid = max(1, min(256, len(seqs) // 10))
+        valid, seqs = seqs[:n_valid], seqs[n_valid:]
+        x_valid = encoder.to_onehot(valid)
+        return (encoder.to_onehot(seqs), x_valid[len(x_valid) // 2:], x_valid[: len(x_valid) // 2],
+                {"description": f"{input_path} ({len(seqs)} training, {n_valid} held out)"})
+    seqs, stats = recipe_sequences(predictor, spec, n_train, seed, return_stats=True)
+    valid = recipe_sequences(predictor, spec, 256, seed + HELD_OUT_SEED_OFFSET)
+    calibration = recipe_sequences(predictor, spec, 256, seed + CALIBRATION_SEED_OFFSET)
+    data = {"description": spec.get("data", ""), **({} if stats["data_kind"] == "builtin" else stats)}
+    return encoder.to_onehot(seqs), encoder.to_onehot(valid), encoder.to_onehot(calibration), data
 
 
 def calibrate_and_evaluate(scrambler, x_calibration, x_valid):
@@ -500,13 +577,15 @@ def calibrate_scrambler_file(path, seed=0):
     -------
     dict — the updated model card
     """
-    from .pretrained_specs import training_sequences
+    from .pretrained_specs import recipe_sequences
     from .scrambler import load_scrambler
 
     scrambler = load_scrambler(str(path))
-    name = scrambler.predictor.name
-    x_calibration = scrambler.predictor.to_onehot(training_sequences(name, 256, seed + CALIBRATION_SEED_OFFSET))
-    x_valid = scrambler.predictor.to_onehot(training_sequences(name, 256, seed + HELD_OUT_SEED_OFFSET))
+    data = scrambler.card.get("data", {})          # the recipe's data kind (builtin when the card has none)
+    x_calibration = scrambler.predictor.to_onehot(recipe_sequences(scrambler.predictor, data, 256,
+                                                                   seed + CALIBRATION_SEED_OFFSET))
+    x_valid = scrambler.predictor.to_onehot(recipe_sequences(scrambler.predictor, data, 256,
+                                                             seed + HELD_OUT_SEED_OFFSET))
     card = dict(scrambler.card)
     card["metrics_held_out"] = calibrate_and_evaluate(scrambler, x_calibration, x_valid)
     scrambler.save(path, card)

@@ -152,3 +152,31 @@ def test_benchmark_command_errors(tmp_path, capsys):
     assert "50-nt DNA 5'UTR predictor" in capsys.readouterr().err
     assert cli.main(["benchmark", "--predictor", "utr5", "--option", "ism=3", "--output-dir", str(tmp_path)]) == 2
     assert "METHOD.KEY=VALUE" in capsys.readouterr().err
+
+
+def test_train_scrambler_runs_a_staged_recipe_and_resumes_from_a_stage(tmp_path, capsys):
+    """utr5 inclusion continues on uAUG tails (issue 17): two stages, the second starting from the first."""
+    import json
+
+    out = tmp_path / "staged.keras"
+    assert cli.main(["train-scrambler", "--predictor", "utr5", "--n-train", "64", "--epochs", "1",
+                     "--output", str(out)]) == 0
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert [s["data"].get("data_kind", "builtin") for s in card["stages"]] == ["builtin", "uaug_tails"]
+    assert card["stages"][0]["initialised_from"] is None
+    assert card["stages"][1]["initialised_from"] == "staged.keras"
+    assert card["data"]["low_closed_uorf"] == 1.0 and card["data"]["high_closed_uorf"] == 0.0
+    assert card["training_seconds"] == round(sum(s["training_seconds"] for s in card["stages"]), 1)
+    first_stage = card["stages"][0]
+    # --stage 1: only the continuation, from the network already there; stage 0's record is kept
+    assert cli.main(["train-scrambler", "--predictor", "utr5", "--n-train", "64", "--epochs", "1",
+                     "--output", str(out), "--stage", "1"]) == 0
+    again = json.loads(out.with_suffix(".json").read_text())
+    assert again["stages"][0] == first_stage and len(again["stages"]) == 2
+    assert again["stages"][1]["initialised_from_sha256"] != card["stages"][1]["initialised_from_sha256"]
+    capsys.readouterr()
+    assert cli.main(["train-scrambler", "--predictor", "utr5", "--output", str(tmp_path / "none.keras"),
+                     "--stage", "1"]) == 2
+    assert "none.keras, which does not exist" in capsys.readouterr().err
+    assert cli.main(["train-scrambler", "--predictor", "utr5", "--output", str(out), "--stage", "5"]) == 2
+    assert "--stage must be between 0 and 1" in capsys.readouterr().err

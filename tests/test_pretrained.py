@@ -73,3 +73,15 @@ def test_utr5_inclusion_samples_keep_the_prediction():
     # and far better than background samples would (which keep nothing: r2 ~ 0)
     low = evaluation.sample_agreement(scr, seqs, target_bits=0.05)
     assert agreement["r2"] > low["r2"]
+
+
+def test_utr5_inclusion_scrambler_finds_stops_at_least_as_often_as_ism():
+    """Table D on 512 held-out UTRs per setting with sc.attribute defaults (issue 17): the scrambler's stop
+    recall is at least ISM's in both settings and its start recall at least 0.88."""
+    from scrambler_core import benchmarks
+    table, _ = benchmarks.recall_benchmark(sc.load_predictor("utr5"), methods=("scrambler", "ism"), n=512)
+    recall = {(r.method, r.n_starts): (r.start_recall, r.stop_recall) for r in table.itertuples()}
+    for setting in (1, 2):
+        start, stop = recall["scrambler", setting]
+        assert start >= 0.88, recall
+        assert stop >= recall["ism", setting][1], recall

@@ -297,3 +297,29 @@ def test_uaug_tails_keep_in_frame_uaugs_only_and_split_by_prediction():
     assert 0.1 < stats["pool_closed_uorf"] < 0.6
     again, _ = uaug_tails(lambda s: 1.0 - closed_inframe_uorf(s), 200, seed=3)
     assert again[:5] == uaug_tails(lambda s: 1.0 - closed_inframe_uorf(s), 200, seed=3)[0][:5]
+
+
+def test_training_ends_on_the_epoch_with_the_best_selection_score(tmp_path):
+    predictor = toy_predictor()
+    x = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, size=(64, 12))]
+    snapshots, scores = [], iter([0.5, 0.9, 0.7])         # epoch 2 is the best
+
+    def validation_fn(scr):
+        snapshots.append(scr.network.get_weights())
+        return {"selection_score": next(scores)}
+
+    options = dict(bits_schedule=(), network_options=dict(groups=1, blocks=1, dilations=(1,), channels=8),
+                   n_samples=4, learning_rate=1e-2, log=lambda m: None)
+    scr, history = S.train_scrambler(predictor, x, epochs=3, validation_fn=validation_fn, **options)
+    assert [h["selection_score"] for h in history] == [0.5, 0.9, 0.7]
+    for kept, epoch2, last in zip(scr.network.get_weights(), snapshots[1], snapshots[2]):
+        np.testing.assert_array_equal(kept, epoch2)
+    assert not all(np.array_equal(a, b) for a, b in zip(snapshots[1], snapshots[2]))
+    # with a checkpoint the kept weights survive a resume
+    snapshots.clear()
+    scores = iter([0.9, 0.1, 0.2])
+    ckpt = tmp_path / "ckpt"
+    S.train_scrambler(predictor, x, epochs=2, validation_fn=validation_fn, checkpoint=ckpt, **options)
+    resumed, _ = S.train_scrambler(predictor, x, epochs=3, validation_fn=validation_fn, checkpoint=ckpt, **options)
+    for kept, epoch1 in zip(resumed.network.get_weights(), snapshots[0]):
+        np.testing.assert_allclose(kept, epoch1)
