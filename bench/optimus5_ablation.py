@@ -59,6 +59,10 @@ CONFIGS = {
 }
 
 
+# the committed network before issue 17 (its card): bits-conditioned, uniform 50-mers, from utr5_inclusion.keras
+CURRENT_SPEC = dict(bits_conditioned=True, data="uniform", init_from="utr5_inclusion")
+
+
 def settings_for(name):
     spec = {**BASE, **CONFIGS[name]}
     return spec
@@ -154,7 +158,7 @@ def markdown_table(out, names):
         if not path.exists():
             continue
         r = json.loads(path.read_text())
-        spec = settings_for(name) if name in CONFIGS else {}
+        spec = settings_for(name) if name in CONFIGS else CURRENT_SPEC
         for budget, table in r["budgets"].items():
             kind = "conditioned" if spec.get("bits_conditioned") else "fixed"
             lines.append(

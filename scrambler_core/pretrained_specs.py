@@ -27,7 +27,8 @@ SCRAMBLER_SPECS = {
         # issue 17: the stage above keeps the uAUG but not the stop (Table D stop recall 0.36 / 0.47). Among UTRs
         # with an in-frame uAUG and no out-of-frame ATG, the predicted low and high tails differ only by the stop
         # (closed uORF vs N-terminal extension): continuing on them teaches the stop (bench/optimus5_ablation.py)
-        "continue": [UAUG_TAILS_STAGE],
+        # 3 epochs: in the ablation later epochs traded the 2-start / 2-stop set's uAUGs for its stops
+        "continue": [{**UAUG_TAILS_STAGE, "epochs": 3}],
     },
     ("utr5", "occlusion"): {
         "data": "uniform random 50-mers plus 25 % enriched uORF sequences",
