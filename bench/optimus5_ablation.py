@@ -149,6 +149,34 @@ def evaluate(name, out, predictor):
     return result
 
 
+def probe(predictor, n=200, samples=8, seed=77):
+    """Why a scrambler trained on uniform 50-mers drops the stop: mean predictions on the 1 start / 1 stop set.
+
+    The original, the stop or the uAUG replaced by GCC, and samples that keep the uAUG (or the uAUG and the
+    stop) with uniform random letters elsewhere, as an inclusion scrambler's samples would.
+    """
+    seqs, starts, stops = synthetic.generate_uorf_set(n, 1, 1, seed=seed)
+    rng = np.random.default_rng(seed)
+
+    def keep(kept):
+        out = []
+        for s, positions in zip(seqs, kept):
+            for _ in range(samples):
+                r = list(synthetic.random_sequences(1, len(s), rng)[0])
+                for k in positions:
+                    r[k] = s[k]
+                out.append("".join(r))
+        return float(np.mean(predictor.predict(out)))
+
+    start_letters = [range(i, i + 3) for i in starts[:, 0]]
+    both = [list(range(i, i + 3)) + list(range(j, j + 3)) for i, j in zip(starts[:, 0], stops[:, 0])]
+    return {"original": float(np.mean(predictor.predict(seqs))),
+            "stop_removed": float(np.mean(predictor.predict([s[:j] + "GCC" + s[j + 3:] for s, j in zip(seqs, stops[:, 0])]))),
+            "uaug_removed": float(np.mean(predictor.predict([s[:i] + "GCC" + s[i + 3:] for s, i in zip(seqs, starts[:, 0])]))),
+            "keep_uaug_random_rest": keep(start_letters), "keep_uaug_and_stop_random_rest": keep(both),
+            "all_random": float(np.mean(predictor.predict(synthetic.random_sequences(1000, 50, rng))))}
+
+
 def markdown_table(out, names):
     """The ablation table from each configuration's ``result.json`` (``current``: evaluated afresh)."""
     lines = ["| configuration | data | start | budget (bits) | examples | seconds | 1/1 start / stop | "
@@ -173,19 +201,23 @@ def markdown_table(out, names):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", required=True, help="comma-separated: current, " + ", ".join(CONFIGS))
+    parser.add_argument("--configs", default="", help="comma-separated: current, " + ", ".join(CONFIGS))
     parser.add_argument("--out", default="runs/ablation")
     parser.add_argument("--predictor", default="optimus5", choices=sorted(CURRENT))
     parser.add_argument("--models", default=os.environ.get("SCRAMBLER_MODELS_DIR", str(
         ROOT.parent / "shared" / "external" / "pjsample_human_5utr_modeling")))
     parser.add_argument("--evaluate", action="store_true", help="score best.keras on the test sets")
     parser.add_argument("--table", action="store_true", help="print the markdown table of the results")
+    parser.add_argument("--probe", action="store_true", help="print the mean predictions of probe()")
     args = parser.parse_args(argv)
     os.environ["SCRAMBLER_MODELS_DIR"] = args.models
     predictor = sc.load_predictor(args.predictor)
     out = Path(args.out)
     if args.table:
         print(markdown_table(out, args.configs.split(",")))
+        return
+    if args.probe:
+        print(json.dumps({k: round(v, 3) for k, v in probe(predictor).items()}))
         return
     for name in args.configs.split(","):
         if args.evaluate:

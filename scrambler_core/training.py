@@ -436,7 +436,7 @@ def _train_stage(predictor, encoder, spec, *, input_path, seed, mode, objective,
 
     from . import evaluation
     from .external import sha256_file
-    from .predictors import PRETRAINED_DIR
+    from .predictors import PRETRAINED_DIR, load_keras_model
     from .scrambler import checkpoint_epoch, train_scrambler
 
     x, x_valid, x_calibration, data = _scrambler_training_data(predictor, encoder, spec, input_path,
@@ -445,6 +445,9 @@ def _train_stage(predictor, encoder, spec, *, input_path, seed, mode, objective,
     init_from = spec.get("init_from")
     init_path = None if init_from is None else (Path(init_from) if Path(str(init_from)).is_absolute()
                                                 else PRETRAINED_DIR / init_from)
+    background = None
+    if spec.get("background_from") == "previous" and init_path is not None:
+        background = np.asarray(load_keras_model(init_path).background, np.float32)
     steps_per_epoch = len(x) // settings["batch_size"]
     bar = tqdm(total=settings["epochs"] * steps_per_epoch, initial=checkpoint_epoch(checkpoint) * steps_per_epoch,
                unit="step", desc=f"{predictor.name} {mode}", mininterval=5)
@@ -461,7 +464,7 @@ def _train_stage(predictor, encoder, spec, *, input_path, seed, mode, objective,
     started = time.time()
     scrambler, history = train_scrambler(predictor, x, validation=x_valid[:64], seed=seed, progress=progress,
                                          time_limit=time_limit, checkpoint=checkpoint,
-                                         validation_fn=validation_fn, init_from=init_path,
+                                         validation_fn=validation_fn, init_from=init_path, background=background,
                                          log=lambda m: tqdm.write(m), **settings)
     bar.close()
     seconds = history[-1]["seconds"] if history else time.time() - started

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import scrambler_core as sc
 from scrambler_core import cli, synthetic
 from scrambler_core.predictors import PRETRAINED_DIR
 
@@ -72,7 +73,6 @@ def test_wrong_length_and_missing_file(tmp_path, capsys):
 
 
 def test_predict_matches_api(fasta, tmp_path):
-    import scrambler_core as sc
     path, seqs = fasta
     out = tmp_path / "p.csv"
     assert cli.main(["predict", "--predictor", "utr5", "--input", str(path), "--output", str(out)]) == 0
@@ -168,9 +168,12 @@ def test_train_scrambler_runs_a_staged_recipe_and_resumes_from_a_stage(tmp_path,
     assert card["data"]["low_closed_uorf"] == 1.0 and card["data"]["high_closed_uorf"] == 0.0
     assert card["training_seconds"] == round(sum(s["training_seconds"] for s in card["stages"]), 1)
     first_stage = card["stages"][0]
-    # --stage 1: only the continuation, from the network already there; stage 0's record is kept
+    background = sc.load_scrambler(str(out)).background
+    # --stage 1: only the continuation, from the network already there; stage 0's record is kept, and so is the
+    # background (the natural inputs' letter frequencies, not the uAUG tails')
     assert cli.main(["train-scrambler", "--predictor", "utr5", "--n-train", "64", "--epochs", "1",
                      "--output", str(out), "--stage", "1"]) == 0
+    np.testing.assert_array_equal(sc.load_scrambler(str(out)).background, background)
     again = json.loads(out.with_suffix(".json").read_text())
     assert again["stages"][0] == first_stage and len(again["stages"]) == 2
     assert again["stages"][1]["initialised_from_sha256"] != card["stages"][1]["initialised_from_sha256"]
