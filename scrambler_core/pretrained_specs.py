@@ -164,15 +164,17 @@ def recipe_stages(spec) -> list[dict]:
     """The stages of a recipe: the recipe itself, then each ``spec["continue"]`` entry laid over it.
 
     A continuation stage starts from the network the stage before it wrote (``init_from`` is set by the
-    trainer) and keeps that network's background (the letter frequencies of the predictor's natural
-    inputs, not of the continuation's selected data); it changes only what it names (data, epochs, ...).
+    trainer), keeps that network's background (the letter frequencies of the predictor's natural
+    inputs, not of the continuation's selected data) and is calibrated and checked on the natural inputs
+    too (``calibration_data_kind``); it changes only what it names (data, epochs, ...).
 
     Returns
     -------
     list of dict, at least one
     """
     base = {k: v for k, v in spec.items() if k != "continue"}
-    later = [{**{k: v for k, v in base.items() if k != "init_from"}, "background_from": "previous", **stage}
+    natural = {"background_from": "previous", "calibration_data_kind": base.get("data_kind", "builtin")}
+    later = [{**{k: v for k, v in base.items() if k != "init_from"}, **natural, **stage}
              for stage in spec.get("continue", [])]
     return [base] + later
 

@@ -521,9 +521,12 @@ def _scrambler_training_data(predictor, encoder, spec, input_path, n_train, seed
         return (encoder.to_onehot(seqs), x_valid[len(x_valid) // 2:], x_valid[: len(x_valid) // 2],
                 {"description": f"{input_path} ({len(seqs)} training, {n_valid} held out)"})
     seqs, stats = recipe_sequences(predictor, spec, n_train, seed, return_stats=True)
-    valid = recipe_sequences(predictor, spec, 256, seed + HELD_OUT_SEED_OFFSET)
-    calibration = recipe_sequences(predictor, spec, 256, seed + CALIBRATION_SEED_OFFSET)
+    natural = {"data_kind": spec.get("calibration_data_kind", spec.get("data_kind", "builtin"))}
+    valid = recipe_sequences(predictor, natural, 256, seed + HELD_OUT_SEED_OFFSET)
+    calibration = recipe_sequences(predictor, natural, 256, seed + CALIBRATION_SEED_OFFSET)
     data = {"description": spec.get("data", ""), **({} if stats["data_kind"] == "builtin" else stats)}
+    if natural["data_kind"] != stats["data_kind"]:
+        data["calibration_data_kind"] = natural["data_kind"]
     return encoder.to_onehot(seqs), encoder.to_onehot(valid), encoder.to_onehot(calibration), data
 
 
@@ -584,7 +587,8 @@ def calibrate_scrambler_file(path, seed=0):
     from .scrambler import load_scrambler
 
     scrambler = load_scrambler(str(path))
-    data = scrambler.card.get("data", {})          # the recipe's data kind (builtin when the card has none)
+    data = dict(scrambler.card.get("data", {}))    # the recipe's data kind (builtin when the card has none)
+    data["data_kind"] = data.get("calibration_data_kind", data.get("data_kind", "builtin"))
     x_calibration = scrambler.predictor.to_onehot(recipe_sequences(scrambler.predictor, data, 256,
                                                                    seed + CALIBRATION_SEED_OFFSET))
     x_valid = scrambler.predictor.to_onehot(recipe_sequences(scrambler.predictor, data, 256,
