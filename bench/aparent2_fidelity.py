@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import scrambler_core as sc  # noqa: E402
-from scrambler_core import evaluation  # noqa: E402
+from scrambler_core import benchmarks, evaluation  # noqa: E402
 from scrambler_core.pretrained_specs import generate_pas_windows  # noqa: E402
 from scrambler_core.scrambler import train_scrambler  # noqa: E402
 
@@ -60,6 +60,13 @@ def diagnose(predictor, scrambler, windows, samples=16, seed=0):
             xs[:, list(positions)] = x[:, list(positions)]
             means.append(predictor.predict(xs))
         out[f"keep {label}"] = round(r2(y, np.mean(means, 0)), 3)
+    # the best a ranking can do with hard top-k: keep each method's top fraction exactly, resample the rest
+    for method, options in (("scrambler", {"target_bits": 0.25}), ("gradient_x_input", {}), ("ism", {})):
+        ranking = benchmarks.position_scores(sc.attribute(predictor, x[:64], method, **options))
+        for fraction in (0.125, 0.25):
+            sampled = benchmarks.resample_positions(predictor, x[:64], benchmarks.top_positions(ranking, fraction),
+                                                    n_samples=32, seed=seed, background=bg)
+            out[f"keep {method} top {fraction:.1%} (64 windows)"] = round(r2(y[:64], sampled.mean(1)), 3)
     return out
 
 

@@ -266,8 +266,9 @@ def test_attribute_accepts_pairs_and_ism_skips_padding():
     # 8 residues x 19 substitutions + the original
     assert info["predictor_calls"] == 1 + 8 * 19
     assert imp[0, 3:10].sum() == 0 and imp[0, 15:].sum() == 0
-    # A at 0..2 of chain a raise the logit by 2 each; mutating one lowers it by 2 (19 of 19 substitutions)
-    np.testing.assert_allclose(imp[0, :2, 0], -2.0, rtol=1e-4)
+    # A at 0..2 of chain a raise the logit by 2 each (mutating one lowers it by 2): ISM scores it +2, positive
+    # meaning the letter raises the output, like the gradient methods
+    np.testing.assert_allclose(imp[0, :2, 0], 2.0, rtol=1e-4)
     grads = sc.attribute(pred, [("AAC", "CCCCA")], "saliency")
     assert grads.shape == (1, 20, 20)
     with pytest.raises(ValueError, match="deeplift is not available for pair predictors"):

@@ -83,9 +83,9 @@ def test_utr5_inclusion_samples_keep_the_prediction():
 def test_utr5_inclusion_scrambler_finds_stops_at_least_as_often_as_ism():
     """Table D on 512 held-out UTRs per setting with sc.attribute defaults (issue 17).
 
-    Measured when committed: scrambler 1.000 / 0.975 (1 start / 1 stop) and 0.785 / 0.574 (2 / 2); ISM
+    Measured when committed: scrambler 1.000 / 0.975 (1 start / 1 stop) and 0.824 / 0.566 (2 / 2); ISM
     0.889 / 0.838 and 0.930 / 0.000. The stop recall is at least ISM's in both settings; the start recall
-    meets 0.88 in 1/1 but not in 2/2 (0.785: the issue's target is missed there, the paper's 0.75 is met).
+    meets 0.88 in 1/1 but not in 2/2 (0.824: the issue's target is missed there, the paper's 0.75 is met).
     """
     from scrambler_core import benchmarks
     table, _ = benchmarks.recall_benchmark(sc.load_predictor("utr5"), methods=("scrambler", "ism"), n=512,
