@@ -396,6 +396,34 @@ def scrambler(predictor, x, *, target_bits=None, mode="inclusion", scrambler=Non
         "explanation": explanation, "predictor_calls": len(x) * (1 + int(n_samples))}
 
 
+def _predictor_inputs(x, s, pwm, present, seed_pair, *, kind, masking, background, n_samples, sampler):
+    """What the per-example predictor sees, (N, S', L, A): PSSM samples or a continuous mask's blend."""
+    from .scrambler import sample_pwm
+
+    length, size = x.shape[1], x.shape[2]
+    if masking == "sample":
+        samples, _ = sample_pwm(pwm, n_samples, seed_pair, sampler)
+        return samples * present[:, None, :, None]
+    if kind == "sigmoid_mask":
+        keep = s
+    else:
+        observed_p = tf.reduce_sum(pwm * x, -1)
+        observed_bg = tf.reduce_sum(background[None] * x, -1)
+        keep = tf.clip_by_value((observed_p - observed_bg) / tf.maximum(1.0 - observed_bg, 1e-6), 0.0, 1.0)
+    keep = keep[:, None, :, None]
+    kept = keep * x[:, None]
+    if masking == "mean":
+        filled = kept + (1.0 - keep) * background[None, None]
+    elif masking == "zero":
+        filled = kept
+    else:
+        draws = tf.random.stateless_categorical(tf.zeros([tf.shape(x)[0] * n_samples * length, size]),
+                                                1, seed=seed_pair)
+        random = tf.reshape(tf.one_hot(draws[:, 0], size), [-1, n_samples, length, size])
+        filled = kept + (1.0 - keep) * random
+    return filled * present[:, None, :, None]
+
+
 class _PerExampleOptimiser:
     """Per-example scores optimised with Adam on a fixed batch size (method §9).
 
@@ -412,7 +440,7 @@ class _PerExampleOptimiser:
 
     def __init__(self, predictor, batch, length, size, *, kind, mode, objective, background, n_samples,
                  sampler, learning_rate, penalty_weight, target_bits, penalty_kind, masking="sample"):
-        from .scrambler import conservation, conservation_penalty, pwm_from_scores, prediction_loss, sample_pwm
+        from .scrambler import conservation, conservation_penalty, pwm_from_scores, prediction_loss
 
         self.kind = kind
         shape = (batch, length)
@@ -441,28 +469,8 @@ class _PerExampleOptimiser:
             return tf.nn.relu(tf.clip_by_value(pretrained, 0.0, 4.0) - tf.nn.softplus(self.theta))
 
         def predictor_inputs(x, s, pwm, present, seed_pair):
-            """What the predictor sees, (N, S', L, A)."""
-            if masking == "sample":
-                samples, _ = sample_pwm(pwm, n_samples, seed_pair, sampler)
-                return samples * present[:, None, :, None]
-            if kind == "sigmoid_mask":
-                keep = s
-            else:
-                observed_p = tf.reduce_sum(pwm * x, -1)
-                observed_bg = tf.reduce_sum(background[None] * x, -1)
-                keep = tf.clip_by_value((observed_p - observed_bg) / tf.maximum(1.0 - observed_bg, 1e-6), 0.0, 1.0)
-            keep = keep[:, None, :, None]
-            kept = keep * x[:, None]
-            if masking == "mean":
-                filled = kept + (1.0 - keep) * background[None, None]
-            elif masking == "zero":
-                filled = kept
-            else:
-                draws = tf.random.stateless_categorical(tf.zeros([tf.shape(x)[0] * n_samples * length, size]),
-                                                        1, seed=seed_pair)
-                random = tf.reshape(tf.one_hot(draws[:, 0], size), [-1, n_samples, length, size])
-                filled = kept + (1.0 - keep) * random
-            return filled * present[:, None, :, None]
+            return _predictor_inputs(x, s, pwm, present, seed_pair, kind=kind, masking=masking,
+                                     background=background, n_samples=n_samples, sampler=sampler)
 
         @tf.function(reduce_retracing=True)
         def train_step(x, original, pretrained, seed_pair):
@@ -482,21 +490,23 @@ class _PerExampleOptimiser:
                 sampled = tf.reshape(full_output(flat), [tf.shape(x)[0], n_inputs, -1])
                 pred_loss = tf.reduce_mean(prediction_loss(original, sampled, output_kind, mode, objective), axis=1)
                 loss = tf.reduce_sum(pred_loss + penalty)
-            grads = tape.gradient(loss, variables)
-            self.step.assign_add(1.0)
-            b1, b2 = 0.5, 0.9
-            for v, g, (m, u) in zip(variables, grads, self.moments):
-                m.assign(b1 * m + (1 - b1) * g)
-                u.assign(b2 * u + (1 - b2) * tf.square(g))
-                m_hat = m / (1 - tf.pow(b1, self.step))
-                u_hat = u / (1 - tf.pow(b2, self.step))
-                v.assign_sub(learning_rate * m_hat / (tf.sqrt(u_hat) + 1e-7))
+            self._adam_update(tape.gradient(loss, variables), learning_rate)
             return tf.reduce_mean(pred_loss), mean_bits
 
         self.n_inputs = n_inputs
         self.train_step = train_step
         self.scores_of = tf.function(tf.autograph.experimental.do_not_convert(scores_of), reduce_retracing=True)
         self.full_output = tf.function(full_output, reduce_retracing=True)
+
+    def _adam_update(self, grads, learning_rate, b1=0.5, b2=0.9):
+        """One Adam step (beta 0.5 / 0.9) on the per-example variables, with this object's moments."""
+        self.step.assign_add(1.0)
+        for v, g, (m, u) in zip(self.variables, grads, self.moments):
+            m.assign(b1 * m + (1 - b1) * g)
+            u.assign(b2 * u + (1 - b2) * tf.square(g))
+            m_hat = m / (1 - tf.pow(b1, self.step))
+            u_hat = u / (1 - tf.pow(b2, self.step))
+            v.assign_sub(learning_rate * m_hat / (tf.sqrt(u_hat) + 1e-7))
 
     def reset(self, rng):
         shape = self.theta.shape

@@ -1110,126 +1110,162 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
             raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got {architecture!r}")
     elif architecture not in (None, "single"):
         raise ValueError(f"architecture={architecture!r} is only for pair predictors")
-    architecture = architecture or "single"
+    options = {k: v for k, v in locals().items() if k not in ("predictor", "sequences", "ARCHITECTURES",
+                                                              "as_single_input")}
+    options["architecture"] = architecture or "single"
     predictor = as_single_input(predictor)
-    x = predictor.to_onehot(sequences)
-    rng = np.random.default_rng(seed)
-    keras.utils.set_random_seed(seed)
-    sampler = sampler or ("gumbel" if predictor.output_kind == "regression" else "straight_through")
-    if penalty_weight is None:
-        penalty_weight = 10.0 if (mode == "occlusion" or bits_conditioned) else 1.0
-    weights_per_epoch = list(np.atleast_1d(np.asarray(penalty_weight, dtype=np.float32)))
-    if background is None:
-        background = background_from_sequences(x)
-    options = dict(network_options or {})
-    network = ScramblerModel(predictor.sequence_length, predictor.alphabet.name, mode=mode,
-                             bits_conditioned=bits_conditioned, target_bits=target_bits,
-                             bits_range=bits_range, background=background, template=template,
-                             predictor_name=predictor.name, objective=objective,
-                             output_kind=predictor.output_kind, mask_dropout=bool(mask_dropout),
-                             architecture=architecture, alphabet_letters=predictor.alphabet.letters, **options)
-    network.build((None, predictor.sequence_length, predictor.alphabet.size + network.n_condition_channels))
-    if init_from is not None:
-        _initialise_from(network, init_from)
-        log(f"initialised from {init_from}")
-    optimizer = keras.optimizers.Adam(learning_rate, beta_1=0.5, beta_2=0.9)
-    optimizer.build(network.trainable_variables)
-    start_epoch, history = 0, []
-    if checkpoint_epoch(checkpoint):
-        start_epoch, history = _restore_checkpoint(network, optimizer, checkpoint)
-        log(f"resumed from {checkpoint} after epoch {start_epoch}")
+    return _TrainingRun(predictor, predictor.to_onehot(sequences), options).run()
 
-    kind = predictor.output_kind
-    no_drop_scores = tf.function(lambda xb, tb: network(network.network_input(xb, tb), training=False),
-                                 reduce_retracing=True)
-    drop_rng = np.random.default_rng(seed + 31)
 
-    def drop_masks(xb, t):
-        if not mask_dropout:
-            return np.ones(xb.shape[:2], np.float32)
-        if mask_dropout == "uniform":
-            masks = random_drop_masks(len(xb), xb.shape[1], drop_rng, max_rate=dropout_max_rate)
-        else:
-            scores = no_drop_scores(tf.constant(xb), tf.constant(t, tf.float32)).numpy()
-            masks = biased_drop_masks(scores, drop_rng, present=xb.sum(-1) > 0)
-        return masks
+class _TrainingRun:
+    """One :func:`train_scrambler` call: the network, its optimizer, the compiled step and the per-epoch loop."""
 
-    def full_output(inputs):
-        y = predictor.model(inputs, training=False)
+    def __init__(self, predictor, x, options):
+        self.predictor, self.x, self.o = predictor, x, dict(options)
+        o = self.o
+        self.rng = np.random.default_rng(o["seed"])
+        keras.utils.set_random_seed(o["seed"])
+        o["sampler"] = o["sampler"] or ("gumbel" if predictor.output_kind == "regression" else "straight_through")
+        if o["penalty_weight"] is None:
+            o["penalty_weight"] = 10.0 if (o["mode"] == "occlusion" or o["bits_conditioned"]) else 1.0
+        self.weights_per_epoch = list(np.atleast_1d(np.asarray(o["penalty_weight"], dtype=np.float32)))
+        self.network = self._build_network()
+        self.optimizer = keras.optimizers.Adam(o["learning_rate"], beta_1=0.5, beta_2=0.9)
+        self.optimizer.build(self.network.trainable_variables)
+        self.start_epoch, self.history = 0, []
+        if checkpoint_epoch(o["checkpoint"]):
+            self.start_epoch, self.history = _restore_checkpoint(self.network, self.optimizer, o["checkpoint"])
+            o["log"](f"resumed from {o['checkpoint']} after epoch {self.start_epoch}")
+        network = self.network
+        self.no_drop_scores = tf.function(lambda xb, tb: network(network.network_input(xb, tb), training=False),
+                                          reduce_retracing=True)
+        self.drop_rng = np.random.default_rng(o["seed"] + 31)
+        self.train_step = self._compile_step()
+        self.steps = len(x) // o["batch_size"]
+
+    def _build_network(self):
+        o, predictor = self.o, self.predictor
+        background = o["background"] if o["background"] is not None else background_from_sequences(self.x)
+        network = ScramblerModel(predictor.sequence_length, predictor.alphabet.name, mode=o["mode"],
+                                 bits_conditioned=o["bits_conditioned"], target_bits=o["target_bits"],
+                                 bits_range=o["bits_range"], background=background, template=o["template"],
+                                 predictor_name=predictor.name, objective=o["objective"],
+                                 output_kind=predictor.output_kind, mask_dropout=bool(o["mask_dropout"]),
+                                 architecture=o["architecture"], alphabet_letters=predictor.alphabet.letters,
+                                 **dict(o["network_options"] or {}))
+        network.build((None, predictor.sequence_length, predictor.alphabet.size + network.n_condition_channels))
+        if o["init_from"] is not None:
+            _initialise_from(network, o["init_from"])
+            o["log"](f"initialised from {o['init_from']}")
+        return network
+
+    def _full_output(self, inputs):
+        y = self.predictor.model(inputs, training=False)
         return tf.reshape(y, [tf.shape(y)[0], -1])
 
-    @tf.function(reduce_retracing=True, jit_compile=jit_compile)
-    def train_step(xb, tb, drop, seed_pair, weight):
-        original = full_output(xb)
-        with tf.GradientTape() as tape:
-            scores = network(network.network_input(xb, tb, drop), training=True)
-            pwm = network.pwm(xb, scores)
-            _, mean_bits = conservation(pwm, network.background, network.position_weights(xb))
-            samples, _ = sample_pwm(pwm, n_samples, seed_pair, sampler)
-            samples = network.mask_samples(samples, xb)
-            flat = tf.reshape(samples, tf.concat([[-1], tf.shape(xb)[1:]], axis=0))
-            sampled = tf.reshape(full_output(flat), [tf.shape(xb)[0], n_samples, -1])
-            pred_loss = tf.reduce_mean(prediction_loss(original, sampled, kind, mode, objective), axis=1)
-            penalty = conservation_penalty(mean_bits, tb, weight, penalty_kind)
-            loss = tf.reduce_mean(pred_loss + penalty)
-        grads = tape.gradient(loss, network.trainable_variables)
-        optimizer.apply_gradients(zip(grads, network.trainable_variables))
-        return loss, tf.reduce_mean(pred_loss), tf.reduce_mean(mean_bits), tf.reduce_mean(tf.abs(mean_bits - tb))
+    def _compile_step(self):
+        o, network, optimizer = self.o, self.network, self.optimizer
+        kind, n_samples = self.predictor.output_kind, o["n_samples"]
 
-    steps = len(x) // batch_size
-    started = time.time()
-    previous_seconds = history[-1]["seconds"] if history else 0.0
-    low_full, high = bits_range
+        @tf.function(reduce_retracing=True, jit_compile=o["jit_compile"])
+        def train_step(xb, tb, drop, seed_pair, weight):
+            original = self._full_output(xb)
+            with tf.GradientTape() as tape:
+                scores = network(network.network_input(xb, tb, drop), training=True)
+                pwm = network.pwm(xb, scores)
+                _, mean_bits = conservation(pwm, network.background, network.position_weights(xb))
+                samples, _ = sample_pwm(pwm, n_samples, seed_pair, o["sampler"])
+                samples = network.mask_samples(samples, xb)
+                flat = tf.reshape(samples, tf.concat([[-1], tf.shape(xb)[1:]], axis=0))
+                sampled = tf.reshape(self._full_output(flat), [tf.shape(xb)[0], n_samples, -1])
+                pred_loss = tf.reduce_mean(prediction_loss(original, sampled, kind, o["mode"], o["objective"]), axis=1)
+                penalty = conservation_penalty(mean_bits, tb, weight, o["penalty_kind"])
+                loss = tf.reduce_mean(pred_loss + penalty)
+            grads = tape.gradient(loss, network.trainable_variables)
+            optimizer.apply_gradients(zip(grads, network.trainable_variables))
+            return loss, tf.reduce_mean(pred_loss), tf.reduce_mean(mean_bits), tf.reduce_mean(tf.abs(mean_bits - tb))
 
-    def targets_for(epoch):
-        floor = _bits_schedule_floor(epoch, bits_schedule)
-        if bits_conditioned:
+        return train_step
+
+    def drop_masks(self, xb, t):
+        """Mask-dropout masks (N, L) for a batch: all ones without mask dropout."""
+        o = self.o
+        if not o["mask_dropout"]:
+            return np.ones(xb.shape[:2], np.float32)
+        if o["mask_dropout"] == "uniform":
+            return random_drop_masks(len(xb), xb.shape[1], self.drop_rng, max_rate=o["dropout_max_rate"])
+        scores = self.no_drop_scores(tf.constant(xb), tf.constant(t, tf.float32)).numpy()
+        return biased_drop_masks(scores, self.drop_rng, present=xb.sum(-1) > 0)
+
+    def targets_for(self, epoch):
+        """Target bits (batch,) for one step of ``epoch``: drawn (bits-conditioned) or the fixed target."""
+        o = self.o
+        floor = _bits_schedule_floor(epoch, o["bits_schedule"])
+        if o["bits_conditioned"]:
+            low_full, high = o["bits_range"]
             low = max(low_full, floor) if floor is not None else low_full
-            return _draw_bits(rng, batch_size, low, high)
-        return np.full(batch_size, max(target_bits, floor) if floor is not None else target_bits, np.float32)
+            return _draw_bits(self.rng, o["batch_size"], low, high)
+        target = max(o["target_bits"], floor) if floor is not None else o["target_bits"]
+        return np.full(o["batch_size"], target, np.float32)
 
-    best = _best_so_far(network, history, checkpoint)
-    for epoch in range(start_epoch):          # resumed: replay the target draws of finished epochs
-        for _ in range(steps):
-            targets_for(epoch)
-    for epoch in range(start_epoch, epochs):
-        order = np.random.default_rng(seed + epoch).permutation(len(x))
-        floor = _bits_schedule_floor(epoch, bits_schedule)
-        weight = tf.constant(weights_per_epoch[min(epoch, len(weights_per_epoch) - 1)])
-        totals = np.zeros(4)
+    def run_epoch(self, epoch, started):
+        """Train one epoch; returns the mean loss, prediction loss, bits and bits error, and the steps run."""
+        o, x, batch_size, steps = self.o, self.x, self.o["batch_size"], self.steps
+        order = np.random.default_rng(o["seed"] + epoch).permutation(len(x))
+        weight = tf.constant(self.weights_per_epoch[min(epoch, len(self.weights_per_epoch) - 1)])
+        totals, step = np.zeros(4), 0
         for step in range(steps):
             idx = order[step * batch_size:(step + 1) * batch_size]
-            t = targets_for(epoch)
-            drop = drop_masks(x[idx], t)
-            out = train_step(tf.constant(x[idx]), tf.constant(t, tf.float32), tf.constant(drop),
-                             tf.constant([seed, epoch * steps + step], tf.int32), weight)
+            t = self.targets_for(epoch)
+            out = self.train_step(tf.constant(x[idx]), tf.constant(t, tf.float32),
+                                  tf.constant(self.drop_masks(x[idx], t)),
+                                  tf.constant([o["seed"], epoch * steps + step], tf.int32), weight)
             totals += [float(v) for v in out]
-            if progress and (step % 10 == 0 or step == steps - 1):
-                progress(epoch, step, steps, dict(zip(("loss", "prediction_loss", "bits", "bits_error"),
-                                                      totals / (step + 1))))
-            if time_limit and time.time() - started > time_limit:
+            if o["progress"] and (step % 10 == 0 or step == steps - 1):
+                o["progress"](epoch, step, steps, dict(zip(("loss", "prediction_loss", "bits", "bits_error"),
+                                                           totals / (step + 1))))
+            if o["time_limit"] and time.time() - started > o["time_limit"]:
                 break
-        record = {"epoch": epoch + 1, "bits_floor": floor, "penalty_weight": float(weight),
-                  **dict(zip(("loss", "prediction_loss", "mean_bits", "bits_error"), (totals / max(step + 1, 1)).tolist())),
-                  "seconds": round(time.time() - started + previous_seconds, 1)}
-        scrambler = Scrambler(network, predictor)
-        if validation is not None:
-            record["tracking"] = bits_tracking(scrambler, validation,
-                                               [0.1, 0.25, 0.5, 1.0, 1.5] if bits_conditioned else [target_bits])
-        if validation_fn is not None:
-            record.update(validation_fn(scrambler))
-        best = _remember_best(network, record, best, checkpoint)
-        history.append(record)
-        log(json.dumps(record))
-        if checkpoint:
-            _save_checkpoint(network, optimizer, checkpoint, epoch + 1, history)
-        if time_limit and time.time() - started > time_limit:
-            log(f"time limit {time_limit}s reached after epoch {epoch + 1}")
-            break
-    if best.get("epoch") and best["epoch"] != len(history):
-        network.set_weights(best["weights"])
-        log(f"kept epoch {best['epoch']} (selection score {best['score']:.4f}, the best of {len(history)})")
-    return Scrambler(network, predictor), history
+        return totals / max(step + 1, 1), float(weight)
+
+    def epoch_record(self, epoch, means, weight, seconds):
+        """The history entry of an epoch: losses, bits tracking and the validation function's checks."""
+        o = self.o
+        record = {"epoch": epoch + 1, "bits_floor": _bits_schedule_floor(epoch, o["bits_schedule"]),
+                  "penalty_weight": weight,
+                  **dict(zip(("loss", "prediction_loss", "mean_bits", "bits_error"), means.tolist())),
+                  "seconds": seconds}
+        scrambler = Scrambler(self.network, self.predictor)
+        if o["validation"] is not None:
+            record["tracking"] = bits_tracking(scrambler, o["validation"], [0.1, 0.25, 0.5, 1.0, 1.5]
+                                               if o["bits_conditioned"] else [o["target_bits"]])
+        if o["validation_fn"] is not None:
+            record.update(o["validation_fn"](scrambler))
+        return record
+
+    def run(self):
+        o, history, log = self.o, self.history, self.o["log"]
+        started = time.time()
+        previous_seconds = history[-1]["seconds"] if history else 0.0
+        best = _best_so_far(self.network, history, o["checkpoint"])
+        for epoch in range(self.start_epoch):          # resumed: replay the target draws of finished epochs
+            for _ in range(self.steps):
+                self.targets_for(epoch)
+        for epoch in range(self.start_epoch, o["epochs"]):
+            means, weight = self.run_epoch(epoch, started)
+            record = self.epoch_record(epoch, means, weight, round(time.time() - started + previous_seconds, 1))
+            best = _remember_best(self.network, record, best, o["checkpoint"])
+            history.append(record)
+            log(json.dumps(record))
+            if o["checkpoint"]:
+                _save_checkpoint(self.network, self.optimizer, o["checkpoint"], epoch + 1, history)
+            if o["time_limit"] and time.time() - started > o["time_limit"]:
+                log(f"time limit {o['time_limit']}s reached after epoch {epoch + 1}")
+                break
+        if best.get("epoch") and best["epoch"] != len(history):
+            self.network.set_weights(best["weights"])
+            log(f"kept epoch {best['epoch']} (selection score {best['score']:.4f}, the best of {len(history)})")
+        return Scrambler(self.network, self.predictor), history
 
 
 def _best_path(checkpoint):
