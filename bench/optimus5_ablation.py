@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import scrambler_core as sc  # noqa: E402
 from scrambler_core import benchmarks, evaluation, pretrained_specs, synthetic  # noqa: E402
-from scrambler_core.scrambler import Scrambler, load_scrambler, train_scrambler  # noqa: E402
+from scrambler_core.scrambler import load_scrambler, train_scrambler  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CURRENT = {"optimus5": ROOT / "pretrained" / "optimus5-fdf0f676b0c16a3e_inclusion.keras",
