@@ -52,6 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from .sequences import SequenceError, _convert_ut, get_alphabet, validate_sequence
+from .hashing import sha256_file
 
 __all__ = ["BatchJob", "read_sequence_records", "read_variant_records", "read_records", "run_batch",
            "read_results", "results_to_csv", "results_to_parquet", "score_records", "output_schema", "default_batch_size",
@@ -626,14 +627,6 @@ def _shard_name(shard: int) -> str:
     return f"part-{shard:05d}.parquet"
 
 
-def _sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_shard(output, shard: int, table) -> dict:
     """Write a shard atomically (temporary file, then rename); returns ``{file, rows, sha256}``."""
     import pyarrow.parquet as pq
@@ -644,7 +637,7 @@ def write_shard(output, shard: int, table) -> dict:
     with open(tmp, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, final)
-    return {"file": final.name, "rows": table.num_rows, "sha256": _sha256(final)}
+    return {"file": final.name, "rows": table.num_rows, "sha256": sha256_file(final)}
 
 
 def _shard_ranges(n: int, shard_size: int) -> list[tuple[int, int]]:
@@ -795,7 +788,7 @@ def run_batch(input_path, output, predictor, *, fasta=None, methods=("scrambler"
         path = output / _shard_name(shard)
         if path.exists():
             if _valid_shard(path, start, stop):
-                done[shard] = {"file": path.name, "rows": stop - start, "sha256": _sha256(path)}
+                done[shard] = {"file": path.name, "rows": stop - start, "sha256": sha256_file(path)}
             else:
                 path.unlink()
                 recomputed += 1

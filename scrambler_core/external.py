@@ -19,7 +19,6 @@ architecture in Keras 3, reads the weights by layer name with h5py, and hides th
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ import keras
 import tensorflow as tf
 
 from .predictors import ModelFileError, Predictor, _pad_batch
+from .hashing import sha256_file  # noqa: F401  (re-exported: external.sha256_file)
 from .sequences import Alphabet, SequenceError, one_hot, validate_sequence
 
 EXTERNAL_PREDICTORS = ("optimus5", "aparent2", "ppi")
@@ -164,15 +164,6 @@ def how_to_get(name=None) -> str:
     return ("Put the files (any sub-folder) in a directory and set the environment variable "
             f"{MODELS_DIR_VARIABLE} to it before starting, or pass path=... to load_predictor.\n"
             + "\n".join(lines))
-
-
-def sha256_file(path) -> str:
-    """SHA-256 hex digest of a file (the key of the pretrained scramblers trained against it)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def resolve_model_path(name, path=None) -> Path:

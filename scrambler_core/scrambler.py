@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from .predictors import PRETRAINED_DIR, ModelFileError, Predictor, load_keras_model, load_predictor
 from .sequences import Alphabet, clean_sequence, decode, get_alphabet
+from .hashing import sha256_file
 
 MODES = ("inclusion", "occlusion")
 OBJECTIVES = ("reconstruct", "maximize", "minimize")
@@ -1423,11 +1424,6 @@ def checkpoint_epoch(checkpoint) -> int:
     return int(state["epoch"]) if state else 0
 
 
-def _file_sha256(path) -> str:
-    import hashlib
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def _save_checkpoint(network, optimizer, checkpoint, epoch, history):
     """Write epoch-stamped weight and optimizer files, then the state file that points to them (atomic).
 
@@ -1446,7 +1442,7 @@ def _save_checkpoint(network, optimizer, checkpoint, epoch, history):
     np.savez(tmp, *[v.numpy() for v in optimizer.variables])
     tmp.replace(optimizer_file)
     state = {"epoch": epoch, "history": history, "weights": weights.name, "optimizer": optimizer_file.name,
-             "weights_sha256": _file_sha256(weights), "optimizer_sha256": _file_sha256(optimizer_file)}
+             "weights_sha256": sha256_file(weights), "optimizer_sha256": sha256_file(optimizer_file)}
     state_tmp = checkpoint.with_suffix(".state.json.tmp")
     state_tmp.write_text(json.dumps(state))
     state_tmp.replace(checkpoint.with_suffix(".state.json"))
@@ -1464,7 +1460,7 @@ def _restore_checkpoint(network, optimizer, checkpoint):
     files = {}
     for kind in ("weights", "optimizer"):
         path = checkpoint.with_name(state[kind])
-        if not path.is_file() or _file_sha256(path) != state[f"{kind}_sha256"]:
+        if not path.is_file() or sha256_file(path) != state[f"{kind}_sha256"]:
             raise ValueError(f"training checkpoint {path.name} is missing or damaged (its SHA-256 differs from "
                              f"the one recorded after epoch {state['epoch']}); delete {checkpoint.name}.* to start "
                              "again")

@@ -435,7 +435,7 @@ def _train_stage(predictor, encoder, spec, *, input_path, seed, mode, objective,
     from tqdm import tqdm
 
     from . import evaluation
-    from .external import sha256_file
+    from .hashing import sha256_file
     from .predictors import PRETRAINED_DIR, load_keras_model
     from .scrambler import checkpoint_epoch, train_scrambler
 

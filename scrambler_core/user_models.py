@@ -28,7 +28,6 @@ files) or :class:`~scrambler_core.sequences.SequenceError` (sequences), both
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
@@ -44,6 +43,7 @@ import numpy as np
 from .predictors import OUTPUT_KINDS, ModelFileError, Predictor, load_predictor
 from .scrambler import MODES, Scrambler, bits_tracking, calibrate_bits, load_scrambler, train_scrambler
 from .sequences import SequenceError, decode, get_alphabet, read_csv_column, read_fasta, validate_sequence
+from .hashing import sha256_bytes, sha256_file
 
 __all__ = [
     "MAX_MODEL_BYTES", "MAX_SEQUENCE_BYTES", "MODEL_SUFFIXES", "SEQUENCE_SUFFIXES", "MIN_TRAINING_SEQUENCES",
@@ -88,9 +88,6 @@ _UNSAFE_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
 
 # ============================================================================ bytes and files
 
-def sha256_bytes(data: bytes) -> str:
-    """Hex SHA-256 of ``data`` (64 characters)."""
-    return hashlib.sha256(bytes(data)).hexdigest()
 
 
 def _size_text(n_bytes: int) -> str:
@@ -450,7 +447,7 @@ def _sequences_sha256(seqs) -> str:
 def _file_sha256(path) -> str | None:
     if not path or not Path(path).is_file():
         return None
-    return sha256_bytes(Path(path).read_bytes())
+    return sha256_file(path)
 
 
 def _json_ready(value):
