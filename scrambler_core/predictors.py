@@ -16,9 +16,9 @@ from . import runtime  # noqa: F401  (sets TensorFlow threading / logging before
 import keras
 import tensorflow as tf
 
+from .paths import PRETRAINED_DIR
 from .sequences import Alphabet, SequenceError, get_alphabet, one_hot, validate_sequence
 
-PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 BUILTIN_PREDICTORS = ("utr5", "polya", "binder")
 PAIR_BUILTINS = ("binder",)      # built-ins that read two sequences (external.PairPredictor)
 OUTPUT_KINDS = ("sigmoid", "softmax", "regression")
