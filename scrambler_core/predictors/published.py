@@ -1,8 +1,8 @@
-"""Adapters for real published predictors read from disk: Optimus 5-Prime, APARENT2, the coiled-coil binder.
+"""Published predictors rebuilt in Keras 3 from their weights files: Optimus 5-Prime, APARENT2, the coiled-coil binder.
 
-The weights are never bundled (the Optimus files are GPL-3.0): give a path, or put the files under their
-original names in the directory named by ``SCRAMBLER_MODELS_DIR``. Each adapter rebuilds the published
-architecture in Keras 3, reads the weights by layer name with h5py, and hides the model's quirks:
+The weights are never bundled (the Optimus files are GPL-3.0); :mod:`scrambler_core.predictors.registry` finds
+them (``path=`` or ``$SCRAMBLER_MODELS_DIR``) and calls the loaders here with the file. Each loader rebuilds the
+published architecture, reads the weights by layer name with h5py, and hides the model's quirks:
 
 - ``optimus5``: the user gives the 50-nt 5'UTR; the adapter appends the ``ATGG`` the model was trained
   with and reports mean ribosome load (MRL) through the documented linear map of the z-score output.
@@ -19,63 +19,22 @@ architecture in Keras 3, reads the weights by layer name with h5py, and hides th
 """
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import runtime  # noqa: F401
+from .. import runtime  # noqa: F401
 import keras
 import tensorflow as tf
 
-from .predictors import ModelFileError, Predictor, _pad_batch
-from .hashing import sha256_file  # noqa: F401  (re-exported: external.sha256_file)
-from .sequences import Alphabet, SequenceError, one_hot, validate_sequence
-
-EXTERNAL_PREDICTORS = ("optimus5", "aparent2", "ppi")
-MODELS_DIR_VARIABLE = "SCRAMBLER_MODELS_DIR"
-
-
-@dataclass(frozen=True)
-class ExternalModel:
-    """What the project knows about one published model family.
-
-    Attributes
-    ----------
-    name : str — the name for ``load_predictor``
-    title : str — shown to users
-    files : tuple of str — original file names, the preferred one first
-    source : str — where users get the files
-    licence : str
-    """
-
-    name: str
-    title: str
-    files: tuple
-    source: str
-    licence: str
-
+from ..cards import ModelCard
+from ..hashing import sha256_file
+from ..sequences import Alphabet, one_hot
+from .base import ModelFileError, PairPredictor, Predictor, _pad_batch
 
 OPTIMUS_SOURCE = "https://github.com/pjsample/human_5utr_modeling (modeling/saved_models/)"
 APARENT2_SOURCE = "https://github.com/johli/aparent-resnet (saved_models/)"
 PPI_SOURCE = "https://github.com/johli/scrambler (examples/protein/saved_models/)"
-
-EXTERNAL_MODELS = {
-    "optimus5": ExternalModel(
-        "optimus5", "Optimus 5-Prime (Sample et al. 2019): mean ribosome load of a 50-nt 5'UTR",
-        ("retrained_evolution_model.hdf5", "evolution_model.hdf5"), OPTIMUS_SOURCE, "GPL-3.0"),
-    "aparent2": ExternalModel(
-        "aparent2", "APARENT2 (Linder et al.): proximal isoform proportion of a 205-nt PAS window",
-        ("aparent_all_libs_resnet_no_clinvar_wt_ep_5_var_batch_size_inference_mode_no_drop.h5",
-         "aparent_all_libs_resnet_no_clinvar_wt_ep_5_var_batch_size_inference_mode.h5",
-         "aparent_all_libs_resnet_no_clinvar_wt_ep_5.h5", "aparent_all_libs_resnet_ep_5.h5"),
-        APARENT2_SOURCE, "MIT"),
-    "ppi": ExternalModel(
-        "ppi", "Coiled-coil heterodimer binder (Linder et al., Fig S5): probability that two peptides bind",
-        ("ppi_rnn_baker_big_set_5x_negatives_classifier_symmetric_drop_25_5x_negatives_balanced_partitioned_"
-         "data_epoch_10.h5",), PPI_SOURCE, "MIT"),
-}
 
 # Linear maps from the Optimus z-score to MRL, fitted on the 3,200 test UTRs of the authors' random library
 # (shared/external/README.md): MRL ~ slope * z + intercept.
@@ -99,92 +58,6 @@ APARENT2_BLOCKS = 4
 PPI_LETTERS = "DEVKRLSTNHAIGPQYWMF"       # channel order of the binder model; channel 19 ('#') is padding
 PPI_LENGTH = 81
 PPI_ALPHABET = Alphabet("protein", PPI_LETTERS)
-
-
-# ============================================================================ files
-
-def models_directory() -> Path | None:
-    """The directory named by ``SCRAMBLER_MODELS_DIR``, or None when unset."""
-    value = os.environ.get(MODELS_DIR_VARIABLE, "").strip()
-    return Path(value).expanduser() if value else None
-
-
-def find_model_file(name, directory=None) -> Path | None:
-    """Find an external model's weights file by its original name.
-
-    Parameters
-    ----------
-    name : {"optimus5", "aparent2", "ppi"}
-    directory : path, optional — default ``$SCRAMBLER_MODELS_DIR``; searched recursively
-
-    Returns
-    -------
-    Path or None — the preferred file that exists (see ``EXTERNAL_MODELS[name].files``)
-    """
-    info = EXTERNAL_MODELS[name]
-    directory = Path(directory) if directory else models_directory()
-    if directory is None or not directory.is_dir():
-        return None
-    for file_name in info.files:
-        direct = directory / file_name
-        if direct.is_file():
-            return direct
-    found = {}
-    for path in sorted(directory.rglob("*.h*5")):
-        if path.name in info.files and path.is_file():
-            found.setdefault(path.name, path)
-    for file_name in info.files:
-        if file_name in found:
-            return found[file_name]
-    return None
-
-
-def available_external(directory=None) -> dict:
-    """External models found on disk.
-
-    Returns
-    -------
-    dict name -> Path, for the names in ``EXTERNAL_PREDICTORS`` whose files were found
-    """
-    out = {}
-    for name in EXTERNAL_PREDICTORS:
-        path = find_model_file(name, directory)
-        if path is not None:
-            out[name] = path
-    return out
-
-
-def how_to_get(name=None) -> str:
-    """A short text telling users where the external model files come from and where to put them."""
-    names = [name] if name else list(EXTERNAL_PREDICTORS)
-    lines = []
-    for n in names:
-        info = EXTERNAL_MODELS[n]
-        lines.append(f"- {n}: {info.title}. File: {info.files[0]} from {info.source} ({info.licence}).")
-    return ("Put the files (any sub-folder) in a directory and set the environment variable "
-            f"{MODELS_DIR_VARIABLE} to it before starting, or pass path=... to load_predictor.\n"
-            + "\n".join(lines))
-
-
-def resolve_model_path(name, path=None) -> Path:
-    """The weights file of an external model: ``path`` or the one found in ``$SCRAMBLER_MODELS_DIR``.
-
-    Raises
-    ------
-    ModelFileError — naming what is missing and how to get it
-    """
-    if path is not None:
-        path = Path(path).expanduser()
-        if not path.is_file():
-            raise ModelFileError(f"{name}: model file not found: {path}")
-        return path
-    found = find_model_file(name)
-    if found is None:
-        directory = models_directory()
-        where = (f"{MODELS_DIR_VARIABLE}={directory} holds no {EXTERNAL_MODELS[name].files[0]}" if directory
-                 else f"{MODELS_DIR_VARIABLE} is not set")
-        raise ModelFileError(f"{name} needs its published weights file and {where}.\n{how_to_get(name)}")
-    return found
 
 
 # ============================================================================ h5 weights
@@ -293,20 +166,20 @@ def build_optimus_core(length=OPTIMUS_UTR_LENGTH + len(OPTIMUS_SUFFIX)):
     return keras.Model(inp, out, name="optimus5_core")
 
 
-def load_optimus5(path=None) -> Predictor:
+def load_optimus5(path) -> Predictor:
     """Optimus 5-Prime as a Predictor of MRL for 50-nt 5'UTRs.
 
     Parameters
     ----------
-    path : path, optional — ``retrained_evolution_model.hdf5`` or ``evolution_model.hdf5`` (any
-        Optimus-architecture file); default: found in ``$SCRAMBLER_MODELS_DIR``
+    path : path — ``retrained_evolution_model.hdf5`` or ``evolution_model.hdf5`` (any Optimus-architecture
+        file); ``load_predictor("optimus5")`` finds it in ``$SCRAMBLER_MODELS_DIR``
 
     Returns
     -------
     Predictor — input (N, 50, 4) DNA; ``predict`` gives MRL (N,) = slope * z + intercept, with the
     z-score model in ``predictor.zscore_model`` and the map in ``predictor.card["mrl_map"]``.
     """
-    path = resolve_model_path("optimus5", path)
+    path = Path(path)
     weights = _read_layer_weights(path, OPTIMUS_LAYERS)
     core = build_optimus_core()
     shapes = {"convolution1d_1": (8, 4, 40), "convolution1d_2": (8, 40, 40), "dense_1": (1600, 40),
@@ -325,14 +198,14 @@ def load_optimus5(path=None) -> Predictor:
     z = core(with_start)
     mrl = keras.layers.Rescaling(slope, offset=intercept, name="mrl_from_zscore")(z)
     model = keras.Model(utr, mrl, name="optimus5")
-    card = {
+    card = ModelCard(kind="predictor", name="optimus5", fields={
         "source": OPTIMUS_SOURCE, "licence": "GPL-3.0 (weights read from disk, never bundled)",
         "file": path.name, "weights_sha256": sha256_file(path),
         "input": "50-nt 5'UTR; the adapter appends ATGG (start of the coding sequence) as in training",
         "output": "mean ribosome load (MRL) = slope * z + intercept, z = the model's z-score output",
         "mrl_map": {"slope": slope, "intercept": intercept,
                     "fitted_on": "3,200 test UTRs (randomSampleTestingAllAUGtypes.csv)"},
-    }
+    })
     pred = Predictor(model, name="optimus5", alphabet="dna", output_kind="regression", card=card,
                      description=f"Optimus 5-Prime ({path.name}): mean ribosome load of a 50-nt 5'UTR; MRL = "
                                  f"{slope}·z + {intercept} from the model's z-score", path=path)
@@ -444,19 +317,19 @@ def aparent2_window(window):
     return start, end
 
 
-def load_aparent2(path=None, library_index=APARENT2_LIBRARY_INDEX) -> Aparent2Predictor:
+def load_aparent2(path, library_index=APARENT2_LIBRARY_INDEX) -> Aparent2Predictor:
     """APARENT2 as a Predictor of the proximal isoform proportion for 205-nt PAS windows.
 
     Parameters
     ----------
-    path : path, optional — one of the published ``.h5`` files; default: found in ``$SCRAMBLER_MODELS_DIR``
+    path : path — one of the published ``.h5`` files (``load_predictor`` finds it in ``$SCRAMBLER_MODELS_DIR``)
     library_index : int — the library one-hot the model is conditioned on (11, the authors' choice)
 
     Returns
     -------
     Aparent2Predictor — input (N, 205, 4) DNA (N accepted as 0.25 per channel)
     """
-    path = resolve_model_path("aparent2", path)
+    path = Path(path)
     if not 0 <= int(library_index) < APARENT2_N_LIBRARIES:
         raise ValueError(f"library_index must be in 0..{APARENT2_N_LIBRARIES - 1}, got {library_index}")
     layers = _aparent2_layer_names()
@@ -497,13 +370,13 @@ def load_aparent2(path=None, library_index=APARENT2_LIBRARY_INDEX) -> Aparent2Pr
     iso_logit = WindowLogit(*APARENT2_ISOFORM_WINDOW, name="isoform_logit")(logits)
     iso = keras.layers.Activation("sigmoid", name="isoform_proportion")(iso_logit)
     model = keras.Model(seq, iso, name="aparent2")
-    card = {
+    card = ModelCard(kind="predictor", name="aparent2", fields={
         "source": APARENT2_SOURCE, "licence": "MIT (weights read from disk, never bundled)", "file": path.name,
         "weights_sha256": sha256_file(path), "library_index": int(library_index),
         "input": "205-nt PAS window, hexamer at 0-based position 70; N = 0.25 per channel",
         "output": "proximal isoform proportion = cleavage mass over positions 80-109 (iso_prob)",
         "variant_score": "Δ isoform log-odds over cleavage positions 77:127 (narrow) or 0:205 (full)",
-    }
+    })
     pred = Aparent2Predictor(model, name="aparent2", alphabet="dna", output_kind="sigmoid", card=card,
                              description=f"APARENT2 ({path.name}): proximal isoform proportion of a 205-nt PAS "
                                          "window (cleavage at positions 80-109)", path=path)
@@ -560,124 +433,18 @@ def build_ppi_core(length=PPI_LENGTH, channels=20, units=64):
     return keras.Model([a, b], out, name="ppi")
 
 
-class PairPredictor:
-    """A frozen two-input model with a scalar output (probability that two sequences interact).
-
-    Sequences of varying length are left-aligned and padded to ``max_length`` with all-zero rows.
-
-    Parameters
-    ----------
-    model : keras.Model — inputs [(N, L, C), (N, L, C)] with C >= A (extra channels are left zero)
-    name : str
-    alphabet : Alphabet — letters in channel order
-    max_length : int
-    min_length : int
-    card : dict
-    description : str
-
-    Attributes
-    ----------
-    output_kind : "sigmoid"
-    """
-
-    output_kind = "sigmoid"
-    is_pair = True
-
-    def __init__(self, model, *, name, alphabet, max_length, min_length=1, card=None, description="", path=None):
-        self.model = model
-        self.name = name
-        self.alphabet = alphabet
-        self.max_length = int(max_length)
-        self.min_length = int(min_length)
-        self.sequence_length = self.max_length
-        self.card = card or {}
-        self.description = description
-        self.path = str(path) if path else None
-        self.channels = int(model.inputs[0].shape[-1])
-        self._predict_fn = None
-
-    def __repr__(self):
-        return f"PairPredictor(name={self.name!r}, max_length={self.max_length}, letters={self.alphabet.letters!r})"
-
-    def encode(self, sequences, which="a"):
-        """One-hot peptides, zero-padded: (N, max_length, C) float32 and lengths (N,)."""
-        out = np.zeros((len(sequences), self.max_length, self.channels), np.float32)
-        lengths = np.zeros(len(sequences), np.int32)
-        for k, seq in enumerate(sequences):
-            clean = validate_sequence(seq, self.alphabet, name=f"pair #{k + 1} chain {which}")
-            if not self.min_length <= len(clean) <= self.max_length:
-                raise SequenceError(f"pair #{k + 1} chain {which} has {len(clean)} residues; {self.name} takes "
-                                    f"{self.min_length}-{self.max_length}")
-            out[k, :len(clean), :self.alphabet.size] = one_hot([clean], self.alphabet)[0]
-            lengths[k] = len(clean)
-        return out, lengths
-
-    def to_onehot(self, pairs):
-        """Validate pairs of peptides and encode them.
-
-        Parameters
-        ----------
-        pairs : (str, str) or list of (str, str)
-
-        Returns
-        -------
-        (np.ndarray (N, L, C), np.ndarray (N, L, C)) — chains a and b, zero-padded
-        """
-        if isinstance(pairs, tuple) and len(pairs) == 2 and all(isinstance(s, str) for s in pairs):
-            pairs = [pairs]
-        pairs = list(pairs)
-        if not pairs:
-            raise SequenceError("no pairs given")
-        for k, pair in enumerate(pairs):
-            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
-                raise SequenceError(f"pair #{k + 1} must be two sequences (chain a, chain b)")
-        a, _ = self.encode([p[0] for p in pairs], "a")
-        b, _ = self.encode([p[1] for p in pairs], "b")
-        return a, b
-
-    def output_tensor(self, xa, xb):
-        """Probability (N,) for one-hot chains, inside TensorFlow graphs."""
-        return tf.reshape(self.model([xa, xb], training=False), [-1])
-
-    def predict(self, pairs, batch_size=512) -> np.ndarray:
-        """Probability that each pair binds.
-
-        Parameters
-        ----------
-        pairs : list of (str, str), or a tuple of two one-hot arrays (N, L, C)
-
-        Returns
-        -------
-        np.ndarray (N,) float32
-        """
-        if isinstance(pairs, tuple) and len(pairs) == 2 and isinstance(pairs[0], np.ndarray):
-            xa, xb = (np.asarray(v, np.float32) for v in pairs)
-        else:
-            xa, xb = self.to_onehot(pairs)
-        if self._predict_fn is None:
-            self._predict_fn = tf.function(self.output_tensor, reduce_retracing=True)
-        out = []
-        for start in range(0, len(xa), batch_size):
-            size = batch_size if len(xa) > batch_size else len(xa[start:start + batch_size])
-            chunk_a = _pad_batch(xa[start:start + batch_size], size)
-            chunk_b = _pad_batch(xb[start:start + batch_size], size)
-            n = min(batch_size, len(xa) - start)
-            out.append(self._predict_fn(tf.constant(chunk_a), tf.constant(chunk_b)).numpy()[:n])
-        return np.concatenate(out).astype(np.float32)
-
-
-def load_ppi(path=None) -> PairPredictor:
+def load_ppi(path) -> PairPredictor:
     """The coiled-coil heterodimer binder model (paper Fig S5) as a PairPredictor.
 
     Parameters
     ----------
-    path : path, optional — the published ``.h5``; default: found in ``$SCRAMBLER_MODELS_DIR``
+    path : path — the published ``.h5`` (``load_predictor`` finds it in ``$SCRAMBLER_MODELS_DIR``)
 
     Returns
     -------
     PairPredictor — two peptides of 1-81 residues over ``DEVKRLSTNHAIGPQYWMF`` (no cysteine)
     """
-    path = resolve_model_path("ppi", path)
+    path = Path(path)
     weights = _read_layer_weights(path, ("bidirectional_1", "dense_1", "dense_2"))
     core = build_ppi_core()
     gru = weights["bidirectional_1"]
@@ -700,24 +467,14 @@ def load_ppi(path=None) -> PairPredictor:
         if [tuple(w["kernel"].shape), tuple(w["bias"].shape)] != expected:
             raise ModelFileError(f"{path.name}: layer {layer} does not fit the binder architecture")
         target.set_weights([w["kernel"], w["bias"]])
-    card = {
+    card = ModelCard(kind="predictor", name="ppi", fields={
         "source": PPI_SOURCE, "licence": "MIT (weights read from disk, never bundled)", "file": path.name,
         "weights_sha256": sha256_file(path),
         "input": f"two peptides, letters {PPI_LETTERS} (no cysteine), left-aligned, zero-padded to {PPI_LENGTH}",
         "output": "probability that the two peptides form a heterodimer",
-    }
+    })
     pred = PairPredictor(core, name="ppi", alphabet=PPI_ALPHABET, max_length=PPI_LENGTH, card=card,
                          description="coiled-coil binder (Linder et al. Fig S5): probability that two peptides bind",
                          path=path)
     pred.external = "ppi"
     return pred
-
-
-LOADERS = {"optimus5": load_optimus5, "aparent2": load_aparent2, "ppi": load_ppi}
-
-
-def load_external(name, path=None, **options):
-    """Load one external model by name (see ``EXTERNAL_PREDICTORS``); ``options`` go to its loader."""
-    if name not in LOADERS:
-        raise ModelFileError(f"unknown external model {name!r}; choose one of {', '.join(EXTERNAL_PREDICTORS)}")
-    return LOADERS[name](path, **options)

@@ -1,26 +1,20 @@
-"""Predictors: one interface over any Keras model that reads one-hot sequences.
+"""Predictor kinds: one interface over frozen Keras models of one sequence or of a pair of sequences.
 
->>> import scrambler_core as sc
->>> pred = sc.load_predictor("utr5")
->>> pred.predict(["ACGT" * 12 + "AC"]).shape
-(1,)
+Also the model-file checks every loader shares (``load_keras_model``, ``ModelFileError``).
 """
 from __future__ import annotations
 
-import json
+import abc
 from pathlib import Path
 
 import numpy as np
 
-from . import runtime  # noqa: F401  (sets TensorFlow threading / logging before import)
+from .. import runtime  # noqa: F401  (sets TensorFlow threading / logging before import)
 import keras
 import tensorflow as tf
 
-from .paths import PRETRAINED_DIR
-from .sequences import Alphabet, SequenceError, get_alphabet, one_hot, validate_sequence
+from ..sequences import Alphabet, SequenceError, get_alphabet, one_hot, validate_sequence
 
-BUILTIN_PREDICTORS = ("utr5", "polya", "binder")
-PAIR_BUILTINS = ("binder",)      # built-ins that read two sequences (external.PairPredictor)
 OUTPUT_KINDS = ("sigmoid", "softmax", "regression")
 
 
@@ -28,7 +22,46 @@ class ModelFileError(ValueError):
     """A model file that cannot be used: missing, unreadable, unsafe or of the wrong shape."""
 
 
-class Predictor:
+class BasePredictor(abc.ABC):
+    """What every predictor is: a frozen Keras model with a scalar output per input.
+
+    Attributes
+    ----------
+    is_pair : bool
+        True when ``predict`` reads pairs of sequences (a model with two inputs, :class:`PairPredictor`).
+    is_concatenated_pair : bool
+        True for a pair predictor seen as one array, chain a then chain b
+        (:class:`~scrambler_core.predictors.pairs.ConcatenatedPair`).
+    name : str
+    alphabet : Alphabet
+    output_kind : {"sigmoid", "softmax", "regression"}
+    sequence_length : int or None
+        L of the one-hot input (N, L, A); for pairs, the longest chain.
+    card : ModelCard or dict
+        Model card (data, seed, metrics, source; :class:`scrambler_core.cards.ModelCard` for built-in and
+        published models).
+    description : str
+    path : str or None
+        The weights file.
+    """
+
+    is_pair = False
+    is_concatenated_pair = False
+
+    @abc.abstractmethod
+    def to_onehot(self, inputs, *args, **kwargs):
+        """Validate sequences (or pairs) and encode them one-hot."""
+
+    @abc.abstractmethod
+    def output_tensor(self, *inputs, **kwargs):
+        """Scalar output (N,) for one-hot input, inside TensorFlow graphs."""
+
+    @abc.abstractmethod
+    def predict(self, inputs, batch_size=512):
+        """Scalar output for sequences (or pairs), np.ndarray of shape (N,)."""
+
+
+class Predictor(BasePredictor):
     """A frozen sequence model with a scalar output.
 
     Parameters
@@ -41,7 +74,7 @@ class Predictor:
     output_kind : {"sigmoid", "softmax", "regression"}
     output_index : int
         For softmax models, the class whose probability ``predict`` returns.
-    card : dict, optional
+    card : ModelCard or dict, optional
         Model card (data, seed, metrics) for built-ins.
     description : str
         One line shown to users (what the output means).
@@ -50,7 +83,10 @@ class Predictor:
     ----------
     sequence_length : int
         L, from the model's input shape.
+    is_pair : False
     """
+
+    is_pair = False
 
     def __init__(self, model, *, name, alphabet="dna", output_kind="regression", output_index=0,
                  card=None, description="", path=None):
@@ -263,117 +299,108 @@ def load_keras_model(path):
                              f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no detail'})") from None
 
 
-def _alphabet_for_channels(channels):
-    return {4: "dna", 20: "protein"}.get(int(channels))
+class PairPredictor(BasePredictor):
+    """A frozen two-input model with a scalar output (probability that two sequences interact).
 
-
-def load_predictor(name_or_path, *, path=None, alphabet=None, output_kind=None, output_index=0,
-                   name=None) -> Predictor:
-    """Load a built-in predictor by name, a published model by name, or a Keras model file by path.
+    Sequences of varying length are left-aligned and padded to ``max_length`` with all-zero rows.
 
     Parameters
     ----------
-    name_or_path : str or Path
-        ``"utr5"``, ``"polya"``, ``"binder"`` (built-in, trained by this project; ``binder`` reads
-        pairs of peptides and returns an ``external.PairPredictor``), ``"optimus5"``, ``"aparent2"``,
-        ``"ppi"`` (published models read from ``path`` or ``$SCRAMBLER_MODELS_DIR``, see
-        :mod:`scrambler_core.external`) or a path to a ``.keras`` file.
-    path : str or Path, optional
-        The weights file of a published model (its original ``.h5``/``.hdf5``).
-    alphabet, output_kind : str, optional
-        Override what is inferred from the model (4 channels: DNA, 20: protein;
-        last activation sigmoid/softmax/else regression).
-    output_index : int
-        Softmax models: the class ``predict`` reports.
+    model : keras.Model — inputs [(N, L, C), (N, L, C)] with C >= A (extra channels are left zero)
+    name : str
+    alphabet : Alphabet — letters in channel order
+    max_length : int
+    min_length : int
+    card : ModelCard or dict
+    description : str
 
-    Returns
-    -------
-    Predictor
-
-    Raises
-    ------
-    ModelFileError
-        Unknown name, unreadable file, unsafe file, or shapes that do not fit.
+    Attributes
+    ----------
+    output_kind : "sigmoid"
+    is_pair : True
     """
-    key = str(name_or_path)
-    if key in BUILTIN_PREDICTORS:
-        return _load_builtin(key)
-    from . import external
-    if key in external.EXTERNAL_PREDICTORS:
-        return _load_external(key, path)
-    path = Path(key)
-    if not path.suffix:
-        raise ModelFileError(f"unknown predictor {key!r}: built-ins are {', '.join(BUILTIN_PREDICTORS)}, "
-                             f"published models {', '.join(external.EXTERNAL_PREDICTORS)} (with path= or "
-                             "$SCRAMBLER_MODELS_DIR), or give the path of a .keras file")
-    model = load_keras_model(path)
-    if len(model.inputs) != 1 or len(model.inputs[0].shape) != 3:
-        raise ModelFileError(f"{path.name}: expected one input of shape (N, L, A); the model has inputs "
-                             f"{[tuple(i.shape) for i in model.inputs]}")
-    channels = model.inputs[0].shape[-1]
-    alphabet = alphabet or _alphabet_for_channels(channels)
-    if alphabet is None:
-        raise ModelFileError(f"{path.name}: input has {channels} channels per position; expected 4 (DNA/RNA) "
-                             "or 20 (protein)")
-    return Predictor(model, name=name or path.stem, alphabet=alphabet,
-                     output_kind=output_kind or infer_output_kind(model), output_index=output_index,
-                     path=path)
 
+    output_kind = "sigmoid"
+    is_pair = True
 
-_BUILTIN_CACHE: dict = {}
-_EXTERNAL_CACHE: dict = {}
+    def __init__(self, model, *, name, alphabet, max_length, min_length=1, card=None, description="", path=None):
+        self.model = model
+        self.name = name
+        self.alphabet = alphabet
+        self.max_length = int(max_length)
+        self.min_length = int(min_length)
+        self.sequence_length = self.max_length
+        self.card = card or {}
+        self.description = description
+        self.path = str(path) if path else None
+        self.channels = int(model.inputs[0].shape[-1])
+        self._predict_fn = None
 
+    def __repr__(self):
+        return f"PairPredictor(name={self.name!r}, max_length={self.max_length}, letters={self.alphabet.letters!r})"
 
-def _load_external(name, path=None):
-    """Published model by name; cached per resolved file (path, size, modification time)."""
-    from . import external
-    resolved = external.resolve_model_path(name, path).resolve()
-    stat = resolved.stat()
-    key = (name, str(resolved), stat.st_size, stat.st_mtime_ns)
-    if key not in _EXTERNAL_CACHE:
-        _EXTERNAL_CACHE[key] = external.load_external(name, resolved)
-    return _EXTERNAL_CACHE[key]
+    def encode(self, sequences, which="a"):
+        """One-hot peptides, zero-padded: (N, max_length, C) float32 and lengths (N,)."""
+        out = np.zeros((len(sequences), self.max_length, self.channels), np.float32)
+        lengths = np.zeros(len(sequences), np.int32)
+        for k, seq in enumerate(sequences):
+            clean = validate_sequence(seq, self.alphabet, name=f"pair #{k + 1} chain {which}")
+            if not self.min_length <= len(clean) <= self.max_length:
+                raise SequenceError(f"pair #{k + 1} chain {which} has {len(clean)} residues; {self.name} takes "
+                                    f"{self.min_length}-{self.max_length}")
+            out[k, :len(clean), :self.alphabet.size] = one_hot([clean], self.alphabet)[0]
+            lengths[k] = len(clean)
+        return out, lengths
 
-BUILTIN_DESCRIPTIONS = {
-    "utr5": "mean ribosome load of a 50-nt 5'UTR (synthetic leaky-scanning grammar, mirrors Optimus 5-Prime)",
-    "polya": "proximal isoform proportion of a 205-nt PAS window (synthetic grammar, mirrors APARENT)",
-    "binder": "probability that two 24-48-residue peptides form a coiled-coil heterodimer (synthetic heptad "
-              "grammar with an Asn-Asn switch, mirrors the published binder)",
-}
+    def to_onehot(self, pairs):
+        """Validate pairs of peptides and encode them.
 
+        Parameters
+        ----------
+        pairs : (str, str) or list of (str, str)
 
-def _load_builtin(name):
-    """A built-in predictor from ``pretrained/NAME.keras`` (cached): a Predictor, or a PairPredictor for ``binder``."""
-    if name in _BUILTIN_CACHE:
-        return _BUILTIN_CACHE[name]
-    model_path = PRETRAINED_DIR / f"{name}.keras"
-    if not model_path.exists():
-        raise ModelFileError(f"built-in predictor {name!r} has no weights at {model_path}; "
-                             f"train it with: python -m scrambler_core train-predictor {name}")
-    model = load_keras_model(model_path)
-    card_path = PRETRAINED_DIR / f"{name}.json"
-    card = json.loads(card_path.read_text()) if card_path.exists() else {}
-    if name in PAIR_BUILTINS:
-        from .external import PairPredictor
-        from .synthetic import BINDER_MAX_LENGTH, BINDER_MIN_LENGTH
-        pred = PairPredictor(model, name=name, alphabet=get_alphabet("protein"), max_length=BINDER_MAX_LENGTH,
-                             min_length=BINDER_MIN_LENGTH, card=card, description=BUILTIN_DESCRIPTIONS[name],
-                             path=model_path)
-        _BUILTIN_CACHE[name] = pred
-        return pred
-    pred = Predictor(model, name=name, alphabet="dna",
-                     output_kind="sigmoid" if name == "polya" else "regression",
-                     card=card, description=BUILTIN_DESCRIPTIONS[name], path=model_path)
-    _BUILTIN_CACHE[name] = pred
-    return pred
+        Returns
+        -------
+        (np.ndarray (N, L, C), np.ndarray (N, L, C)) — chains a and b, zero-padded
+        """
+        if isinstance(pairs, tuple) and len(pairs) == 2 and all(isinstance(s, str) for s in pairs):
+            pairs = [pairs]
+        pairs = list(pairs)
+        if not pairs:
+            raise SequenceError("no pairs given")
+        for k, pair in enumerate(pairs):
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+                raise SequenceError(f"pair #{k + 1} must be two sequences (chain a, chain b)")
+        a, _ = self.encode([p[0] for p in pairs], "a")
+        b, _ = self.encode([p[1] for p in pairs], "b")
+        return a, b
 
+    def output_tensor(self, xa, xb):
+        """Probability (N,) for one-hot chains, inside TensorFlow graphs."""
+        return tf.reshape(self.model([xa, xb], training=False), [-1])
 
-def list_predictors() -> list[str]:
-    """Names of the built-in predictors whose weights are present."""
-    return [n for n in BUILTIN_PREDICTORS if (PRETRAINED_DIR / f"{n}.keras").exists()]
+    def predict(self, pairs, batch_size=512) -> np.ndarray:
+        """Probability that each pair binds.
 
+        Parameters
+        ----------
+        pairs : list of (str, str), or a tuple of two one-hot arrays (N, L, C)
 
-def list_external() -> dict:
-    """Published models whose files are in ``$SCRAMBLER_MODELS_DIR``: name -> Path."""
-    from . import external
-    return external.available_external()
+        Returns
+        -------
+        np.ndarray (N,) float32
+        """
+        if isinstance(pairs, tuple) and len(pairs) == 2 and isinstance(pairs[0], np.ndarray):
+            xa, xb = (np.asarray(v, np.float32) for v in pairs)
+        else:
+            xa, xb = self.to_onehot(pairs)
+        if self._predict_fn is None:
+            self._predict_fn = tf.function(self.output_tensor, reduce_retracing=True)
+        out = []
+        for start in range(0, len(xa), batch_size):
+            size = batch_size if len(xa) > batch_size else len(xa[start:start + batch_size])
+            chunk_a = _pad_batch(xa[start:start + batch_size], size)
+            chunk_b = _pad_batch(xb[start:start + batch_size], size)
+            n = min(batch_size, len(xa) - start)
+            out.append(self._predict_fn(tf.constant(chunk_a), tf.constant(chunk_b)).numpy()[:n])
+        return np.concatenate(out).astype(np.float32)

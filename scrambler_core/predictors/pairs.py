@@ -11,21 +11,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import runtime  # noqa: F401
+from .. import runtime  # noqa: F401
 import keras
 import tensorflow as tf
 
-from .sequences import SequenceError
+from ..sequences import SequenceError
+from .base import BasePredictor
 
 ARCHITECTURES = ("siamese", "joint")
 
 
-class ConcatenatedPair:
+class ConcatenatedPair(BasePredictor):
     """A pair predictor as a single-input predictor of the concatenated chains.
 
     Parameters
     ----------
-    predictor : PairPredictor — ``model`` takes ``[(N, Lmax, C), (N, Lmax, C)]``
+    predictor : PairPredictor — ``predictor.is_pair``; ``model`` takes ``[(N, Lmax, C), (N, Lmax, C)]``
 
     Attributes
     ----------
@@ -39,7 +40,7 @@ class ConcatenatedPair:
     output_kind = "sigmoid"
 
     def __init__(self, predictor):
-        if not getattr(predictor, "is_pair", False):
+        if not predictor.is_pair:
             raise ValueError(f"{predictor!r} is not a pair predictor")
         self.pair = predictor
         self.name = predictor.name
@@ -143,7 +144,7 @@ class ConcatenatedPair:
 
 def as_single_input(predictor):
     """A pair predictor wrapped as :class:`ConcatenatedPair`; any other predictor unchanged."""
-    if getattr(predictor, "is_pair", False):
+    if predictor.is_pair:
         cache = predictor.__dict__
         if "_concatenated" not in cache:
             cache["_concatenated"] = ConcatenatedPair(predictor)
