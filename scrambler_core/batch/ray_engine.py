@@ -1,7 +1,7 @@
-"""The Ray engine of :func:`scrambler_core.batch.run_batch`: Ray Data ``map_batches`` over an actor pool.
+"""The Ray engine of :func:`scrambler_core.batch.run.run_batch`: Ray Data ``map_batches`` over an actor pool.
 
 Each actor loads the predictor and scrambler once and scores whole shards
-(:func:`~scrambler_core.batch.score_records`, seeded by the shard number), so
+(:func:`~scrambler_core.batch.scoring.score_records`, seeded by the shard number), so
 its results equal the single-process engine's. Actors write their shards to
 the output folder themselves (temporary file + rename), which must therefore
 be visible to every node of a cluster (a shared file system); the driver keeps
@@ -16,7 +16,9 @@ from dataclasses import asdict
 
 import numpy as np
 
-from .batch import BatchError, BatchJob, load_models, score_records, write_shard
+from .job import BatchError, BatchJob
+from .scoring import load_models, score_records
+from .shards import write_shard
 
 
 class ShardScorer:
