@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import _common as common
+from pages._ui.errors import guard, keep_widget_state
+from pages._ui.links import apply_query_once, predictor_from_query
+from pages._ui.models import sidebar_predictor
+from pages._ui.sessions import sweep_stale_session_directories
 
 st.set_page_config(page_title="Scrambler Explorer", page_icon="🧬", layout="wide")
 
@@ -25,13 +28,13 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-common.keep_widget_state()
-common.sweep_stale_session_directories()
-with common.guard():
-    notes = common.apply_query_once("app", {"predictor": common.predictor_from_query})
+keep_widget_state()
+sweep_stale_session_directories()
+with guard():
+    notes = apply_query_once("app", {"predictor": predictor_from_query})
     with st.sidebar:
         st.title("Scrambler Explorer")
-    available = common.sidebar_predictor()
+    available = sidebar_predictor()
 if available is None:
     st.error("No predictor is available: the built-in weights are missing from pretrained/ and no published model "
              "was found. Train the built-ins with: python -m scrambler_core train-predictor utr5 (and polya), set "

@@ -10,7 +10,6 @@ and settings, and the last results per predictor are kept for the session.
 """
 from __future__ import annotations
 
-import json
 import time
 
 import pandas as pd
@@ -18,7 +17,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import scrambler_core as sc
-from pages import _common as common
+from pages._ui.errors import guard
+from pages._ui.figures import csv_download, figure_downloads, show_plotly
+from pages._ui.links import write_query
+from pages._ui.models import (current_predictor_name, describe_predictor, get_predictor, get_scrambler,
+    is_pair_predictor, single_sequence_pages_only, user_models)
+from pages._ui.results import cached
 from scrambler_core import benchmarks, comparison
 from scrambler_core.attribution import PER_EXAMPLE_METHODS as ATTRIBUTION_PER_EXAMPLE
 from scrambler_core.cache import fingerprint
@@ -64,9 +68,9 @@ command line.
 def kl_test_set(name: str):
     """(test sequences, reason): ``None`` sequences means the built-in generator's held-out set;
     a reason (str) means the KL benchmark cannot run for this predictor."""
-    if name not in common.user_models():
+    if name not in user_models():
         return None, None
-    seqs = (common.user_models()[name].get("card") or {}).get("example_sequences") or []
+    seqs = (user_models()[name].get("card") or {}).get("example_sequences") or []
     if len(seqs) >= MIN_KL_SEQUENCES:
         return list(seqs), None
     return None, (f"{name} has no built-in sequence generator and fewer than {MIN_KL_SEQUENCES} uploaded "
@@ -94,41 +98,27 @@ def scramblers_for(name: str, settings: dict) -> tuple[dict, dict]:
     found, missing = {}, {}
     for mode in dict.fromkeys(modes):
         try:
-            found[mode] = common.get_scrambler(name, mode)
+            found[mode] = get_scrambler(name, mode)
         except sc.ModelFileError as err:
             missing[mode] = str(err)
     return found, missing
 
 
-PROBED_METHODS = ("deeplift", "deepshap")   # refuse some models (layers without an exact rule): probed first
-
-
 def method_unavailable_reason(predictor, method: str) -> str | None:
-    """Why ``method`` cannot explain ``predictor`` (DeepLIFT on a model with an unsupported layer), or None.
-
-    Probed once per model and process by attributing one sequence, so a method that would fail halfway
-    through a benchmark is left out before it starts.
-    """
-    if method not in PROBED_METHODS:
+    """Why ``method`` cannot explain ``predictor``, or None (``scrambler_core.benchmarks``' probe, once per
+    model and process)."""
+    if method not in benchmarks.PROBED_METHODS:
         return None
     return _deeplift_reason(fingerprint(predictor), predictor)
 
 
 @st.cache_data(show_spinner="Checking which methods this model supports…")
 def _deeplift_reason(model_fingerprint: str, _predictor) -> str | None:
-    probe = _predictor.alphabet.letters[0] * _predictor.sequence_length
-    try:
-        comparison.run_method(_predictor, probe, "deeplift")
-    except ValueError as err:
-        return str(err).splitlines()[0]
-    return None
+    return benchmarks.method_unavailable_reason(_predictor, "deeplift")
 
 
 def _run(predictor, settings: dict, test_sequences, scramblers: dict):
     """Run (or fetch from the disk cache) the benchmarks with a progress bar; returns (results, from_cache)."""
-    parts = (fingerprint(predictor), json.dumps(settings, sort_keys=True),
-             json.dumps(test_sequences) if test_sequences else "",
-             {mode: fingerprint(scrambler) for mode, scrambler in scramblers.items()})
     bar = st.progress(0.0, text="Starting the benchmarks…")
     computed = []
 
@@ -144,7 +134,8 @@ def _run(predictor, settings: dict, test_sequences, scramblers: dict):
             n_per_example=settings["n_per_example"], steps=settings["steps"], test_sequences=test_sequences,
             scramblers=scramblers, progress=progress)
 
-    results = common.cached("benchmarks", parts, compute)
+    results = cached("benchmarks", compute, predictor, settings=settings, test_sequences=test_sequences or None,
+                     scramblers=dict(scramblers))
     bar.empty()
     return results, not computed
 
@@ -182,10 +173,10 @@ def show_results(name: str, entry: dict) -> None:
         plt.close(figure)
         c1, c2 = st.columns(2)
         with c1:
-            common.figure_downloads(lambda: benchmarks.plot_kl(kl, title=title), stem=f"{stem}_kl",
-                                    key="benchmarks_kl_plot")
+            figure_downloads(lambda: benchmarks.plot_kl(kl, title=title), stem=f"{stem}_kl",
+                             key="benchmarks_kl_plot")
         with c2:
-            common.csv_download(kl, "KL table CSV", f"{stem}_kl.csv", key="benchmarks_kl_csv")
+            csv_download(kl, "KL table CSV", f"{stem}_kl.csv", key="benchmarks_kl_csv")
 
     if "recall" in results:
         st.subheader("Table D: ground-truth recall")
@@ -204,11 +195,11 @@ def show_results(name: str, entry: dict) -> None:
                          column_config={c: st.column_config.NumberColumn(c, format="%.2f") for c in TABLE_D_COLUMNS})
         c1, c2 = st.columns(2)
         with c1:
-            common.csv_download(results["table_d"], "Table D CSV (with the paper's)", f"{stem}_table_d.csv",
-                                key="benchmarks_table_d_csv")
+            csv_download(results["table_d"], "Table D CSV (with the paper's)", f"{stem}_table_d.csv",
+                         key="benchmarks_table_d_csv")
         with c2:
-            common.csv_download(results["recall"], "Recall CSV (all four settings)", f"{stem}_recall.csv",
-                                key="benchmarks_recall_csv")
+            csv_download(results["recall"], "Recall CSV (all four settings)", f"{stem}_recall.csv",
+                         key="benchmarks_recall_csv")
 
     if "cost" in results:
         st.subheader("Cost")
@@ -220,7 +211,7 @@ def show_results(name: str, entry: dict) -> None:
                                         "seconds / sequence", format="%.2e"),
                                     "calls_ratio": st.column_config.NumberColumn("calls ratio", format="%.3g"),
                                     "time_ratio": st.column_config.NumberColumn("time ratio", format="%.3g")})
-        common.csv_download(results["cost"], "Cost table CSV", f"{stem}_cost.csv", key="benchmarks_cost_csv")
+        csv_download(results["cost"], "Cost table CSV", f"{stem}_cost.csv", key="benchmarks_cost_csv")
 
 
 # ----------------------------------------------------------------------------- binder: interface residues (Fig S5)
@@ -260,7 +251,7 @@ def pair_scrambler_fingerprints(name: str) -> dict:
     found = {}
     for mode, architecture in benchmarks.PAIR_SCRAMBLERS:
         try:
-            found[f"{mode}/{architecture}"] = fingerprint(common.get_scrambler(name, mode, architecture=architecture))
+            found[f"{mode}/{architecture}"] = fingerprint(get_scrambler(name, mode, architecture=architecture))
         except sc.ModelFileError:
             found[f"{mode}/{architecture}"] = None
     return found
@@ -270,7 +261,6 @@ def _run_interface(name: str, predictor, settings: dict):
     """Run (or fetch from the disk cache) the interface benchmark with a progress bar; (table, from_cache)."""
     methods = settings["methods"]
     scramblers = pair_scrambler_fingerprints(name) if "scrambler" in methods else {}
-    parts = (fingerprint(predictor), json.dumps(settings, sort_keys=True), scramblers)
     total = sum(len(benchmarks.PAIR_SCRAMBLERS) if m == "scrambler" else 1 for m in methods)
     bar = st.progress(0.0, text="Generating the test pairs…")
     computed, done = [], []
@@ -287,7 +277,7 @@ def _run_interface(name: str, predictor, settings: dict):
                                               n_per_example=settings["n_per_example"], method_options=options,
                                               progress=progress)
 
-    table = common.cached("interface_benchmark", parts, compute)
+    table = cached("interface_benchmark", compute, predictor, settings=settings, scramblers=scramblers)
     bar.empty()
     return table, not computed
 
@@ -338,16 +328,16 @@ def show_interface_results(name: str, entry: dict) -> None:
                                 "seconds_per_sequence": st.column_config.NumberColumn("seconds / pair",
                                                                                       format="%.2e"),
                                 "paper_hbnet_ap": st.column_config.NumberColumn("paper HBNet AP", format="%.2f")})
-    common.show_plotly(interface_figure(shown, title=f"{name}: interface residues, n = {settings['n']}"),
-                       key="benchmarks_interface_plot")
-    common.csv_download(full, "Interface AP table CSV", f"{name}_benchmark_interface.csv",
-                        key="benchmarks_interface_csv")
+    show_plotly(interface_figure(shown, title=f"{name}: interface residues, n = {settings['n']}"),
+                key="benchmarks_interface_plot")
+    csv_download(full, "Interface AP table CSV", f"{name}_benchmark_interface.csv",
+                 key="benchmarks_interface_csv")
 
 
 def interface_page(name: str, predictor) -> None:
     """The Benchmarks page of the built-in pair predictor: AP of the true interface residues (Fig S5)."""
     st.title("Benchmarks")
-    common.describe_predictor(predictor)
+    describe_predictor(predictor)
     st.caption("Sized for a browser: 32 pairs with the fast methods take seconds on a laptop CPU. The full protocol "
                f"is `python -m scrambler_core benchmark --predictor {name}`.")
     with st.expander("What am I looking at?"):
@@ -422,7 +412,7 @@ POLYA_PROTOCOL = ("Two more ground-truth checks on the polya grammar, with its p
 def _polya_scrambler(name: str, **kind):
     """(scrambler, None), or (None, reason naming the missing file)."""
     try:
-        return common.get_scrambler(name, "inclusion", **kind), None
+        return get_scrambler(name, "inclusion", **kind), None
     except sc.ModelFileError as err:
         return None, str(err)
 
@@ -431,34 +421,26 @@ def _run_polya(name: str, n: int) -> dict:
     """Run (or fetch from the disk cache) both polya benchmarks with a progress bar."""
     bar = st.progress(0.0, text="Running the mask-dropout benchmark…")
     computed = []
-    result = {"n": n}
     started = time.perf_counter()
 
-    def compute(function, *args):
-        def run():
+    def run(kind, compute, models):
+        def counted():
             computed.append(True)
-            return function(*args, n=n)
-        return run
+            return compute()
+        return cached(kind, counted, models, n=n)
 
     dropout, missing = _polya_scrambler(name, dropout=True)
-    if dropout is None:
-        result["dropout"] = {"missing": missing}
-    else:
-        result["dropout"] = {"table": common.cached("dropout_benchmark", (fingerprint(dropout), n),
-                                                    compute(benchmarks.dropout_benchmark, dropout))}
-    bar.progress(0.5, text="Running the positive / negative feature benchmark…")
     positive, missing_positive = _polya_scrambler(name, objective="maximize")
     negative, missing_negative = _polya_scrambler(name, objective="minimize")
-    if positive is None or negative is None:
-        result["features"] = {"missing": "; ".join(m for m in (missing_positive, missing_negative) if m)}
-    else:
-        result["features"] = {"table": common.cached(
-            "feature_sign_benchmark", (fingerprint(positive), fingerprint(negative), n),
-            compute(benchmarks.feature_sign_benchmark, positive, negative))}
+    tables = benchmarks.polya_benchmarks(dropout, positive, negative, n=n, run=run,
+                                         progress=lambda fraction, text: bar.progress(fraction, text=text))
     bar.empty()
-    result["from_cache"] = not computed
-    result["seconds"] = time.perf_counter() - started
-    return result
+    features_missing = "; ".join(m for m in (missing_positive, missing_negative) if m)
+    return {"n": n,
+            "dropout": {"missing": missing} if dropout is None else {"table": tables["dropout"]},
+            "features": ({"missing": features_missing} if positive is None or negative is None
+                         else {"table": tables["features"]}),
+            "from_cache": not computed, "seconds": time.perf_counter() - started}
 
 
 def _show_polya_part(part: dict | None, name: str, kind: str, column_config: dict) -> None:
@@ -469,8 +451,8 @@ def _show_polya_part(part: dict | None, name: str, kind: str, column_config: dic
         return
     table = part["table"]
     st.dataframe(table, hide_index=True, width="stretch", column_config=column_config)
-    common.csv_download(table, f"{kind.capitalize()} table CSV", f"{name}_benchmark_{kind}.csv",
-                        key=f"benchmarks_{kind}_csv")
+    csv_download(table, f"{kind.capitalize()} table CSV", f"{name}_benchmark_{kind}.csv",
+                 key=f"benchmarks_{kind}_csv")
 
 
 def polya_sections(name: str) -> None:
@@ -509,20 +491,82 @@ def polya_sections(name: str) -> None:
 # ----------------------------------------------------------------------------- page
 
 def main() -> None:
-    name = common.current_predictor_name()
-    predictor = common.get_predictor(name)
-    if common.is_pair_predictor(predictor) and name in PAIR_BUILTINS:
-        common.write_query({"predictor": name})
+    name = current_predictor_name()
+    predictor = get_predictor(name)
+    if is_pair_predictor(predictor) and name in PAIR_BUILTINS:
+        write_query({"predictor": name})
         interface_page(name, predictor)
         return
-    common.single_sequence_pages_only(predictor, "Benchmarks")
-    common.write_query({"predictor": name})
+    single_sequence_pages_only(predictor, "Benchmarks")
+    write_query({"predictor": name})
 
     st.title("Benchmarks")
-    common.describe_predictor(predictor)
+    describe_predictor(predictor)
     kl_and_recall(name, predictor)
     if name == "polya":
         polya_sections(name)
+
+
+def _which_benchmarks(name: str, kl_reason, recall_reason) -> tuple[bool, bool]:
+    """The KL and Table D checkboxes (or why each is not available); returns (run_kl, run_recall)."""
+    c1, c2 = st.columns(2)
+    run_kl = run_recall = False
+    if kl_reason:
+        c1.info(f"Inclusion / occlusion is not available: {kl_reason}")
+    else:
+        run_kl = c1.checkbox("Inclusion / occlusion (KL)", key="benchmarks.kl")
+    if recall_reason:
+        c2.info(f"Ground-truth recall (Table D) is not available for {name}: {recall_reason}.")
+    else:
+        run_recall = c2.checkbox("Ground-truth recall (Table D)", key="benchmarks.recall")
+    return run_kl, run_recall
+
+
+def _size_inputs(methods: list, run_kl: bool, run_recall: bool) -> dict:
+    """The set sizes and per-example steps; returns ``n``, ``n_samples``, ``n_recall``, ``n_per_example``, ``steps``."""
+    c1, c2, c3 = st.columns(3)
+    n = c1.number_input("KL sequences", *LIMITS["n"], step=8, key="benchmarks.n", disabled=not run_kl,
+                        help="Held-out sequences of the KL benchmark (full protocol: 256).")
+    n_samples = c2.number_input("Samples per sequence", *LIMITS["n_samples"], step=8, key="benchmarks.n_samples",
+                                disabled=not run_kl, help="Background samples per sequence (full protocol: 128).")
+    n_recall = c3.number_input("Table D sequences per setting", *LIMITS["n_recall"], step=16,
+                               key="benchmarks.n_recall", disabled=not run_recall,
+                               help="Synthetic UTRs per start/stop setting (full protocol: 512).")
+    per_example = [m for m in methods if m in comparison.PER_EXAMPLE_METHODS]
+    n_per_example, steps = DEFAULTS["n_per_example"], DEFAULTS["steps"]
+    if per_example:
+        c1, c2, c3 = st.columns(3)
+        n_per_example = c1.number_input("Sequences for the per-example methods", *LIMITS["n_per_example"],
+                                        key="benchmarks.n_per_example",
+                                        help="They run on the first sequences of each set only (full protocol: 64).")
+        steps = c2.number_input("Optimisation steps", *LIMITS["steps"], step=50, key="benchmarks.steps",
+                                help="Adam steps per sequence (the paper used 300).")
+        c3.warning(f"{' and '.join(per_example)}: 1 + 32 × {int(steps)} = {1 + 32 * int(steps):,} predictor calls "
+                   "per sequence, about 1–3 s per sequence at 300 steps on a CPU.")
+    return {"n": int(n), "n_samples": int(n_samples), "n_recall": int(n_recall), "n_per_example": int(n_per_example),
+            "steps": int(steps) if per_example else None}
+
+
+def _run_pressed(name: str, predictor, settings: dict, test_sequences) -> dict | None:
+    """Run the benchmarks without the methods that cannot run (warned); the stored entry, or None."""
+    methods = settings["methods"]
+    scramblers, missing = scramblers_for(name, settings)
+    run_settings = settings
+    if missing:
+        dropped = [m for m in methods if m in SCRAMBLER_ROW_METHODS]
+        st.warning(f"{' and '.join(dropped)} left out: {'; '.join(sorted(set(missing.values())))}.")
+        run_settings = dict(settings, methods=[m for m in methods if m not in SCRAMBLER_ROW_METHODS])
+    unsupported = {m: method_unavailable_reason(predictor, m) for m in run_settings["methods"]}
+    unsupported = {m: reason for m, reason in unsupported.items() if reason}
+    if unsupported:
+        st.warning(f"{' and '.join(unsupported)} left out: {'; '.join(sorted(set(unsupported.values())))}.")
+        run_settings = dict(run_settings, methods=[m for m in run_settings["methods"] if m not in unsupported])
+    if not run_settings["methods"]:
+        return None
+    started = time.perf_counter()
+    results, from_cache = _run(predictor, run_settings, test_sequences, scramblers)
+    return {"results": results, "settings": settings, "from_cache": from_cache,
+            "seconds": time.perf_counter() - started}
 
 
 def kl_and_recall(name: str, predictor) -> None:
@@ -544,45 +588,14 @@ def kl_and_recall(name: str, predictor) -> None:
     st.session_state.setdefault("benchmarks.recall", True)
 
     st.subheader("Settings")
-    c1, c2 = st.columns(2)
-    run_kl = run_recall = False
-    if kl_reason:
-        c1.info(f"Inclusion / occlusion is not available: {kl_reason}")
-    else:
-        run_kl = c1.checkbox("Inclusion / occlusion (KL)", key="benchmarks.kl")
-    if recall_reason:
-        c2.info(f"Ground-truth recall (Table D) is not available for {name}: {recall_reason}.")
-    else:
-        run_recall = c2.checkbox("Ground-truth recall (Table D)", key="benchmarks.recall")
+    run_kl, run_recall = _which_benchmarks(name, kl_reason, recall_reason)
 
     chosen = st.multiselect("Methods", METHOD_CHOICES, key="benchmarks.methods",
                             help="The per-example methods optimise every sequence (1 + 32 × steps predictor calls "
                                  "each): they are off by default and run on the first few sequences only.")
     methods = [m for m in METHOD_CHOICES if m in chosen]
-    c1, c2, c3 = st.columns(3)
-    n = c1.number_input("KL sequences", *LIMITS["n"], step=8, key="benchmarks.n", disabled=not run_kl,
-                        help="Held-out sequences of the KL benchmark (full protocol: 256).")
-    n_samples = c2.number_input("Samples per sequence", *LIMITS["n_samples"], step=8, key="benchmarks.n_samples",
-                                disabled=not run_kl, help="Background samples per sequence (full protocol: 128).")
-    n_recall = c3.number_input("Table D sequences per setting", *LIMITS["n_recall"], step=16,
-                               key="benchmarks.n_recall", disabled=not run_recall,
-                               help="Synthetic UTRs per start/stop setting (full protocol: 512).")
-    per_example = [m for m in methods if m in comparison.PER_EXAMPLE_METHODS]
-    n_per_example, steps = DEFAULTS["n_per_example"], DEFAULTS["steps"]
-    if per_example:
-        c1, c2, c3 = st.columns(3)
-        n_per_example = c1.number_input("Sequences for the per-example methods", *LIMITS["n_per_example"],
-                                        key="benchmarks.n_per_example",
-                                        help="They run on the first sequences of each set only (full protocol: 64).")
-        steps = c2.number_input("Optimisation steps", *LIMITS["steps"], step=50, key="benchmarks.steps",
-                                help="Adam steps per sequence (the paper used 300).")
-        c3.warning(f"{' and '.join(per_example)}: 1 + 32 × {int(steps)} = {1 + 32 * int(steps):,} predictor calls "
-                   "per sequence, about 1–3 s per sequence at 300 steps on a CPU.")
-
     which = tuple(w for w, on in (("kl", run_kl), ("recall", run_recall)) if on)
-    settings = {"which": list(which), "methods": methods, "n": int(n), "n_samples": int(n_samples),
-                "n_recall": int(n_recall), "n_per_example": int(n_per_example),
-                "steps": int(steps) if per_example else None}
+    settings = dict(_size_inputs(methods, run_kl, run_recall), which=list(which), methods=methods)
     pressed = st.button("Run benchmarks", key=RUN_KEY, type="primary", disabled=not (which and methods))
     if not which:
         st.caption("Choose at least one benchmark.")
@@ -591,22 +604,9 @@ def kl_and_recall(name: str, predictor) -> None:
 
     stored = st.session_state.setdefault(RESULTS_KEY, {})
     if pressed and which and methods:
-        scramblers, missing = scramblers_for(name, settings)
-        run_settings = settings
-        if missing:
-            dropped = [m for m in methods if m in SCRAMBLER_ROW_METHODS]
-            st.warning(f"{' and '.join(dropped)} left out: {'; '.join(sorted(set(missing.values())))}.")
-            run_settings = dict(settings, methods=[m for m in methods if m not in SCRAMBLER_ROW_METHODS])
-        unsupported = {m: method_unavailable_reason(predictor, m) for m in run_settings["methods"]}
-        unsupported = {m: reason for m, reason in unsupported.items() if reason}
-        if unsupported:
-            st.warning(f"{' and '.join(unsupported)} left out: {'; '.join(sorted(set(unsupported.values())))}.")
-            run_settings = dict(run_settings, methods=[m for m in run_settings["methods"] if m not in unsupported])
-        if run_settings["methods"]:
-            started = time.perf_counter()
-            results, from_cache = _run(predictor, run_settings, test_sequences if run_kl else None, scramblers)
-            stored[name] = {"results": results, "settings": settings, "from_cache": from_cache,
-                            "seconds": time.perf_counter() - started}
+        entry = _run_pressed(name, predictor, settings, test_sequences if run_kl else None)
+        if entry is not None:
+            stored[name] = entry
     entry = stored.get(name)
     if entry is None:
         st.info("Press **Run benchmarks**: nothing runs until you do.")
@@ -617,5 +617,5 @@ def kl_and_recall(name: str, predictor) -> None:
     show_results(name, entry)
 
 
-with common.guard():
+with guard():
     main()

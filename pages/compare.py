@@ -12,7 +12,6 @@ Link parameters: ``predictor``, ``methods`` (comma-separated method names),
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 
@@ -21,11 +20,18 @@ import pandas as pd
 import streamlit as st
 
 import scrambler_core as sc
-from pages import _common as common
+from pages._ui.errors import USER_ERRORS, guard
+from pages._ui.figures import csv_download, figure_downloads, logo_figure_matplotlib, show_plotly
+from pages._ui.inputs import example_and_sequence_input, examples_for, mode_and_bits, parse_one_sequence
+from pages._ui.links import apply_query_once, deferred_from_query, linked_example, pop_link, write_query
+from pages._ui.models import (current_predictor_name, describe_predictor, get_predictor, get_scrambler,
+    is_pair_predictor)
+from pages._ui.pairs import apply_pair_link, pair_example_index, pair_input, pair_keys, read_chain
+from pages._ui.results import cached
 from scrambler_core import comparison
-from scrambler_core.cache import fingerprint
+from scrambler_core.chains import chain_result
 from scrambler_core.examples import pair_examples
-from scrambler_core.pairs import ARCHITECTURES
+from scrambler_core.predictors import ARCHITECTURES
 from scrambler_core.logo_figures import logos_figure, stack_heights
 
 LOG = logging.getLogger("scrambler_explorer")
@@ -61,11 +67,11 @@ def _methods_from_query(value):
 
 def _apply_link_sequence(name, examples, keys) -> str | None:
     """Put the linked example or sequence into the text box (after the predictor is known)."""
-    example, note = common.linked_example(name, examples, common.pop_link("compare", "example"))
+    example, note = linked_example(name, examples, pop_link("compare", "example"))
     if example is not None:
         st.session_state[keys["example"]] = example.label
         st.session_state[keys["sequence"]] = example.sequence
-    sequence = common.pop_link("compare", "seq")
+    sequence = pop_link("compare", "seq")
     if sequence is not None:
         st.session_state[keys["sequence"]] = sequence
     return note
@@ -101,18 +107,20 @@ def _options(method, mode, bits, steps, scrambler) -> dict:
     return options
 
 
+def _method_params(method, options) -> dict:
+    """The cache parameters of one method's options: the plain options and the scrambler (by fingerprint)."""
+    plain = {k: v for k, v in options.items() if k != "scrambler"}
+    return {"method": method, "options": json.dumps(plain, sort_keys=True, default=str),
+            "scrambler": options.get("scrambler")}
+
+
 def method_result(predictor, method, options, sequence, computed: list):
     """One method's result, cached on disk; ``computed`` gets the method when it was not cached."""
-    plain = {k: v for k, v in options.items() if k != "scrambler"}
-    scrambler = options.get("scrambler")
-    parts = (fingerprint(predictor), method, json.dumps(plain, sort_keys=True, default=str),
-             fingerprint(scrambler) if scrambler is not None else "", sequence)
-
     def compute():
         computed.append(method)
         return comparison.run_method(predictor, sequence, method, options)
 
-    return common.cached("compare", parts, compute)
+    return cached("compare", compute, predictor, **_method_params(method, options), sequence=sequence)
 
 
 def shared_y_range(rows) -> tuple[float, float]:
@@ -130,7 +138,7 @@ def shared_y_range(rows) -> tuple[float, float]:
 def scrambler_row_settings() -> tuple[str, float]:
     """Mode and target bits of the scrambler row (drawn in the sidebar, single and pair view alike)."""
     st.markdown("**Scrambler row**")
-    return common.mode_and_bits(
+    return mode_and_bits(
         "compare", mode_label="Scrambler mode", bits_label="Scrambler target bits",
         mode_help="Inclusion: scores what must be kept. Occlusion: scores what must be scrambled.",
         bits_help="The scrambler's information budget (mean bits per position).")
@@ -152,7 +160,7 @@ def run_methods(methods: list, skipped: dict, attribute) -> dict:
             progress.progress(k / len(methods), text=f"Attributing with {method}…")
         try:
             results[method] = attribute(method)
-        except common.USER_ERRORS as err:
+        except USER_ERRORS as err:
             skipped[method] = str(err)
         except Exception as err:  # one method failing leaves the others on the page
             LOG.exception("attribution %s failed", method)
@@ -171,77 +179,15 @@ def run_methods(methods: list, skipped: dict, attribute) -> dict:
 
 def pair_method_result(predictor, method, options, pair, computed: list):
     """One method's map of a pair (cached): importance (2 Lmax, A), chain a then chain b."""
-    plain = {k: v for k, v in options.items() if k != "scrambler"}
-    scrambler = options.get("scrambler")
-    parts = (fingerprint(predictor), method, json.dumps(plain, sort_keys=True, default=str),
-             fingerprint(scrambler) if scrambler is not None else "", "pair", *pair)
-
     def compute():
         computed.append(method)
         return comparison.run_method(predictor, [tuple(pair)], method, options)
 
-    return common.cached("compare", parts, compute)
+    return cached("compare_pair", compute, predictor, **_method_params(method, options), pair=tuple(pair))
 
 
-def chain_result(result, start: int, length: int):
-    """A method's result cut to one chain's residues (positions ``start .. start + length - 1``)."""
-    extras = dict(result.extras)
-    if "changes" in extras:
-        extras["changes"] = np.asarray(extras["changes"])[start:start + length]
-    return dataclasses.replace(result, importance=np.asarray(result.importance)[start:start + length],
-                               extras=extras)
-
-
-def pair_main(name: str, predictor, notes: list) -> None:
-    """Compare for a pair predictor: two chains, one row per method for each chain."""
-    examples = pair_examples(name)
-    keys = common.pair_keys("compare", name)
-    common.apply_pair_link("compare", name, examples, keys, notes)
-
-    st.title("Compare")
-    common.describe_predictor(predictor)
-    letters = predictor.alphabet.letters
-    chain_length = int(predictor.max_length)
-
-    st.session_state.setdefault(PAIR_METHODS_KEY, ["scrambler", "ism", "saliency"])
-    st.session_state.setdefault("compare.normalise", False)
-    st.session_state.setdefault("compare.pair_architecture", ARCHITECTURES[0])
-    with st.sidebar:
-        mode, bits = scrambler_row_settings()
-        architecture = st.radio("Pair scrambler", ARCHITECTURES, key="compare.pair_architecture", horizontal=True,
-                                help="Siamese: one network scores each chain alone. Joint: one network sees both.")
-
-    with st.expander("What am I looking at?"):
-        st.markdown(explain_methods(None, predictor.alphabet.size) + "\n\nFor a pair the methods explain the "
-                    "binding probability of both chains at once (the chains are joined, chain a then chain b, "
-                    "each padded to the model's maximum length); each chain gets its own rows below.")
-
-    text_a, text_b = common.pair_input(predictor, examples, keys, f"Letters {letters}")
-    chosen = st.multiselect("Methods", PAIR_METHODS, key=PAIR_METHODS_KEY,
-                            help="The methods that explain a pair predictor.")
-    methods = [m for m in PAIR_METHODS if m in chosen]
-
-    with common.guard("Chains: "):
-        chain_a = common.read_chain(text_a, predictor, "a")
-        chain_b = common.read_chain(text_b, predictor, "b")
-    example_index = common.pair_example_index(examples, chain_a, chain_b)
-    common.write_query({"predictor": name, "methods": ",".join(methods),
-                        "example": None if example_index is None else example_index + 1})
-    if not methods:
-        st.info("Choose at least one method.")
-        st.stop()
-
-    skipped, scrambler = {}, None
-    if "scrambler" in methods:
-        try:
-            scrambler = common.get_scrambler(name, mode, architecture=architecture)
-        except sc.ModelFileError as err:
-            st.info(f"scrambler: the {architecture} {mode} pair scrambler for {name} is not available ({err}).")
-            skipped["scrambler"] = None
-    computed = []
-    results = run_methods(methods, skipped, lambda method: pair_method_result(
-        predictor, method, _options(method, mode, bits, None, scrambler), (chain_a, chain_b), computed))
-
+def pair_maps_section(name, letters, chain_length, chain_a, chain_b, results) -> list:
+    """One logo figure per chain, a row per method; returns the chains' score tables."""
     st.subheader("Attribution maps")
     normalise = st.toggle("Normalise each row", key="compare.normalise",
                           help="Divide each row by its largest |score| (over both chains) and draw every row on "
@@ -259,11 +205,15 @@ def pair_main(name: str, predictor, notes: list) -> None:
                               y_ranges=[shared_y_range(rows)] * len(rows) if normalise else None,
                               uirevision=f"compare-{name}-{label}-{len(chain)}")
         st.markdown(f"**Chain {label}** ({len(chain)} residues)")
-        common.show_plotly(figure, key=f"compare_pair_logos_{label}")
+        show_plotly(figure, key=f"compare_pair_logos_{label}")
         frame = comparison.scores_table(per_chain, chain, letters)
         frame.insert(0, "chain", label)
         frames.append(frame)
+    return frames
 
+
+def pair_cost_section(name, predictor, chain_length, chain_a, chain_b, results, computed, frames) -> None:
+    """The methods' cost table and the CSV downloads of a pair."""
     st.subheader("Cost")
     residues = len(chain_a) + len(chain_b)
     costs = comparison.cost_table(results, residues, predictor.alphabet.size)
@@ -273,45 +223,69 @@ def pair_main(name: str, predictor, notes: list) -> None:
                f"never mutated, so L = {len(chain_a)} + {len(chain_b)} = {residues} residues in the formulas.")
     c1, c2 = st.columns(2)
     with c1:
-        common.csv_download(pd.concat(frames, ignore_index=True), "Scores CSV (both chains, all methods)",
-                            f"{name}_compare_pair_scores.csv", key="compare_pair_scores_csv")
+        csv_download(pd.concat(frames, ignore_index=True), "Scores CSV (both chains, all methods)",
+                     f"{name}_compare_pair_scores.csv", key="compare_pair_scores_csv")
     with c2:
-        common.csv_download(costs, "Cost CSV", f"{name}_compare_pair_cost.csv", key="compare_pair_cost_csv")
+        csv_download(costs, "Cost CSV", f"{name}_compare_pair_cost.csv", key="compare_pair_cost_csv")
 
+
+def pair_main(name: str, predictor, notes: list) -> None:
+    """Compare for a pair predictor: two chains, one row per method for each chain."""
+    examples = pair_examples(name)
+    keys = pair_keys("compare", name)
+    apply_pair_link("compare", name, examples, keys, notes)
+
+    st.title("Compare")
+    describe_predictor(predictor)
+    letters = predictor.alphabet.letters
+    chain_length = int(predictor.max_length)
+
+    st.session_state.setdefault(PAIR_METHODS_KEY, ["scrambler", "ism", "saliency"])
+    st.session_state.setdefault("compare.normalise", False)
+    st.session_state.setdefault("compare.pair_architecture", ARCHITECTURES[0])
+    with st.sidebar:
+        mode, bits = scrambler_row_settings()
+        architecture = st.radio("Pair scrambler", ARCHITECTURES, key="compare.pair_architecture", horizontal=True,
+                                help="Siamese: one network scores each chain alone. Joint: one network sees both.")
+
+    with st.expander("What am I looking at?"):
+        st.markdown(explain_methods(None, predictor.alphabet.size) + "\n\nFor a pair the methods explain the "
+                    "binding probability of both chains at once (the chains are joined, chain a then chain b, "
+                    "each padded to the model's maximum length); each chain gets its own rows below.")
+
+    text_a, text_b = pair_input(predictor, examples, keys, f"Letters {letters}")
+    chosen = st.multiselect("Methods", PAIR_METHODS, key=PAIR_METHODS_KEY,
+                            help="The methods that explain a pair predictor.")
+    methods = [m for m in PAIR_METHODS if m in chosen]
+
+    with guard("Chains: "):
+        chain_a = read_chain(text_a, predictor, "a")
+        chain_b = read_chain(text_b, predictor, "b")
+    example_index = pair_example_index(examples, chain_a, chain_b)
+    write_query({"predictor": name, "methods": ",".join(methods),
+                 "example": None if example_index is None else example_index + 1})
+    if not methods:
+        st.info("Choose at least one method.")
+        st.stop()
+
+    skipped, scrambler = {}, None
+    if "scrambler" in methods:
+        try:
+            scrambler = get_scrambler(name, mode, architecture=architecture)
+        except sc.ModelFileError as err:
+            st.info(f"scrambler: the {architecture} {mode} pair scrambler for {name} is not available ({err}).")
+            skipped["scrambler"] = None
+    computed = []
+    results = run_methods(methods, skipped, lambda method: pair_method_result(
+        predictor, method, _options(method, mode, bits, None, scrambler), (chain_a, chain_b), computed))
+
+    frames = pair_maps_section(name, letters, chain_length, chain_a, chain_b, results)
+    pair_cost_section(name, predictor, chain_length, chain_a, chain_b, results, computed, frames)
 
 # ----------------------------------------------------------------------------- page
 
-def main() -> None:
-    notes = common.apply_query_once("compare", {"methods": _methods_from_query,
-                                                "example": common.deferred_from_query("compare", "example"),
-                                                "seq": common.deferred_from_query("compare", "seq")})
-    name = common.current_predictor_name()
-    predictor = common.get_predictor(name)
-    if common.is_pair_predictor(predictor):
-        pair_main(name, predictor, notes)
-        return
-    examples = common.examples_for(name)
-    keys = _keys(name)
-    note = _apply_link_sequence(name, examples, keys)
-    for text in notes + ([note] if note else []):
-        st.warning(text)
-
-    st.title("Compare")
-    common.describe_predictor(predictor)
-    letters = predictor.alphabet.letters
-
-    st.session_state.setdefault(METHODS_KEY, list(comparison.FAST_METHODS))
-    st.session_state.setdefault("compare.steps", STEPS_DEFAULT)
-    st.session_state.setdefault("compare.normalise", False)
-    st.session_state.setdefault("compare.ism_view", "mean")
-    with st.sidebar:
-        mode, bits = scrambler_row_settings()
-
-    with st.expander("What am I looking at?"):
-        st.markdown(explain_methods(predictor.sequence_length, predictor.alphabet.size))
-
-    text = common.example_and_sequence_input(predictor, examples, keys)
-
+def methods_choice() -> tuple[list, int | None]:
+    """The methods multiselect and, for per-example methods, their steps; returns (methods, steps or None)."""
     chosen = st.multiselect(
         "Methods", METHOD_CHOICES, key=METHODS_KEY,
         help="Fast methods are on by default. scrambler_optimized and scrambler_finetuned optimise this one "
@@ -326,36 +300,37 @@ def main() -> None:
         c2.info(f"{' and '.join(per_example)} optimise this sequence alone: 1 + 32 × {steps} = "
                 f"{1 + 32 * steps:,} predictor calls each, about 1–3 s per 300 steps on a CPU. "
                 "The result is cached, so it runs once per sequence and setting.")
+    return methods, steps
 
-    with common.guard("Sequence: "):
-        record_id, sequence = common.parse_one_sequence(text, predictor, keys["record"])
 
+def _write_link(name, methods, sequence, examples) -> int | None:
+    """Write the view into the link; returns the 0-based index of the example shown, or None."""
     example_index = next((k for k, e in enumerate(examples) if e.sequence == sequence), None)
     link = {"predictor": name, "methods": ",".join(methods)}
     if example_index is not None:
         link["example"] = example_index + 1
     elif len(sequence) <= MAX_LINK_SEQUENCE:
         link["seq"] = sequence
-    common.write_query(link)
+    write_query(link)
+    return example_index
 
-    if not methods:
-        st.info("Choose at least one method.")
-        st.stop()
 
+def _scrambler_or_skipped(name, mode, methods) -> tuple:
+    """The scrambler the scrambler rows need (or None) and ``{method: reason}`` of the rows skipped without it."""
     scrambler = None
     skipped = {}
     if any(m in ("scrambler", "scrambler_finetuned") for m in methods):
         try:
-            scrambler = common.get_scrambler(name, mode)
+            scrambler = get_scrambler(name, mode)
         except sc.ModelFileError as err:
             for m in ("scrambler", "scrambler_finetuned"):
                 if m in methods:
                     skipped[m] = str(err)
+    return scrambler, skipped
 
-    computed = []
-    results = run_methods(methods, skipped, lambda method: method_result(
-        predictor, method, _options(method, mode, bits, steps, scrambler), sequence, computed))
 
+def maps_section(name, keys, letters, sequence, results, examples, example_index) -> tuple[list, list]:
+    """The attribution logos, one row per method (normalise, ISM view, true elements, zoom); (rows, titles)."""
     length = len(sequence)
     st.subheader("Attribution maps")
     c1, c2, c3 = st.columns([1, 1, 1])
@@ -385,8 +360,13 @@ def main() -> None:
                           x_range=(zoom[0] - 1, zoom[1] - 1), row_height=ROW_HEIGHT,
                           y_ranges=[shared_y_range(rows)] * len(rows) if normalise else None,
                           uirevision=f"compare-{name}-{length}")
-    common.show_plotly(figure, key="compare_logos")
+    show_plotly(figure, key="compare_logos")
+    return rows, titles
 
+
+def cost_and_downloads(name, predictor, record_id, sequence, results, computed, rows, titles) -> None:
+    """The methods' cost table and the logo, scores and cost downloads."""
+    letters, length = predictor.alphabet.letters, len(sequence)
     st.subheader("Cost")
     costs = comparison.cost_table(results, length, predictor.alphabet.size)
     costs["from_cache"] = [m not in computed for m in costs.method]
@@ -403,14 +383,66 @@ def main() -> None:
     stem = f"{name}_compare_{record_id}"
     d1, d2 = st.columns(2)
     with d1:
-        common.figure_downloads(
-            lambda: common.logo_figure_matplotlib(rows, ["matrix"] * len(rows), letters, titles),
+        figure_downloads(
+            lambda: logo_figure_matplotlib(rows, ["matrix"] * len(rows), letters, titles),
             stem=f"{stem}_logos", key="compare_logos_download")
     with d2:
-        common.csv_download(comparison.scores_table(results, sequence, letters), "Scores CSV (all methods)",
-                            f"{stem}_scores.csv", key="compare_scores_csv")
-        common.csv_download(costs, "Cost CSV", f"{stem}_cost.csv", key="compare_cost_csv")
+        csv_download(comparison.scores_table(results, sequence, letters), "Scores CSV (all methods)",
+                     f"{stem}_scores.csv", key="compare_scores_csv")
+        csv_download(costs, "Cost CSV", f"{stem}_cost.csv", key="compare_cost_csv")
 
 
-with common.guard():
+def main() -> None:
+    notes = apply_query_once("compare", {"methods": _methods_from_query,
+                                         "example": deferred_from_query("compare", "example"),
+                                         "seq": deferred_from_query("compare", "seq")})
+    name = current_predictor_name()
+    predictor = get_predictor(name)
+    if is_pair_predictor(predictor):
+        pair_main(name, predictor, notes)
+        return
+    examples = examples_for(name)
+    keys = _keys(name)
+    note = _apply_link_sequence(name, examples, keys)
+    for text in notes + ([note] if note else []):
+        st.warning(text)
+
+    st.title("Compare")
+    describe_predictor(predictor)
+    letters = predictor.alphabet.letters
+
+    st.session_state.setdefault(METHODS_KEY, list(comparison.FAST_METHODS))
+    st.session_state.setdefault("compare.steps", STEPS_DEFAULT)
+    st.session_state.setdefault("compare.normalise", False)
+    st.session_state.setdefault("compare.ism_view", "mean")
+    with st.sidebar:
+        mode, bits = scrambler_row_settings()
+
+    with st.expander("What am I looking at?"):
+        st.markdown(explain_methods(predictor.sequence_length, predictor.alphabet.size))
+
+    text = example_and_sequence_input(predictor, examples, keys)
+
+    methods, steps = methods_choice()
+
+    with guard("Sequence: "):
+        record_id, sequence = parse_one_sequence(text, predictor, keys["record"])
+
+    example_index = _write_link(name, methods, sequence, examples)
+
+    if not methods:
+        st.info("Choose at least one method.")
+        st.stop()
+
+    scrambler, skipped = _scrambler_or_skipped(name, mode, methods)
+
+    computed = []
+    results = run_methods(methods, skipped, lambda method: method_result(
+        predictor, method, _options(method, mode, bits, steps, scrambler), sequence, computed))
+
+    rows, titles = maps_section(name, keys, letters, sequence, results, examples, example_index)
+
+    cost_and_downloads(name, predictor, record_id, sequence, results, computed, rows, titles)
+
+with guard():
     main()

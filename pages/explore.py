@@ -23,11 +23,23 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 import scrambler_core as sc
-from pages import _common as common
+from pages._ui.errors import guard
+from pages._ui.figures import (csv_download, figure_downloads, fixed_positions, logo_figure_matplotlib,
+    logo_rows_figure, pwm_and_importance_rows, show_plotly)
+from pages._ui.help_text import BITS_AND_MODES, READING_LOGOS
+from pages._ui.inputs import (example_and_sequence_input, examples_for, format_ranges, mode_and_bits,
+    parse_one_sequence, selected_positions)
+from pages._ui.links import (apply_query_once, bits_from_query, deferred_from_query, linked_example,
+    mode_from_query, pop_link, write_query)
+from pages._ui.models import (PREDICTOR_KEY, current_predictor_name, describe_predictor, get_predictor,
+    get_scrambler, is_pair_predictor, predictor_names)
+from pages._ui.pairs import apply_pair_link, pair_example_index, pair_input, pair_keys, read_chain
+from pages._ui.results import SEED, cleavage_profile, explain, pair_ism, predict, predict_pairs
+from scrambler_core.comparison import explanation_scores_table, pair_ism_table
 from scrambler_core.examples import pair_examples
-from scrambler_core.external import APARENT2_ISOFORM_WINDOW
+from scrambler_core.predictors import APARENT2_ISOFORM_WINDOW
 from scrambler_core.logo_figures import logo_heights_importance
-from scrambler_core.pairs import ARCHITECTURES
+from scrambler_core.predictors import ARCHITECTURES
 from scrambler_core.predictors import PAIR_BUILTINS
 from scrambler_core.scrambler import drop_mask_from_ranges
 
@@ -51,14 +63,14 @@ def _keys(name: str) -> dict:
 
 def _apply_link_sequence(name, examples, keys) -> str | None:
     """Put the linked example or sequence into the text box (after the predictor is known)."""
-    example, note = common.linked_example(name, examples, common.pop_link("explore", "example"))
+    example, note = linked_example(name, examples, pop_link("explore", "example"))
     if example is not None:
         st.session_state[keys["example"]] = example.label
         st.session_state[keys["sequence"]] = example.sequence
-    sequence = common.pop_link("explore", "seq")
+    sequence = pop_link("explore", "seq")
     if sequence is not None:
         st.session_state[keys["sequence"]] = sequence
-    exclude = common.pop_link("explore", "exclude")
+    exclude = pop_link("explore", "exclude")
     if exclude is not None:
         st.session_state[keys["exclude"]] = exclude
     return note
@@ -68,15 +80,15 @@ def _apply_link_sequence(name, examples, keys) -> str | None:
 
 def _add_selection_to_excluded(exclude_key: str, chart_key: str, length: int) -> None:
     """on_select callback of the logos: add the selected positions to the excluded ranges."""
-    chosen = common.selected_positions(st.session_state.get(chart_key), length)
+    chosen = selected_positions(st.session_state.get(chart_key), length)
     if not chosen:
         return
     text = st.session_state.get(exclude_key, "") or ""
     try:
         current = set(np.flatnonzero(drop_mask_from_ranges(text, length) == 0) + 1)
-        st.session_state[exclude_key] = common.format_ranges(current | chosen)
+        st.session_state[exclude_key] = format_ranges(current | chosen)
     except ValueError:           # the box holds text the parser refuses: keep it, append the selection
-        st.session_state[exclude_key] = f"{text.rstrip(', ')}, {common.format_ranges(chosen)}".lstrip(", ")
+        st.session_state[exclude_key] = f"{text.rstrip(', ')}, {format_ranges(chosen)}".lstrip(", ")
 
 
 def _clear_excluded(exclude_key: str) -> None:
@@ -116,7 +128,7 @@ def alternative_caption(drop, shown, plain, original: float) -> str:
     with_drop = float(shown.mean_sample_prediction[0])
     without = float(plain.mean_sample_prediction[0])
     closer = "closer to" if abs(with_drop - original) < abs(without - original) else "further from"
-    return (f"Alternative explanation: positions {common.format_ranges(excluded)} ({len(excluded)}) are excluded "
+    return (f"Alternative explanation: positions {format_ranges(excluded)} ({len(excluded)}) are excluded "
             "(grey). "
             f"Mean prediction on the samples: **{with_drop:.3f}** with them excluded, **{without:.3f}** without "
             f"exclusions (original {original:.3f}; excluding moves it {closer} the original).")
@@ -129,7 +141,7 @@ def posneg_section(name: str, sequence: str, letters: str, bits: float, n_sample
     rows, titles, missing = [], [], []
     for objective, title in POSNEG_TITLES.items():
         try:
-            ex = common.explain(name, "inclusion", sequence, bits, n_samples, objective=objective)
+            ex = explain(name, "inclusion", sequence, bits, n_samples, objective=objective)
         except sc.ModelFileError as err:
             missing.append(f"{title.lower()}: {err}")
             continue
@@ -140,9 +152,9 @@ def posneg_section(name: str, sequence: str, letters: str, bits: float, n_sample
     if not rows:
         return
     heights = [logo_heights_importance(ex.importance[0], sequence, letters) for ex in rows]
-    figure = common.logo_rows_figure(heights, letters, titles=titles, y_labels=["importance"] * len(heights),
-                                     highlight=highlight, x_range=(zoom[0] - 1, zoom[1] - 1), uirevision="posneg")
-    common.show_plotly(figure, key="explore_posneg")
+    figure = logo_rows_figure(heights, letters, titles=titles, y_labels=["importance"] * len(heights),
+                              highlight=highlight, x_range=(zoom[0] - 1, zoom[1] - 1), uirevision="posneg")
+    show_plotly(figure, key="explore_posneg")
     st.caption(f"Inclusion scramblers trained to keep what **raises** the prediction (objective maximize) and what "
                f"**lowers** it (minimize), at {bits:g} bits with {n_samples} samples. The mean prediction on each "
                "one's samples shows how far the kept letters push the output.")
@@ -166,9 +178,9 @@ GUIDED_STEPS = [
 def _start_guided_step(step: int) -> None:
     _, mode, bits, _ = GUIDED_STEPS[step]
     name = "utr5"
-    example = common.examples_for(name)[0]
+    example = examples_for(name)[0]
     keys = _keys(name)
-    st.session_state[common.PREDICTOR_KEY] = name
+    st.session_state[PREDICTOR_KEY] = name
     st.session_state[keys["example"]] = example.label
     st.session_state[keys["sequence"]] = example.sequence
     st.session_state[keys["zoom"]] = (1, len(example.sequence))
@@ -182,7 +194,7 @@ def guided_example(predictor_names) -> None:
     """A three-step tour on the utr5 uORF example, each step a button that sets the view."""
     if "utr5" not in predictor_names:
         return
-    example = common.examples_for("utr5")[0]
+    example = examples_for("utr5")[0]
     with st.expander("Guided example: find a uORF in a 5'UTR", expanded=False):
         st.markdown(f"This 5'UTR has an {example.description} A uORF (upstream ATG with an in-frame stop) makes "
                     "ribosomes start too early, which lowers the load on the main coding sequence. "
@@ -208,16 +220,6 @@ def sample_histogram(sample_predictions, original: float, label: str):
     fig.update_layout(xaxis_title=label, yaxis_title="samples", height=300, bargap=0.05,
                       margin=dict(l=10, r=10, t=30, b=10), showlegend=False)
     return fig
-
-
-def scores_table(explanation, sequence: str, letters: str) -> pd.DataFrame:
-    """Per-position table for the CSV download: position, letter, importance, bits, PWM."""
-    frame = pd.DataFrame({"position": np.arange(1, len(sequence) + 1), "letter": list(sequence),
-                          "importance": explanation.importance[0],
-                          "bits": explanation.per_position_bits[0]})
-    for j, letter in enumerate(letters):
-        frame[f"p_{letter}"] = explanation.pwm[0][:, j]
-    return frame
 
 
 # ----------------------------------------------------------------------------- published models
@@ -252,7 +254,7 @@ def cleavage_figure(profile: np.ndarray, log_scale: bool = False):
 
 def show_cleavage(name: str, sequence: str) -> None:
     """APARENT2's cleavage profile below the prediction (nothing for other predictors)."""
-    profile = common.cleavage_profile(name, sequence)
+    profile = cleavage_profile(name, sequence)
     if profile is None:
         return
     c1, c2 = st.columns([3, 1])
@@ -260,7 +262,7 @@ def show_cleavage(name: str, sequence: str) -> None:
     log_scale = c2.toggle("Log scale", key="explore.cleavage_log",
                           help="The distal slot often holds most of the mass; a log scale shows the shape inside "
                                "the window.")
-    common.show_plotly(cleavage_figure(profile, log_scale), key="explore_cleavage")
+    show_plotly(cleavage_figure(profile, log_scale), key="explore_cleavage")
     start, end = APARENT2_ISOFORM_WINDOW
     st.caption("Predicted probability of cleavage at each position of the window (0–204) and, at 205, beyond it "
                f"(distal: {profile[-1]:.3f}). The prediction is the mass on the shaded positions {start}–{end - 1}: "
@@ -294,7 +296,7 @@ PAIR_VIEWS = ("mean over substitutions", "every substitution")
 
 
 def _pair_keys(name: str) -> dict:
-    return {**common.pair_keys("explore", name), "view": "explore.pair_view"}
+    return {**pair_keys("explore", name), "view": "explore.pair_view"}
 
 
 def pair_ism_figure(ism_a, ism_b, chain_a: str, chain_b: str, letters: str, view: str):
@@ -329,17 +331,6 @@ def pair_ism_figure(ism_a, ism_b, chain_a: str, chain_b: str, letters: str, view
     return fig
 
 
-def pair_ism_table(ism_a, ism_b, chain_a: str, chain_b: str, letters: str) -> pd.DataFrame:
-    """Every substitution of both chains for the CSV download: chain, position, residue, letter, Δ log-odds."""
-    rows = []
-    for chain_name, ism, chain in (("a", ism_a, chain_a), ("b", ism_b, chain_b)):
-        for i, residue in enumerate(chain):
-            for j, letter in enumerate(letters):
-                if letter != residue:
-                    rows.append((chain_name, i + 1, residue, letter, float(ism[i, j])))
-    return pd.DataFrame(rows, columns=["chain", "position", "residue", "substitution", "delta_logodds"])
-
-
 def pair_scrambler_section(name: str, predictor, chain_a: str, chain_b: str, probability: float) -> None:
     """Pair-scrambler logos of chain a and chain b (architecture, mode, bits and samples from the sidebar)."""
     mode, bits, n_samples = sidebar_settings()
@@ -351,7 +342,7 @@ def pair_scrambler_section(name: str, predictor, chain_a: str, chain_b: str, pro
     started = time.perf_counter()
     try:
         with st.spinner("Scrambling the pair…"):
-            ex = common.explain(name, mode, (chain_a, chain_b), bits, int(n_samples), architecture=architecture)
+            ex = explain(name, mode, (chain_a, chain_b), bits, int(n_samples), architecture=architecture)
     except sc.ModelFileError as err:
         st.info(f"The {architecture} {mode} pair scrambler for {name} is not available: {err}")
         return
@@ -367,46 +358,46 @@ def pair_scrambler_section(name: str, predictor, chain_a: str, chain_b: str, pro
     pwm_a, pwm_b = ex.chains(ex.pwm)
     for label, chain, imp, pwm in (("a", chain_a, imp_a, pwm_a), ("b", chain_b, imp_b, pwm_b)):
         n = len(chain)
-        rows, hover = common.pwm_and_importance_rows(pwm[0, :n], imp[0, :n], chain, letters)
-        figure = common.logo_rows_figure(rows, letters, titles=[f"Chain {label}: scrambled PWM",
-                                                                f"Chain {label}: importance"],
+        rows, hover = pwm_and_importance_rows(pwm[0, :n], imp[0, :n], chain, letters)
+        figure = logo_rows_figure(rows, letters, titles=[f"Chain {label}: scrambled PWM",
+                                                         f"Chain {label}: importance"],
                                          y_labels=["bits", "importance"], hover_values=hover,
                                          uirevision=f"pair-{label}")
-        common.show_plotly(figure, key=f"explore_pair_logos_{label}")
+        show_plotly(figure, key=f"explore_pair_logos_{label}")
     samples = ex.sample_sequences(0)
     frame = pd.DataFrame({"chain_a": [x.split("/")[0] for x in samples], "chain_b": [x.split("/")[1] for x in samples],
                           "probability": ex.sample_predictions[0]})
     st.dataframe(frame.head(TABLE_ROWS).round({"probability": 4}), hide_index=True, width="stretch")
-    common.csv_download(frame, "Samples CSV", f"{name}_{architecture}_{mode}_{bits:g}bits_samples.csv",
-                        key="explore_pair_samples_csv")
+    csv_download(frame, "Samples CSV", f"{name}_{architecture}_{mode}_{bits:g}bits_samples.csv",
+                 key="explore_pair_samples_csv")
     st.caption(f"{architecture} {mode} pair scrambler · target {bits:g} bits · {n_samples} samples · seed "
-               f"{common.SEED} · {seconds * 1000:.0f} ms. The per-residue ISM below is computed independently.")
+               f"{SEED} · {seconds * 1000:.0f} ms. The per-residue ISM below is computed independently.")
 
 
 def pair_page(name: str, predictor, notes: list) -> None:
     """Explore for a pair predictor: two chains, the binding probability and ISM of both chains."""
     examples = pair_examples(name)
     keys = _pair_keys(name)
-    common.apply_pair_link("explore", name, examples, keys, notes)
+    apply_pair_link("explore", name, examples, keys, notes)
 
     st.title("Explore")
-    common.describe_predictor(predictor)
+    describe_predictor(predictor)
     scramblers = name in PAIR_BUILTINS
     with st.expander("What am I looking at?"):
-        st.markdown(PAIR_EXPLANATION + (PAIR_SCRAMBLERS + common.READING_LOGOS if scramblers else PAIR_NO_SCRAMBLER))
+        st.markdown(PAIR_EXPLANATION + (PAIR_SCRAMBLERS + READING_LOGOS if scramblers else PAIR_NO_SCRAMBLER))
     letters = predictor.alphabet.letters
-    text_a, text_b = common.pair_input(predictor, examples, keys,
-                                       f"Letters {letters}{'' if 'C' in letters else ' (no cysteine)'}",
-                                       describe=True)
-    with common.guard("Chains: "):
-        chain_a = common.read_chain(text_a, predictor, "a")
-        chain_b = common.read_chain(text_b, predictor, "b")
+    text_a, text_b = pair_input(predictor, examples, keys,
+                                f"Letters {letters}{'' if 'C' in letters else ' (no cysteine)'}",
+                                describe=True)
+    with guard("Chains: "):
+        chain_a = read_chain(text_a, predictor, "a")
+        chain_b = read_chain(text_b, predictor, "b")
 
-    example_index = common.pair_example_index(examples, chain_a, chain_b)
-    common.write_query({"predictor": name, "example": None if example_index is None else example_index + 1})
+    example_index = pair_example_index(examples, chain_a, chain_b)
+    write_query({"predictor": name, "example": None if example_index is None else example_index + 1})
 
-    with common.guard("Prediction: "):
-        probability = float(common.predict_pairs(name, [(chain_a, chain_b)])[0])
+    with guard("Prediction: "):
+        probability = float(predict_pairs(name, [(chain_a, chain_b)])[0])
     st.metric("Binding probability", f"{probability:.4f}",
               help="The model's probability that chain a and chain b bind (form a heterodimer).")
     if scramblers:
@@ -417,17 +408,17 @@ def pair_page(name: str, predictor, notes: list) -> None:
     letters = predictor.alphabet.letters
     calls = 1 + (len(chain_a) + len(chain_b)) * (len(letters) - 1)
     started = time.perf_counter()
-    with common.guard("In-silico mutagenesis: "), st.spinner(f"Scoring {calls:,} mutant pairs…"):
-        ism_a, ism_b = common.pair_ism(name, chain_a, chain_b)
+    with guard("In-silico mutagenesis: "), st.spinner(f"Scoring {calls:,} mutant pairs…"):
+        ism_a, ism_b = pair_ism(name, chain_a, chain_b)
     seconds = time.perf_counter() - started
     st.subheader("In-silico mutagenesis of both chains")
     st.session_state.setdefault(keys["view"], PAIR_VIEWS[0])
     view = st.radio("Show", PAIR_VIEWS, key=keys["view"], horizontal=True,
                     help="The mean change of the log-odds over the substitutions at each residue, or every "
                          "substitution's change.")
-    common.show_plotly(pair_ism_figure(ism_a, ism_b, chain_a, chain_b, letters, view), key="explore_pair_ism")
-    common.csv_download(pair_ism_table(ism_a, ism_b, chain_a, chain_b, letters), "ISM CSV (both chains)",
-                        f"{name}_pair_ism.csv", key="explore_pair_ism_csv")
+    show_plotly(pair_ism_figure(ism_a, ism_b, chain_a, chain_b, letters, view), key="explore_pair_ism")
+    csv_download(pair_ism_table(ism_a, ism_b, chain_a, chain_b, letters), "ISM CSV (both chains)",
+                 f"{name}_pair_ism.csv", key="explore_pair_ism_csv")
     st.caption(f"{calls:,} pairs through the predictor in one batched call · {seconds * 1000:.0f} ms "
                "(0 when served from the cache)")
 
@@ -438,7 +429,7 @@ def sidebar_settings():
     """Mode, target bits and samples in the sidebar (shared by the single-sequence and the pair view)."""
     st.session_state.setdefault("explore.n_samples", N_SAMPLES_DEFAULT)
     with st.sidebar:
-        mode, bits = common.mode_and_bits(
+        mode, bits = mode_and_bits(
             "explore", mode_help="Inclusion: keep what matters. Occlusion: scramble what matters.",
             bits_help="Information budget of the explanation (mean bits per position).")
         n_samples = st.select_slider("Samples", N_SAMPLES_CHOICES, key="explore.n_samples",
@@ -446,43 +437,8 @@ def sidebar_settings():
     return mode, bits, n_samples
 
 
-def main() -> None:
-    names = common.predictor_names()
-    notes = common.apply_query_once("explore", {"mode": common.mode_from_query("explore.mode"),
-                                                "bits": common.bits_from_query("explore.bits"),
-                                                "example": common.deferred_from_query("explore", "example"),
-                                                "seq": common.deferred_from_query("explore", "seq"),
-                                                "exclude": common.deferred_from_query("explore", "exclude")})
-    name = common.current_predictor_name()
-    predictor = common.get_predictor(name)
-    if common.is_pair_predictor(predictor):
-        pair_page(name, predictor, notes)
-        return
-    examples = common.examples_for(name)
-    keys = _keys(name)
-    note = _apply_link_sequence(name, examples, keys)
-    for text in notes + ([note] if note else []):
-        st.warning(text)
-
-    st.title("Explore")
-    common.describe_predictor(predictor)
-    output_note(predictor)
-
-    mode, bits, n_samples = sidebar_settings()
-
-    with st.expander("What am I looking at?"):
-        st.markdown(common.BITS_AND_MODES + common.READING_LOGOS +
-                    "The **histogram** shows the predictor's output on the samples; the dashed line is the "
-                    "prediction on your sequence.")
-    guided_example(names)
-
-    text = common.example_and_sequence_input(predictor, examples, keys)
-
-    with common.guard("Sequence: "):
-        record_id, sequence = common.parse_one_sequence(text, predictor, keys["record"])
-    length = len(sequence)
-    drop = exclusion_input(keys, length)
-
+def _write_link(name, mode, bits, sequence, examples, drop) -> int | None:
+    """Write the view into the link; returns the 0-based index of the example shown, or None."""
     example_index = next((k for k, e in enumerate(examples) if e.sequence == sequence), None)
     link = {"predictor": name, "mode": mode, "bits": f"{bits:g}"}
     if example_index is not None:
@@ -490,33 +446,46 @@ def main() -> None:
     elif len(sequence) <= MAX_LINK_SEQUENCE:
         link["seq"] = sequence
     if drop is not None:
-        link["exclude"] = common.format_ranges(np.flatnonzero(drop == 0) + 1)
-    common.write_query(link)
+        link["exclude"] = format_ranges(np.flatnonzero(drop == 0) + 1)
+    write_query(link)
+    return example_index
 
+
+def _prediction_only_without_scrambler(name, mode, sequence) -> None:
+    """Without a scrambler for ``mode`` show the prediction alone and stop the page."""
     try:
-        common.get_scrambler(name, mode)
+        get_scrambler(name, mode)
     except sc.ModelFileError as err:  # the predictor alone still answers
         st.error(f"Scrambler: {err}")
-        with common.guard("Prediction: "):
-            st.metric("Prediction (original)", f"{float(common.predict(name, [sequence])[0]):.3f}")
+        with guard("Prediction: "):
+            st.metric("Prediction (original)", f"{float(predict(name, [sequence])[0]):.3f}")
             show_cleavage(name, sequence)
         st.stop()
 
+
+def _explain_with_exclusions(name, mode, sequence, bits, n_samples, drop):
+    """The plain explanation and the one shown (the mask-dropout one when positions are excluded).
+
+    Returns
+    -------
+    (plain, shown, excluded 0-based positions, seconds)
+    """
     started = time.perf_counter()
     with st.spinner("Scrambling…"):
-        plain = common.explain(name, mode, sequence, bits, int(n_samples))
+        plain = explain(name, mode, sequence, bits, int(n_samples))
         explanation, excluded = plain, []
         if drop is not None:
             try:
-                explanation = common.explain(name, mode, sequence, bits, int(n_samples), drop=drop)
+                explanation = explain(name, mode, sequence, bits, int(n_samples), drop=drop)
                 excluded = [int(p) for p in np.flatnonzero(drop == 0)]
             except sc.ModelFileError as err:
                 st.info(f"Excluding positions needs a scrambler trained with mask dropout, which is not available "
                         f"for {name} ({mode}): {err}. The explanation below excludes nothing.")
-    seconds = time.perf_counter() - started
-    shown_scrambler = common.get_scrambler(name, mode, dropout=bool(excluded))
-    fixed = common.fixed_positions(shown_scrambler)
+    return plain, explanation, excluded, time.perf_counter() - started
 
+
+def _show_metrics(explanation, bits) -> float:
+    """The prediction, the samples' mean and the realised bits; returns the original prediction."""
     original = float(explanation.prediction[0])
     mean_samples = float(explanation.mean_sample_prediction[0])
     realised = float(explanation.conservation[0])
@@ -526,12 +495,11 @@ def main() -> None:
               delta_color="off")
     c3.metric("Realised bits", f"{realised:.3f}", delta=f"target {bits:g}", delta_color="off", delta_arrow="off",
               help="Mean conservation (bits per position) of the scrambled PWM; the scrambler aims at the target.")
-    show_cleavage(name, sequence)
+    return original
 
-    letters = predictor.alphabet.letters
-    st.subheader("Scrambled PWM and importance")
-    truth = examples[example_index].important if example_index is not None and examples[example_index].description \
-        else None
+
+def _zoom_and_truth(keys, length, truth):
+    """The zoom slider and the true-elements toggle; returns (zoom (first, last) 1-based, highlight or None)."""
     cols = st.columns([3, 1])
     zoom_key = keys["zoom"]
     if st.session_state.get(zoom_key) is None or max(st.session_state[zoom_key]) > length:
@@ -540,57 +508,124 @@ def main() -> None:
     show_truth = cols[1].toggle("Show the true elements", key="explore.truth", disabled=truth is None,
                                 help="Grey bands mark the positions the grammar's value depends on (built-in examples).")
     highlight = list(np.flatnonzero(truth)) if (show_truth and truth is not None) else None
-    rows, hover = common.pwm_and_importance_rows(explanation.pwm[0], explanation.importance[0], sequence, letters)
+    return zoom, highlight
+
+
+def _logos_section(keys, explanation, sequence, letters, truth, fixed, excluded) -> tuple:
+    """The PWM and importance logos (selecting on them excludes positions); returns (zoom, highlight, titles)."""
+    st.subheader("Scrambled PWM and importance")
+    zoom, highlight = _zoom_and_truth(keys, len(sequence), truth)
+    rows, hover = pwm_and_importance_rows(explanation.pwm[0], explanation.importance[0], sequence, letters)
     titles = ["Scrambled PWM", "Importance on your sequence"]
     if excluded:
         titles = [f"{t} · alternative (positions excluded)" for t in titles]
-    figure = common.logo_rows_figure(rows, letters, titles=titles,
-                                     y_labels=["bits", "importance"], hover_values=hover, highlight=highlight,
-                                     x_range=(zoom[0] - 1, zoom[1] - 1), fixed=fixed, shade=excluded)
+    figure = logo_rows_figure(rows, letters, titles=titles, y_labels=["bits", "importance"], hover_values=hover,
+                              highlight=highlight, x_range=(zoom[0] - 1, zoom[1] - 1), fixed=fixed, shade=excluded)
     # st.plotly_chart calls on_select with no arguments: bind them here
-    common.show_plotly(figure, key=LOGOS_KEY,
-                       on_select=partial(_add_selection_to_excluded, keys["exclude"], LOGOS_KEY, length),
-                       selection_mode=("box", "points"))
-    if excluded:
-        st.caption(alternative_caption(drop, explanation, plain, original))
-    if fixed is not None:
-        st.caption(f"Letters in black are fixed by the scrambler's template ({int(fixed.sum())} positions): they are "
-                   "never scrambled and do not count towards the bits.")
+    show_plotly(figure, key=LOGOS_KEY, on_select=partial(_add_selection_to_excluded, keys["exclude"], LOGOS_KEY,
+                                                         len(sequence)),
+                selection_mode=("box", "points"))
+    return zoom, highlight, titles
 
-    if st.toggle("Positive and negative features", key="explore.posneg",
-                 help="Two more importance logos from scramblers trained to keep what raises the prediction "
-                      "(maximize) and what lowers it (minimize), at the current bits."):
-        posneg_section(name, sequence, letters, bits, int(n_samples), zoom, highlight)
 
-    stem = f"{name}_{mode}_{bits:g}bits_{record_id}"
+def _downloads(stem, explanation, sequence, letters, titles, fixed) -> pd.DataFrame:
+    """Logo, scores and samples downloads; returns the samples table."""
     d1, d2 = st.columns(2)
     with d1:
-        common.figure_downloads(
-            lambda: common.logo_figure_matplotlib(
+        figure_downloads(
+            lambda: logo_figure_matplotlib(
                 [explanation.pwm[0], explanation.importance[0]], ["pwm", "importance"], letters,
                 titles, sequence=sequence, fixed=fixed),
             stem=f"{stem}_logos", key="explore_logos_download")
     with d2:
         e1, e2 = st.columns(2)
         with e1:
-            common.csv_download(scores_table(explanation, sequence, letters), "Scores CSV", f"{stem}_scores.csv",
-                                key="explore_scores_csv")
+            csv_download(explanation_scores_table(explanation, sequence, letters), "Scores CSV",
+                         f"{stem}_scores.csv", key="explore_scores_csv")
         samples = explanation.sample_sequences(0)
         sample_frame = pd.DataFrame({"sequence": samples, "prediction": explanation.sample_predictions[0]})
         with e2:
-            common.csv_download(sample_frame, "Samples CSV", f"{stem}_samples.csv", key="explore_samples_csv")
+            csv_download(sample_frame, "Samples CSV", f"{stem}_samples.csv", key="explore_samples_csv")
+    return sample_frame
 
+
+def _samples_section(predictor, explanation, original, sample_frame) -> None:
+    """The histogram of the samples' predictions and a few samples."""
     st.subheader("Predictions on samples")
-    common.show_plotly(sample_histogram(explanation.sample_predictions[0], original, f"{predictor.name} prediction"),
-                       key="explore_histogram")
+    show_plotly(sample_histogram(explanation.sample_predictions[0], original, f"{predictor.name} prediction"),
+                key="explore_histogram")
     st.subheader("A few samples")
     table = sample_frame.head(TABLE_ROWS).round({"prediction": 3})
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"sequence": st.column_config.TextColumn("sequence", width="large"),
                                 "prediction": st.column_config.NumberColumn("prediction", format="%.3f")})
+
+
+def _header(name, predictor, examples, keys, notes):
+    """Link warnings, title, predictor line, sidebar settings and help; returns (mode, bits, n_samples)."""
+    note = _apply_link_sequence(name, examples, keys)
+    for text in notes + ([note] if note else []):
+        st.warning(text)
+    st.title("Explore")
+    describe_predictor(predictor)
+    output_note(predictor)
+    mode, bits, n_samples = sidebar_settings()
+    with st.expander("What am I looking at?"):
+        st.markdown(BITS_AND_MODES + READING_LOGOS +
+                    "The **histogram** shows the predictor's output on the samples; the dashed line is the "
+                    "prediction on your sequence.")
+    return mode, bits, n_samples
+
+
+def main() -> None:
+    names = predictor_names()
+    notes = apply_query_once("explore", {"mode": mode_from_query("explore.mode"),
+                                         "bits": bits_from_query("explore.bits"),
+                                         "example": deferred_from_query("explore", "example"),
+                                         "seq": deferred_from_query("explore", "seq"),
+                                         "exclude": deferred_from_query("explore", "exclude")})
+    name = current_predictor_name()
+    predictor = get_predictor(name)
+    if is_pair_predictor(predictor):
+        pair_page(name, predictor, notes)
+        return
+    examples = examples_for(name)
+    keys = _keys(name)
+    mode, bits, n_samples = _header(name, predictor, examples, keys, notes)
+    guided_example(names)
+
+    text = example_and_sequence_input(predictor, examples, keys)
+    with guard("Sequence: "):
+        record_id, sequence = parse_one_sequence(text, predictor, keys["record"])
+    drop = exclusion_input(keys, len(sequence))
+    example_index = _write_link(name, mode, bits, sequence, examples, drop)
+    _prediction_only_without_scrambler(name, mode, sequence)
+
+    plain, explanation, excluded, seconds = _explain_with_exclusions(name, mode, sequence, bits, n_samples, drop)
+    fixed = fixed_positions(get_scrambler(name, mode, dropout=bool(excluded)))
+    original = _show_metrics(explanation, bits)
+    show_cleavage(name, sequence)
+
+    letters = predictor.alphabet.letters
+    truth = examples[example_index].important if example_index is not None and examples[example_index].description \
+        else None
+    zoom, highlight, titles = _logos_section(keys, explanation, sequence, letters, truth, fixed, excluded)
+    if excluded:
+        st.caption(alternative_caption(drop, explanation, plain, original))
+    if fixed is not None:
+        st.caption(f"Letters in black are fixed by the scrambler's template ({int(fixed.sum())} positions): they are "
+                   "never scrambled and do not count towards the bits.")
+    if st.toggle("Positive and negative features", key="explore.posneg",
+                 help="Two more importance logos from scramblers trained to keep what raises the prediction "
+                      "(maximize) and what lowers it (minimize), at the current bits."):
+        posneg_section(name, sequence, letters, bits, int(n_samples), zoom, highlight)
+
+    sample_frame = _downloads(f"{name}_{mode}_{bits:g}bits_{record_id}", explanation, sequence, letters, titles,
+                              fixed)
+    _samples_section(predictor, explanation, original, sample_frame)
     st.caption(f"Record {record_id} · {mode} scrambler{' (mask dropout)' if excluded else ''} · target {bits:g} "
-               f"bits · {n_samples} samples · seed {common.SEED} · {seconds * 1000:.0f} ms")
+               f"bits · {n_samples} samples · seed {SEED} · {seconds * 1000:.0f} ms")
 
 
-with common.guard():
+with guard():
     main()

@@ -11,7 +11,6 @@ Link parameters: ``predictor``, ``mode``, ``bits``, ``example`` (1-based) or
 """
 from __future__ import annotations
 
-import io
 import logging
 from pathlib import Path
 
@@ -20,12 +19,21 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import scrambler_core as sc
-from pages import _common as common
-from scrambler_core import external
+from pages._ui.errors import guard
+from pages._ui.figures import (csv_download, figure_downloads, logo_figure_matplotlib, show_plotly,
+    variant_summary_table)
+from pages._ui.inputs import examples_for, mode_and_bits, parse_one_sequence
+from pages._ui.links import (apply_query_once, bits_from_query, deferred_from_query, linked_example,
+    mode_from_query, pop_link, write_query)
+from pages._ui.models import (current_predictor_name, describe_predictor, get_predictor, get_scrambler,
+    is_pair_predictor, published_models, single_sequence_pages_only, user_models)
+from pages._ui.results import cached
+from pages._ui.sessions import session_directory
+from scrambler_core import predictors as external
 from scrambler_core.batch import BatchError, read_results, results_to_csv, results_to_parquet, run_batch
-from scrambler_core.cache import fingerprint
 from scrambler_core.examples import batch_example
 from scrambler_core.logo_figures import logo_heights_importance, logos_figure
+from scrambler_core.pasted_inputs import count_vcf_data_lines, normalised_fasta
 from scrambler_core.variants import (Variant, apply_variants, diff_sequences, format_variants,
                                      parse_variants, parse_vcf_line, score_variant)
 
@@ -111,14 +119,14 @@ def _fill_example(keys: dict, example, alphabet) -> None:
 
 def _apply_link(name, examples, keys, alphabet) -> str | None:
     """Put the linked reference and variants into the inputs (after the predictor is known)."""
-    example, note = common.linked_example(name, examples, common.pop_link("variant", "example"))
+    example, note = linked_example(name, examples, pop_link("variant", "example"))
     if example is not None:
         st.session_state[keys["example"]] = example.label
         _fill_example(keys, example, alphabet)
-    sequence = common.pop_link("variant", "seq")
+    sequence = pop_link("variant", "seq")
     if sequence is not None:
         st.session_state[keys["reference"]] = sequence
-    variants = common.pop_link("variant", "variants")
+    variants = pop_link("variant", "variants")
     if variants is not None:
         st.session_state["variant.input"] = INPUT_KINDS[0]
         st.session_state[keys["variants"]] = variants
@@ -139,14 +147,14 @@ def read_alternative(kind: str, reference: str, predictor, keys: dict):
         text = st.text_input("Variants", key=keys["variants"],
                              help="1-based POSITION REF>ALT, several separated by commas, e.g. 120G>A, 7C>T. "
                                   "Neighbouring letters may change together (10AC>GT).")
-        with common.guard("Variant: "):
+        with guard("Variant: "):
             variants = parse_variants(text, reference, alphabet)
             return variants, apply_variants(reference, variants, alphabet)
     if kind == INPUT_KINDS[1]:
         text = st.text_area(f"Alternative sequence ({predictor.sequence_length} {alphabet.unit})",
                             key=keys["alternative"], height=110,
                             help="The reference with your edits; only substitutions (same length).")
-        with common.guard("Alternative sequence: "):
+        with guard("Alternative sequence: "):
             records = sc.parse_text(text, alphabet)
             if len(records) > 1:
                 raise sc.SequenceError(f"the alternative has {len(records)} FASTA records; paste one")
@@ -159,13 +167,13 @@ def read_alternative(kind: str, reference: str, predictor, keys: dict):
                         help="CHROM POS ID REF ALT [...] (tab- or space-separated; header lines starting with # "
                              "are skipped). POS is genomic and must fall inside the window; REF must match the "
                              "reference there. Several ALT alleles (A,T) are offered one at a time.")
-    with common.guard("VCF: "):
+    with guard("VCF: "):
         alleles = parse_vcf_line(line, reference, int(start), alphabet)
     if len(alleles) > 1:
         labels = [str(v) for v in alleles]
         chosen = st.radio("ALT allele", labels, key=keys["allele"], horizontal=True)
         alleles = [alleles[labels.index(chosen) if chosen in labels else 0]]
-    with common.guard("VCF: "):
+    with guard("VCF: "):
         return alleles, apply_variants(reference, alleles, alphabet)
 
 
@@ -173,17 +181,17 @@ def read_alternative(kind: str, reference: str, predictor, keys: dict):
 
 def score(name: str, mode: str, bits: float, reference: str, alternative: str, ism_window: int):
     """``score_variant`` for the chosen predictor (with its scrambler when there is one), cached."""
-    predictor = common.get_predictor(name)
+    predictor = get_predictor(name)
     try:
-        scrambler = common.get_scrambler(name, mode)
+        scrambler = get_scrambler(name, mode)
     except sc.ModelFileError as err:
         st.info(f"Importance is not shown: {err}. Predictions and ISM do not need a scrambler.")
         scrambler = None
-    parts = (fingerprint(predictor), fingerprint(scrambler) if scrambler is not None else "no scrambler",
-             reference, alternative, float(bits) if scrambler is not None else None, int(ism_window))
-    return common.cached("variant", parts, lambda: score_variant(
-        predictor, reference, alternative, scrambler=scrambler,
-        target_bits=bits if scrambler is not None else None, ism_window=ism_window))
+    target_bits = float(bits) if scrambler is not None else None
+    return cached("variant", lambda: score_variant(
+        predictor, reference, alternative, scrambler=scrambler, target_bits=target_bits, ism_window=ism_window),
+        predictor, scrambler=scrambler, reference=reference, alternative=alternative, target_bits=target_bits,
+        ism_window=int(ism_window))
 
 
 ISOFORM_WINDOWS = {"narrow": "77–126", "full": "0–204"}
@@ -215,8 +223,8 @@ def show_metrics(result, predictor) -> None:
                                f"({result.ref_logit:.3f}).")
     st.caption(f"Changed: {format_variants(result.variants)} · {predictor.name} · "
                f"{len(result.variants)} substitution{'s' if len(result.variants) != 1 else ''}")
-    common.csv_download(common.variant_summary_table(result), "Summary CSV", f"{predictor.name}_variant_summary.csv",
-                        key="variant_summary_csv")
+    csv_download(variant_summary_table(result), "Summary CSV", f"{predictor.name}_variant_summary.csv",
+                 key="variant_summary_csv")
 
 
 def logo_rows(result):
@@ -250,16 +258,16 @@ def show_logos(result, name: str, mode: str, bits: float, keys: dict) -> None:
                           y_labels=["importance", "importance", "Δ importance"],
                           highlight=[int(i) for i in result.changed], x_range=(zoom[0] - 1, zoom[1] - 1),
                           y_ranges=[shared_range(result), shared_range(result), None])
-    common.show_plotly(figure, key="variant_logos")
+    show_plotly(figure, key="variant_logos")
     stem = f"{name}_{mode}_{bits:g}bits_variant"
     d1, d2 = st.columns(2)
     with d1:
-        common.figure_downloads(
-            lambda: common.logo_figure_matplotlib(rows, ["matrix"] * 3, result.letters, LOGO_TITLES),
+        figure_downloads(
+            lambda: logo_figure_matplotlib(rows, ["matrix"] * 3, result.letters, LOGO_TITLES),
             stem=f"{stem}_logos", key="variant_logos_download")
     with d2:
-        common.csv_download(result.to_frame(), "Per-position CSV", f"{stem}_positions.csv",
-                            key="variant_positions_csv")
+        csv_download(result.to_frame(), "Per-position CSV", f"{stem}_positions.csv",
+                     key="variant_positions_csv")
 
 
 def ism_heatmap(result, value_label: str):
@@ -292,9 +300,9 @@ def show_ism(result, predictor, name: str) -> None:
     value_label = "Δ log-odds" if result.output_kind == "sigmoid" else "Δ prediction"
     first, last = int(result.ism_positions[0]), int(result.ism_positions[-1])
     st.subheader(f"In-silico mutagenesis of the reference, positions {first}-{last}")
-    common.show_plotly(ism_heatmap(result, value_label), key="variant_ism")
-    common.csv_download(result.ism_frame(), "ISM CSV", f"{name}_variant_ism_{first}-{last}.csv",
-                        key="variant_ism_csv")
+    show_plotly(ism_heatmap(result, value_label), key="variant_ism")
+    csv_download(result.ism_frame(), "ISM CSV", f"{name}_variant_ism_{first}-{last}.csv",
+                 key="variant_ism_csv")
 
 
 # ----------------------------------------------------------------------------- batch: many variants
@@ -319,11 +327,6 @@ BATCH_CAPTION = (
     "does the same from the command line for millions of rows (resumable, sharded Parquet output).")
 
 
-def count_vcf_data_lines(text: str) -> int:
-    """VCF data lines in ``text``: not blank and not starting with ``#`` (the rule ``scrambler_core.batch`` reads)."""
-    return sum(1 for line in (text or "").splitlines() if line.strip() and not line.startswith("#"))
-
-
 def fasta_size_problem(name: str, size: int) -> str | None:
     """The reason an uploaded reference FASTA of ``size`` bytes is refused, or None."""
     if size > BATCH_MAX_FASTA_MB * 1024 * 1024:
@@ -332,54 +335,19 @@ def fasta_size_problem(name: str, size: int) -> str | None:
     return None
 
 
-def normalised_fasta(data: bytes, source: str) -> str:
-    """FASTA text rewritten with 60 letters a line, so pyfaidx can index what people paste or upload.
-
-    Ragged line lengths, Windows line ends and blank lines are common in hand-made FASTA and
-    make pyfaidx refuse the file; the records themselves are kept as they are.
-
-    Raises
-    ------
-    SequenceError
-        Not text, no ``>`` header line first, or no records.
-    """
-    from Bio.SeqIO.FastaIO import SimpleFastaParser
-
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise sc.SequenceError(f"{source} is not a text file (byte {err.start} is not UTF-8)") from None
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    if not first:
-        raise sc.SequenceError(f"{source} is empty")
-    if not first.lstrip().startswith(">"):
-        raise sc.SequenceError(f"{source} is not FASTA: the first line should be a header starting with '>' "
-                               f"(such as >chr1), found {first.strip()[:40]!r}")
-    out = []
-    for title, seq in SimpleFastaParser(io.StringIO(text.lstrip())):
-        seq = "".join(seq.split())
-        if not title.strip():
-            raise sc.SequenceError(f"{source} has a record without a name (a line with only '>')")
-        out.append(f">{title}\n" + "".join(seq[j:j + 60] + "\n" for j in range(0, len(seq), 60)))
-    if not out:
-        raise sc.SequenceError(f"{source} has no FASTA records")
-    return "".join(out)
-
-
 def batch_directory() -> Path:
     """This session's batch folder (inside the session's private temporary directory, made once per session)."""
-    path = Path(common.session_directory()) / "batch"
+    path = Path(session_directory()) / "batch"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def batch_model(name: str):
     """``(predictor argument, model_path)`` for ``run_batch``, or None for a model ``run_batch`` cannot load."""
-    if name in common.user_models():
+    if name in user_models():
         return None
     if name in external.EXTERNAL_PREDICTORS:
-        path = common.published_models().get(name)
+        path = published_models().get(name)
         return None if path is None else (name, path)
     return name, None
 
@@ -466,25 +434,8 @@ def show_batch_results(results: dict) -> None:
                        help="All columns; each importance list is spread over columns NAME_1 .. NAME_L.")
 
 
-def batch_section(name: str, predictor, mode: str) -> None:
-    """Score a pasted VCF against a reference FASTA with ``scrambler_core.batch.run_batch``."""
-    st.subheader("Batch: score many variants")
-    st.caption(BATCH_CAPTION)
-    length = getattr(predictor, "sequence_length", None)
-    if common.is_pair_predictor(predictor) or length is None or predictor.alphabet.name == "protein":
-        st.info(f"Batch scoring needs a single-sequence DNA predictor with a fixed length; {predictor.name} is not "
-                "one. Choose another predictor in the sidebar.")
-        return
-    model = batch_model(name)
-    if model is None:
-        st.info(f"Batch scoring in the app takes the built-in and published predictors. For {name}, run "
-                "python -m scrambler_core batch --predictor YOUR_MODEL.keras --scrambler YOUR_SCRAMBLER.keras "
-                "--input variants.vcf --fasta genome.fa.")
-        return
-
-    has_example = name in BATCH_EXAMPLE_PREDICTORS
-    choices = list(BATCH_REFERENCES if has_example else BATCH_REFERENCES[1:])
-    anchor_key = f"variant.batch.anchor.{name}"
+def _batch_defaults(choices: list, anchor_key: str, length: int) -> None:
+    """Start values of the batch widgets (a valid reference choice and anchor)."""
     st.session_state.setdefault(BATCH_KEYS["vcf"], "")
     st.session_state.setdefault(BATCH_KEYS["fasta"], "")
     st.session_state.setdefault(BATCH_KEYS["methods"], ["scrambler"])
@@ -495,21 +446,22 @@ def batch_section(name: str, predictor, mode: str) -> None:
     if not isinstance(anchor_now, (int, float)) or not 1 <= anchor_now <= length:
         st.session_state[anchor_key] = length // 2 + 1
 
+
+def _batch_example_button(name: str, anchor_key: str) -> None:
+    """The button that loads the predictor's demo VCF and contig."""
     def _load_example():
         example = batch_example(name)
         st.session_state[BATCH_KEYS["vcf"]] = example.vcf
         st.session_state[BATCH_KEYS["reference"]] = BATCH_REFERENCES[0]
         st.session_state[anchor_key] = int(example.anchor)
 
-    if has_example:
-        st.button("Load example", key="variant_batch_example", on_click=_load_example,
-                  help=f"A demo contig made of the {name} examples and a VCF of variants in them, including three "
-                       "rows that cannot be scored on purpose.")
-    vcf_text = st.text_area(f"VCF (up to {BATCH_MAX_LINES} data lines)", key=BATCH_KEYS["vcf"], height=160,
-                            placeholder="#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
-                                        "chr1\t1000006\trs1\tA\tG\t.\t.\t.",
-                            help="CHROM POS ID REF ALT [...], tab- or space-separated; lines starting with # are "
-                                 "skipped. Several ALT alleles (A,T) give one row each.")
+    st.button("Load example", key="variant_batch_example", on_click=_load_example,
+              help=f"A demo contig made of the {name} examples and a VCF of variants in them, including three "
+                   "rows that cannot be scored on purpose.")
+
+
+def _batch_reference_input(choices: list):
+    """The reference genome choice with its uploader or text box; returns (choice, uploaded file or None)."""
     choice = st.radio("Reference genome", choices, key=BATCH_KEYS["reference"], horizontal=True,
                       help="The FASTA the windows are cut from; CHROM must name one of its records "
                            "(with or without 'chr').")
@@ -525,6 +477,55 @@ def batch_section(name: str, predictor, mode: str) -> None:
         st.text_area("Reference FASTA", key=BATCH_KEYS["fasta"], height=110,
                      help="One or more records, each a '>' header line (its first word is the chromosome name) "
                           "and its letters.")
+    return choice, uploaded
+
+
+def _batch_problem(vcf_text: str, uploaded, methods: list, bits: list, has_example: bool):
+    """Why the batch cannot run: a message, True (the reason is shown under the uploader already) or None."""
+    lines = count_vcf_data_lines(vcf_text)
+    if lines > BATCH_MAX_LINES:
+        return (f"The VCF has {lines} data lines; the app scores up to {BATCH_MAX_LINES}; use "
+                "python -m scrambler_core batch for more.")
+    if lines == 0:
+        return ("The VCF has no data lines: paste VCF records (CHROM POS ID REF ALT, tab- or space-separated)"
+                + (", or press Load example." if has_example else "."))
+    if uploaded is not None and fasta_size_problem(uploaded.name, uploaded.size):
+        return True
+    if not methods:
+        return "Choose at least one method."
+    if "scrambler" in methods and not bits:
+        return "Choose at least one target bits value for the scrambler."
+    return None
+
+
+def batch_section(name: str, predictor, mode: str) -> None:
+    """Score a pasted VCF against a reference FASTA with ``scrambler_core.batch.run_batch``."""
+    st.subheader("Batch: score many variants")
+    st.caption(BATCH_CAPTION)
+    length = getattr(predictor, "sequence_length", None)
+    if is_pair_predictor(predictor) or length is None or predictor.alphabet.name == "protein":
+        st.info(f"Batch scoring needs a single-sequence DNA predictor with a fixed length; {predictor.name} is not "
+                "one. Choose another predictor in the sidebar.")
+        return
+    model = batch_model(name)
+    if model is None:
+        st.info(f"Batch scoring in the app takes the built-in and published predictors. For {name}, run "
+                "python -m scrambler_core batch --predictor YOUR_MODEL.keras --scrambler YOUR_SCRAMBLER.keras "
+                "--input variants.vcf --fasta genome.fa.")
+        return
+
+    has_example = name in BATCH_EXAMPLE_PREDICTORS
+    choices = list(BATCH_REFERENCES if has_example else BATCH_REFERENCES[1:])
+    anchor_key = f"variant.batch.anchor.{name}"
+    _batch_defaults(choices, anchor_key, length)
+    if has_example:
+        _batch_example_button(name, anchor_key)
+    vcf_text = st.text_area(f"VCF (up to {BATCH_MAX_LINES} data lines)", key=BATCH_KEYS["vcf"], height=160,
+                            placeholder="#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                                        "chr1\t1000006\trs1\tA\tG\t.\t.\t.",
+                            help="CHROM POS ID REF ALT [...], tab- or space-separated; lines starting with # are "
+                                 "skipped. Several ALT alleles (A,T) give one row each.")
+    choice, uploaded = _batch_reference_input(choices)
     c1, c2, c3 = st.columns([1, 2, 2])
     anchor = c1.number_input("Anchor", min_value=1, max_value=int(length), step=1, key=anchor_key,
                              help=f"Window position (1-based, 1-{length}) of the variant: the window of {length} "
@@ -538,19 +539,10 @@ def batch_section(name: str, predictor, mode: str) -> None:
     run = st.button("Run batch", key="variant_batch_run", type="primary")
 
     if run:
-        lines = count_vcf_data_lines(vcf_text)
-        if lines > BATCH_MAX_LINES:
-            st.error(f"The VCF has {lines} data lines; the app scores up to {BATCH_MAX_LINES}; use "
-                     "python -m scrambler_core batch for more.")
-        elif lines == 0:
-            st.error("The VCF has no data lines: paste VCF records (CHROM POS ID REF ALT, tab- or space-separated)"
-                     + (", or press Load example." if has_example else "."))
-        elif uploaded is not None and fasta_size_problem(uploaded.name, uploaded.size):
-            pass  # the reason is shown under the uploader
-        elif not methods:
-            st.error("Choose at least one method.")
-        elif "scrambler" in methods and not bits:
-            st.error("Choose at least one target bits value for the scrambler.")
+        problem = _batch_problem(vcf_text, uploaded, methods, bits, has_example)
+        if problem:
+            if problem is not True:
+                st.error(problem)
         else:
             settings = {"vcf": vcf_text, "reference": choice, "methods": list(methods),
                         "bits": sorted(float(b) for b in bits), "anchor": int(anchor)}
@@ -564,17 +556,51 @@ def batch_section(name: str, predictor, mode: str) -> None:
 
 # ----------------------------------------------------------------------------- page
 
-def main() -> None:
-    notes = common.apply_query_once("variant", {"mode": common.mode_from_query("variant.mode"),
-                                                "bits": common.bits_from_query("variant.bits"),
-                                                "example": common.deferred_from_query("variant", "example"),
-                                                "seq": common.deferred_from_query("variant", "seq"),
-                                                "variants": common.deferred_from_query("variant", "variants")})
-    name = common.current_predictor_name()
-    predictor = common.get_predictor(name)
-    common.single_sequence_pages_only(predictor, "Variant")
+def reference_input(predictor, examples: list, keys: dict) -> tuple[str, str]:
+    """The example choice and the reference box; returns the parsed ``(record_id, reference)``."""
     alphabet = predictor.alphabet
-    examples = common.examples_for(name)
+    labels = [e.label for e in examples]
+
+    def _load_example():
+        chosen = st.session_state.get(keys["example"])
+        if chosen in labels:
+            _fill_example(keys, examples[labels.index(chosen)], alphabet)
+
+    if examples:
+        st.selectbox("Example", labels, key=keys["example"], on_change=_load_example,
+                     help="An example reference, with an example variant in its first element (a built-in's "
+                          "grammar element or a published model's planted element).")
+    text = st.text_area(f"Reference sequence ({predictor.sequence_length} {alphabet.unit}) or FASTA",
+                        key=keys["reference"], height=110,
+                        help="Paste one bare sequence or FASTA records; spaces, line breaks and digits are "
+                             "ignored.")
+    with guard("Reference: "):
+        return parse_one_sequence(text, predictor, keys["record"])
+
+
+def _write_link(name, mode, bits, reference, examples, variants) -> None:
+    """Write the view into the link (example number or sequence, and the variants)."""
+    example_index = next((k for k, e in enumerate(examples) if e.sequence == reference), None)
+    link = {"predictor": name, "mode": mode, "bits": f"{bits:g}"}
+    if example_index is not None:
+        link["example"] = example_index + 1
+    elif len(reference) <= MAX_LINK_SEQUENCE:
+        link["seq"] = reference
+    link["variants"] = format_variants(variants)
+    write_query(link)
+
+
+def main() -> None:
+    notes = apply_query_once("variant", {"mode": mode_from_query("variant.mode"),
+                                         "bits": bits_from_query("variant.bits"),
+                                         "example": deferred_from_query("variant", "example"),
+                                         "seq": deferred_from_query("variant", "seq"),
+                                         "variants": deferred_from_query("variant", "variants")})
+    name = current_predictor_name()
+    predictor = get_predictor(name)
+    single_sequence_pages_only(predictor, "Variant")
+    alphabet = predictor.alphabet
+    examples = examples_for(name)
     keys = _keys(name)
     st.session_state.setdefault(keys["window_start"], WINDOW_START_DEFAULT)
     if keys["reference"] not in st.session_state:
@@ -587,11 +613,11 @@ def main() -> None:
         st.warning(text)
 
     st.title("Variant")
-    common.describe_predictor(predictor)
+    describe_predictor(predictor)
 
     st.session_state.setdefault("variant.ism_window", ISM_WINDOW_DEFAULT)
     with st.sidebar:
-        mode, bits = common.mode_and_bits(
+        mode, bits = mode_and_bits(
             "variant",
             mode_help="Which scrambler gives the importance: inclusion (keep what matters) or occlusion.",
             bits_help="Information budget of the importance scores.")
@@ -608,49 +634,24 @@ def main() -> None:
         batch_section(name, predictor, mode)
 
     with single_view:
-        labels = [e.label for e in examples]
-
-        def _load_example():
-            chosen = st.session_state.get(keys["example"])
-            if chosen in labels:
-                _fill_example(keys, examples[labels.index(chosen)], alphabet)
-
-        if examples:
-            st.selectbox("Example", labels, key=keys["example"], on_change=_load_example,
-                         help="An example reference, with an example variant in its first element (a built-in's "
-                              "grammar element or a published model's planted element).")
-        text = st.text_area(f"Reference sequence ({predictor.sequence_length} {alphabet.unit}) or FASTA",
-                            key=keys["reference"], height=110,
-                            help="Paste one bare sequence or FASTA records; spaces, line breaks and digits are "
-                                 "ignored.")
-        with common.guard("Reference: "):
-            record_id, reference = common.parse_one_sequence(text, predictor, keys["record"])
-
+        record_id, reference = reference_input(predictor, examples, keys)
         kind = st.radio("Describe the alternative as", INPUT_KINDS, key="variant.input", horizontal=True)
         variants, alternative = read_alternative(kind, reference, predictor, keys)
+        _write_link(name, mode, bits, reference, examples, variants)
 
-        example_index = next((k for k, e in enumerate(examples) if e.sequence == reference), None)
-        link = {"predictor": name, "mode": mode, "bits": f"{bits:g}"}
-        if example_index is not None:
-            link["example"] = example_index + 1
-        elif len(reference) <= MAX_LINK_SEQUENCE:
-            link["seq"] = reference
-        link["variants"] = format_variants(variants)
-        common.write_query(link)
-
-        with common.guard("Scoring: "):
+        with guard("Scoring: "):
             with st.spinner("Scoring the variant…"):
                 result = score(name, mode, bits, reference, alternative, int(ism_window))
         show_metrics(result, predictor)
         if result.importance_ref is not None:
             show_logos(result, name, mode, bits, keys)
         else:
-            common.csv_download(result.to_frame(), "Per-position CSV", f"{name}_variant_positions.csv",
-                                key="variant_positions_csv")
+            csv_download(result.to_frame(), "Per-position CSV", f"{name}_variant_positions.csv",
+                         key="variant_positions_csv")
         show_ism(result, predictor, name)
         st.caption(f"Reference {record_id} · {mode} scrambler · target {bits:g} bits · "
                    f"ISM ± {int(ism_window)} positions")
 
 
-with common.guard():
+with guard():
     main()

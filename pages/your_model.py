@@ -2,10 +2,10 @@
 
 The workflow lives in ``scrambler_core.user_models`` (checks, training, downloads); this page
 only draws it. What the user uploads is written to this browser session's temporary directory
-(``common.session_directory()``) and nowhere else; what they make (the loaded model, the
+(``session_directory()``) and nowhere else; what they make (the loaded model, the
 sequences, trained scramblers, their downloads) is kept in ``st.session_state`` so a rerun or a
 visit to another page loses nothing. A trained model is registered with
-``common.register_user_model`` and then listed in the sidebar of every page, for this session only.
+``register_user_model`` and then listed in the sidebar of every page, for this session only.
 """
 from __future__ import annotations
 
@@ -15,7 +15,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import _common as common
+from pages._ui.errors import USER_ERRORS, guard
+from pages._ui.figures import show_plotly
+from pages._ui.models import PREDICTOR_KEY, register_user_model, user_models
+from pages._ui.results import SEED
+from pages._ui.sessions import session_directory
 from scrambler_core import user_models as um
 
 MODEL_STATE = "_your_model_model"          # {"ident", "predictor", "file_name", "sha256", "path", "error"}
@@ -59,7 +63,7 @@ Uploads are written to a temporary directory private to this session and are not
 
 def upload_directory(data: bytes) -> Path:
     """This session's directory for an upload: one sub-directory per content, so files never overwrite."""
-    return Path(common.session_directory()) / um.sha256_bytes(data)[:16]
+    return Path(session_directory()) / um.sha256_bytes(data)[:16]
 
 
 def load_model_upload(file_name: str, data: bytes, directory, *, alphabet=None, output_kind=None,
@@ -103,14 +107,14 @@ def register(predictor, scrambler, sequences, source: dict, result: dict) -> str
     str
         The name the predictor is listed under on every page.
     """
-    name = common.register_user_model(predictor, {scrambler.mode: scrambler}, label=predictor.name,
-                                      directory=common.session_directory())
+    name = register_user_model(predictor, {scrambler.mode: scrambler}, label=predictor.name,
+                               directory=session_directory())
     results = st.session_state.setdefault(RESULTS_STATE, {}).setdefault(name, {})
     results[scrambler.mode] = result
-    previous = common.user_models()[name].get("card") or {}
+    previous = user_models()[name].get("card") or {}
     examples = list(sequences[:3]) or previous.get("example_sequences") or []
-    common.register_user_model(predictor, {}, label=predictor.name,
-                               card=registry_card(predictor, examples, results, source))
+    register_user_model(predictor, {}, label=predictor.name,
+                        card=registry_card(predictor, examples, results, source))
     return name
 
 
@@ -182,7 +186,7 @@ def model_step():
             try:
                 state["predictor"] = load_model_upload(uploaded.name, data, upload_directory(data),
                                                        alphabet=alphabet, output_kind=kind, output_index=index)
-            except common.USER_ERRORS as err:
+            except USER_ERRORS as err:
                 state["error"] = str(err)
             st.session_state[MODEL_STATE] = state
     if uploaded is None and state is not None and state["error"]:
@@ -231,7 +235,7 @@ def sequences_step(predictor):
             state = {"ident": ident, "file_name": uploaded.name, "sha256": ident[0], "sequences": None, "error": None}
             try:
                 state["sequences"] = um.read_user_sequences(uploaded.name, data, predictor)
-            except common.USER_ERRORS as err:
+            except USER_ERRORS as err:
                 state["error"] = str(err)
     if uploaded is None and state is not None and state["error"]:
         state = None  # the refused file was removed
@@ -272,9 +276,9 @@ def train_with_progress(predictor, sequences, mode: str, epochs: int, time_limit
             text = f"{mode}: calibrating the bits channel on held-out sequences…"
         bar.progress(min(done, 1.0), text=text)
         with chart:
-            common.show_plotly(loss_figure(curve), key=f"your_model_live_{mode}_{len(curve)}")
+            show_plotly(loss_figure(curve), key=f"your_model_live_{mode}_{len(curve)}")
 
-    scrambler, _ = um.train_user_scrambler(predictor, sequences, mode=mode, epochs=epochs, seed=common.SEED,
+    scrambler, _ = um.train_user_scrambler(predictor, sequences, mode=mode, epochs=epochs, seed=SEED,
                                            progress=progress, time_limit=time_limit_s,
                                            source=_source())
     bar.progress(1.0, text=f"{mode}: done in {scrambler.card['seconds']:.0f} s")
@@ -315,7 +319,7 @@ def training_step(predictor, sequences):
 
 
 def _go_to_explore(name: str) -> None:
-    st.session_state[common.PREDICTOR_KEY] = name
+    st.session_state[PREDICTOR_KEY] = name
     st.session_state[GO_TO_EXPLORE] = True
 
 
@@ -344,7 +348,7 @@ def results_step():
                 cols = st.columns([3, 2])
                 if result["curve"]:
                     with cols[0]:
-                        common.show_plotly(loss_figure(result["curve"]), key=f"your_model_curve_{k}_{mode}")
+                        show_plotly(loss_figure(result["curve"]), key=f"your_model_curve_{k}_{mode}")
                 table = tracking_table(card)
                 if len(table):
                     cols[1].dataframe(table.round(3), hide_index=True, width="stretch")
@@ -374,7 +378,7 @@ def reload_step(predictor, sequences):
             return
         try:
             scrambler = um.scrambler_from_bytes(data, predictor, upload_directory(data), file_name=uploaded.name)
-        except common.USER_ERRORS as err:
+        except USER_ERRORS as err:
             st.error(f"Scrambler refused: {err}")
             return
         scrambler.card = scrambler.card or {"kind": "scrambler", "predictor": predictor.name,
@@ -402,5 +406,5 @@ def main() -> None:
         reload_step(predictor, sequences)
 
 
-with common.guard():
+with guard():
     main()

@@ -403,8 +403,8 @@ def interface_benchmark(predictor, methods=INTERFACE_METHODS, *, n=128, n_per_ex
     table : pd.DataFrame — method, label, mode, architecture, n, mean_ap, sem_ap, random_ap,
         calls_per_sequence, seconds_per_sequence, paper_hbnet_ap
     """
-    from .pairs import as_single_input
-    from .predictors import ModelFileError
+    from .predictors.pairs import as_single_input
+    from .predictors.base import ModelFileError
 
     if predictor.name != "binder":
         raise ValueError(f"the interface benchmark needs the grammar behind the built-in binder predictor, not "
@@ -558,8 +558,8 @@ def run_benchmarks(predictor, output_dir, *, which=("kl", "recall"), methods=MET
     started = time.time()
     if "kl" in which:
         if test_sequences is None:
-            from .pretrained_specs import training_sequences
-            from .training import HELD_OUT_SEED_OFFSET
+            from .scrambler.recipes import training_sequences
+            from .scrambler.recipes import HELD_OUT_SEED_OFFSET
 
             try:
                 test_sequences = training_sequences(predictor.name, n, seed + HELD_OUT_SEED_OFFSET + 1000)
@@ -591,7 +591,7 @@ def run_benchmarks(predictor, output_dir, *, which=("kl", "recall"), methods=MET
         results["interface"] = table
         _write_csv(table, output_dir / "interface.csv")
     if "dropout" in which or "features" in which:
-        from .scrambler import load_scrambler
+        from .scrambler.explain import load_scrambler
         if "dropout" in which:
             results["dropout"] = dropout_benchmark(load_scrambler(predictor.name, dropout=True, predictor=predictor),
                                                    n=n, seed=seed + 31)
@@ -612,3 +612,70 @@ def _write_csv(frame, path):
     tmp = Path(path).with_suffix(".csv.tmp")
     frame.to_csv(tmp, index=False, float_format="%.6g")
     tmp.replace(path)
+
+
+PROBED_METHODS = ("deeplift", "deepshap")   # refuse some models (layers without an exact rule): probed first
+
+
+def method_unavailable_reason(predictor, method: str) -> str | None:
+    """Why ``method`` cannot explain ``predictor`` (DeepLIFT on a model with an unsupported layer), or None.
+
+    Probes by attributing one sequence (the alphabet's first letter repeated), so a method that would
+    fail halfway through a benchmark can be left out before it starts.
+
+    Parameters
+    ----------
+    predictor : Predictor
+        A single-sequence predictor with a fixed ``sequence_length``.
+    method : str
+        One of :data:`~scrambler_core.attribution.METHODS`; only :data:`PROBED_METHODS` are probed.
+
+    Returns
+    -------
+    str or None
+        The first line of the refusal, or None when the method is expected to work.
+    """
+    if method not in PROBED_METHODS:
+        return None
+    probe = predictor.alphabet.letters[0] * predictor.sequence_length
+    try:
+        attribute(predictor, [probe], "deeplift")
+    except ValueError as err:
+        return str(err).splitlines()[0]
+    return None
+
+
+def polya_benchmarks(dropout, positive, negative, *, n=128, run=None, progress=None) -> dict:
+    """Both benchmarks of the polya special scramblers: mask dropout, then positive / negative features.
+
+    Parameters
+    ----------
+    dropout : Scrambler or None
+        The mask-dropout scrambler (None: that benchmark is skipped).
+    positive, negative : Scrambler or None
+        The maximize / minimize scramblers (None for either: the feature benchmark is skipped).
+    n : int
+        Test sequences of each benchmark.
+    run : callable, optional
+        ``run(kind, compute, models)`` returns ``compute()`` or a stored result (a cache); ``kind`` is
+        "dropout_benchmark" or "feature_sign_benchmark", ``models`` the scrambler or the pair of them.
+        Default: just compute.
+    progress : callable, optional
+        ``progress(fraction, text)`` before the feature benchmark (0.5).
+
+    Returns
+    -------
+    dict
+        ``{"dropout": table or None, "features": table or None}`` (:func:`dropout_benchmark`,
+        :func:`feature_sign_benchmark`).
+    """
+    run = run or (lambda kind, compute, models: compute())
+    out = {"dropout": None, "features": None}
+    if dropout is not None:
+        out["dropout"] = run("dropout_benchmark", lambda: dropout_benchmark(dropout, n=n), dropout)
+    if progress is not None:
+        progress(0.5, "Running the positive / negative feature benchmark…")
+    if positive is not None and negative is not None:
+        out["features"] = run("feature_sign_benchmark", lambda: feature_sign_benchmark(positive, negative, n=n),
+                              (positive, negative))
+    return out

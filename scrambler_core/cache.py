@@ -34,7 +34,7 @@ from pathlib import Path, PurePath
 
 import numpy as np
 
-__all__ = ["fingerprint", "cache_key", "ResultCache", "default_cache_dir", "FLOAT_DIGITS"]
+__all__ = ["fingerprint", "cache_key", "call_key", "cached_call", "ResultCache", "default_cache_dir", "FLOAT_DIGITS"]
 
 log = logging.getLogger(__name__)
 
@@ -529,3 +529,50 @@ def _check_value(value, validate, expected_type):
     except Exception as err:  # a validator that cannot even look at the value rejects it
         return f"validate raised {type(err).__name__}: {err}"
     return None if ok else "validate rejected the value"
+
+
+# ============================================================================ one call
+
+def call_key(kind: str, model=None, /, **params) -> str:
+    """The :func:`cache_key` of one call: ``kind``, the model's fingerprint and every parameter.
+
+    Parameters
+    ----------
+    kind : str
+        What is computed ("explain", "predict", ...).
+    model : Predictor, Scrambler, keras.Model, tuple of them or None
+        Keyed by :func:`fingerprint` (so two loads of the same weights share entries).
+    **params
+        Every input of the computation, keyed by name (sorted, so their order does not matter);
+        values of any type :func:`cache_key` encodes (models inside them by fingerprint).
+
+    Returns
+    -------
+    str
+        64 hex characters.
+    """
+    named = [item for name in sorted(params) for item in (name, params[name])]
+    return cache_key(kind, model, *named)
+
+
+def cached_call(cache: ResultCache, kind: str, compute, model=None, /, **params):
+    """``compute()`` once per distinct ``(kind, model, params)``, kept in ``cache``.
+
+    Parameters
+    ----------
+    cache : ResultCache
+    kind : str
+        What is computed; results of different kinds never share a key.
+    compute : callable
+        No arguments; called on a miss (or a damaged entry) and its value stored.
+    model : Predictor, Scrambler, keras.Model, tuple of them or None
+        The model(s) the result depends on, keyed by :func:`fingerprint`.
+    **params
+        EVERY input of ``compute`` besides the model (see :func:`call_key`).
+
+    Returns
+    -------
+    object
+        The cached or freshly computed value.
+    """
+    return cache.get_or_compute(call_key(kind, model, **params), compute)

@@ -459,3 +459,57 @@ def run_benchmarks_in_memory(predictor, *, which=("kl", "recall"), methods=FAST_
                            "n_samples": int(n_samples), "n_per_example": int(n_per_example),
                            "steps": None if steps is None else int(steps)}
     return results
+
+
+def explanation_scores_table(explanation, sequence: str, letters: str, index: int = 0) -> pd.DataFrame:
+    """Per-position scores of one explained sequence (the Explore page's CSV).
+
+    Parameters
+    ----------
+    explanation : Explanation
+        From ``Scrambler.explain``; ``importance`` (N, L), ``per_position_bits`` (N, L), ``pwm`` (N, L, A).
+    sequence : str
+        The explained sequence, length L.
+    letters : str
+        The alphabet's letters (A), the PWM's column order.
+    index : int
+        Which explained sequence.
+
+    Returns
+    -------
+    pandas.DataFrame
+        L rows: ``position`` (1-based), ``letter``, ``importance``, ``bits``, then ``p_<letter>`` per letter.
+    """
+    frame = pd.DataFrame({"position": np.arange(1, len(sequence) + 1), "letter": list(sequence),
+                          "importance": explanation.importance[index],
+                          "bits": explanation.per_position_bits[index]})
+    for j, letter in enumerate(letters):
+        frame[f"p_{letter}"] = explanation.pwm[index][:, j]
+    return frame
+
+
+def pair_ism_table(ism_a, ism_b, chain_a: str, chain_b: str, letters: str) -> pd.DataFrame:
+    """Every substitution of both chains of a pair with its Δ log-odds (the pair ISM CSV).
+
+    Parameters
+    ----------
+    ism_a, ism_b : array_like, shapes (La, A) and (Lb, A)
+        Δ log-odds of each substitution (``scrambler_core.pair_ism.pair_ism``).
+    chain_a, chain_b : str
+        The chains, lengths La and Lb.
+    letters : str
+        The alphabet's letters (A), the ISM's column order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``chain`` ("a"/"b"), ``position`` (1-based), ``residue``, ``substitution``,
+        ``delta_logodds``; one row per letter differing from the residue.
+    """
+    rows = []
+    for chain_name, ism, chain in (("a", ism_a, chain_a), ("b", ism_b, chain_b)):
+        for i, residue in enumerate(chain):
+            for j, letter in enumerate(letters):
+                if letter != residue:
+                    rows.append((chain_name, i + 1, residue, letter, float(ism[i, j])))
+    return pd.DataFrame(rows, columns=["chain", "position", "residue", "substitution", "delta_logodds"])

@@ -629,15 +629,22 @@ def logos_figure(rows, alphabet, *, titles=None, y_labels=None, hover_values=Non
         data += _letter_traces(heights, letters, positions, r, fixed[r])
         data.append(_hover_trace(_hover_texts(heights, hover_values[r], letters, positions, y_labels[r]),
                                  positions, y_ranges[r], r))
+    return go.Figure(data=data, layout=_logos_layout(titles, y_labels, y_ranges, positions, (first, last),
+                                                     row_height, uirevision, highlight, shade))
+
+
+def _logos_layout(titles, y_labels, y_ranges, positions, shown, row_height, uirevision, highlight, shade):
+    """The layout of :func:`logos_figure`: stacked row axes, titles, bands; ``shown`` = (first, last) index."""
+    n_rows = len(titles)
     gap = 40 if any(titles) else 14
     top_margin = 34 if titles[0] else 12
     domains = _row_domains(n_rows, row_height, gap)
-    layout = dict(_axes_layout(n_rows, domains, (positions[first] - 0.5, positions[last] + 0.5), y_ranges,
-                               y_labels),
-                  height=n_rows * row_height + (n_rows - 1) * gap + top_margin + 40,
-                  margin=dict(l=64, r=16, t=top_margin, b=40), plot_bgcolor="white", paper_bgcolor="white",
-                  barmode="overlay", hovermode="closest", dragmode="zoom", showlegend=False,
-                  uirevision=uirevision, annotations=_title_annotations(titles, domains),
-                  shapes=_highlight_shapes(shade, positions, n_rows, SHADE_COLOR, "shade")
-                  + _highlight_shapes(highlight, positions, n_rows))
-    return go.Figure(data=data, layout=layout)
+    first, last = shown
+    return dict(_axes_layout(n_rows, domains, (positions[first] - 0.5, positions[last] + 0.5), y_ranges,
+                             y_labels),
+                height=n_rows * row_height + (n_rows - 1) * gap + top_margin + 40,
+                margin=dict(l=64, r=16, t=top_margin, b=40), plot_bgcolor="white", paper_bgcolor="white",
+                barmode="overlay", hovermode="closest", dragmode="zoom", showlegend=False,
+                uirevision=uirevision, annotations=_title_annotations(titles, domains),
+                shapes=_highlight_shapes(shade, positions, n_rows, SHADE_COLOR, "shade")
+                + _highlight_shapes(highlight, positions, n_rows))
