@@ -58,7 +58,7 @@ def predictor_background(predictor) -> np.ndarray:
     cached = getattr(predictor, "_attribution_background", None)
     if cached is not None:
         return cached
-    from .scrambler import uniform_background
+    from .scrambler.maths import uniform_background
 
     try:
         background = np.asarray(_pretrained_scrambler(predictor, "inclusion").background, np.float32)
@@ -69,7 +69,7 @@ def predictor_background(predictor) -> np.ndarray:
 
 
 def _pretrained_scrambler(predictor, mode="inclusion", objective="reconstruct", architecture=None):
-    from .scrambler import load_scrambler
+    from .scrambler.explain import load_scrambler
 
     cache = predictor.__dict__.setdefault("_attribution_scramblers", {})
     pair = getattr(predictor, "is_concatenated_pair", False)
@@ -398,7 +398,7 @@ def scrambler(predictor, x, *, target_bits=None, mode="inclusion", scrambler=Non
 
 def _predictor_inputs(x, s, pwm, present, seed_pair, *, kind, masking, background, n_samples, sampler):
     """What the per-example predictor sees, (N, S', L, A): PSSM samples or a continuous mask's blend."""
-    from .scrambler import sample_pwm
+    from .scrambler.maths import sample_pwm
 
     length, size = x.shape[1], x.shape[2]
     if masking == "sample":
@@ -440,7 +440,7 @@ class _PerExampleOptimiser:
 
     def __init__(self, predictor, batch, length, size, *, kind, mode, objective, background, n_samples,
                  sampler, learning_rate, penalty_weight, target_bits, penalty_kind, masking="sample"):
-        from .scrambler import conservation, conservation_penalty, pwm_from_scores, prediction_loss
+        from .scrambler.maths import conservation, conservation_penalty, pwm_from_scores, prediction_loss
 
         self.kind = kind
         shape = (batch, length)
@@ -730,7 +730,7 @@ def attribute(predictor, seqs, method, *, return_info=False, **options):
     Parameters
     ----------
     predictor : Predictor, or a pair predictor (then ``seqs`` are (seq_a, seq_b) pairs and the result
-        is chain a then chain b along the length axis, (N, 2 Lmax, A); see :mod:`scrambler_core.pairs`)
+        is chain a then chain b along the length axis, (N, 2 Lmax, A); see :mod:`scrambler_core.predictors.pairs`)
     seqs : str, list of str, or np.ndarray (N, L, A)
     method : str — one of :data:`METHODS`
     return_info : bool — also return a dict with ``predictor_calls``, ``seconds``,
@@ -752,7 +752,7 @@ def attribute(predictor, seqs, method, *, return_info=False, **options):
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise ValueError(f"{method} does not take {', '.join(unknown)}; its options are {', '.join(allowed)}")
-    from .pairs import as_single_input
+    from .predictors.pairs import as_single_input
     predictor = as_single_input(predictor)
     if getattr(predictor, "is_concatenated_pair", False) and method in PAIR_UNSUPPORTED:
         raise ValueError(f"{method} is not available for pair predictors (the layer-by-layer rules do not cover the "

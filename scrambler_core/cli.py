@@ -13,11 +13,25 @@ import zlib
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
+# placeholders for the attribution method names in help texts, filled in by _MethodsHelp
+_ALL_METHODS, _OTHER_METHODS = "<all methods>", "<methods but scrambler>"
+
+
+class _MethodsHelp(argparse.HelpFormatter):
+    """Writes the method names into a subcommand's help only when it is shown: building the parser
+    (and ``--help``) must not import :mod:`scrambler_core.attribution`, which loads TensorFlow."""
+
+    def _get_help_string(self, action):
+        text = super()._get_help_string(action)
+        if text and (_ALL_METHODS in text or _OTHER_METHODS in text):
+            text = text.replace(_ALL_METHODS, ", ".join(_methods())).replace(
+                _OTHER_METHODS, ", ".join(m for m in _methods() if m != "scrambler"))
+        return text
 
 
 def _parser():
     parser = argparse.ArgumentParser(
-        prog="python -m scrambler_core",
+        prog="scrambler" if Path(sys.argv[0]).name == "scrambler" else "python -m scrambler_core",
         description="Scrambler networks: explain what a sequence model reads.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -49,6 +63,7 @@ def _parser():
                    help="pair predictors (binder; input CSV with sequence_a,sequence_b): which pair scrambler")
 
     p = sub.add_parser("batch", help="score thousands of sequences or VCF variants into a resumable Parquet dataset",
+                       formatter_class=_MethodsHelp,
                        description="Score every sequence of a FASTA/CSV file, or every ALT allele of a VCF (windows "
                                    "cut from --fasta around each variant), with the scrambler and any attribution "
                                    "method. Writes a folder of Parquet shards plus _manifest.json; an interrupted run "
@@ -63,8 +78,7 @@ def _parser():
     p.add_argument("--fasta", help="reference genome FASTA for a VCF input (indexed with pyfaidx)")
     p.add_argument("--anchor", type=int, help="VCF: window position (1-based) of the variant (default: the middle)")
     p.add_argument("--column", default="sequence", help="sequence column of a CSV/TSV input")
-    p.add_argument("--methods", default="scrambler", help="comma-separated: scrambler and/or " + ", ".join(
-        m for m in _methods() if m != "scrambler"))
+    p.add_argument("--methods", default="scrambler", help="comma-separated: scrambler and/or " + _OTHER_METHODS)
     p.add_argument("--target-bits", default="0.5", help="comma-separated bits for the scrambler, e.g. 0.25,0.5,1.0")
     p.add_argument("--mode", choices=("inclusion", "occlusion"), default="inclusion")
     p.add_argument("--objective", choices=("reconstruct", "maximize", "minimize"), default="reconstruct")
@@ -85,6 +99,7 @@ def _parser():
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("attribute", help="attribution scores by any method (ISM, IG, DeepSHAP, scrambler...)",
+                       formatter_class=_MethodsHelp,
                        description="Score sequences with one attribution method. Writes one row per sequence: "
                                    "id, sequence, prediction and the per-position score on the observed letter "
                                    "(CSV columns score_1..L, or a list column in Parquet).")
@@ -92,7 +107,7 @@ def _parser():
                    help="built-in (utr5, polya), published (optimus5, aparent2) or path to a .keras model")
     p.add_argument("--model-path", help="weights file of a published predictor (optimus5, aparent2, ppi); "
                                         "default: found in $SCRAMBLER_MODELS_DIR")
-    p.add_argument("--method", required=True, help="one of: " + ", ".join(_methods()))
+    p.add_argument("--method", required=True, help="one of: " + _ALL_METHODS)
     p.add_argument("--input", required=True, help="FASTA, CSV/TSV (column 'sequence') or .txt; - for stdin")
     p.add_argument("--column", default="sequence")
     p.add_argument("--output", required=True, help="output .csv or .parquet")
@@ -101,6 +116,7 @@ def _parser():
     p.add_argument("--seed", type=int, default=0)
 
     p = sub.add_parser("benchmark", help="the paper's benchmarks: inclusion/occlusion KL, Table D recall, cost",
+                       formatter_class=_MethodsHelp,
                        description="Run the inclusion/occlusion benchmark (top 20/10/5/2 %% kept or resampled, "
                                    "128 background samples, median divergence) and, for 50-nt 5'UTR "
                                    "predictors, the Table D uAUG/stop recall, for every method; writes kl.csv, "
@@ -112,7 +128,7 @@ def _parser():
                    help="kl, recall (50-nt 5'UTR predictors), interface (binder: average precision of the true "
                         "interface residues), dropout / features (polya: alternative explanations, positive and "
                         "negative features); all: what applies to the predictor")
-    p.add_argument("--methods", default="all", help="comma-separated methods (default: all): " + ", ".join(_methods()))
+    p.add_argument("--methods", default="all", help="comma-separated methods (default: all): " + _ALL_METHODS)
     p.add_argument("--n", type=int, default=256, help="test sequences for the KL benchmark (default 256)")
     p.add_argument("--n-recall", type=int, default=512, help="sequences per uORF setting (default 512)")
     p.add_argument("--n-samples", type=int, default=128, help="background samples per sequence (default 128)")
@@ -156,7 +172,7 @@ def _parser():
 
     p = sub.add_parser("train-scrambler", help="train a (bits-conditioned) scrambler for a predictor",
                        description="Train a scrambler. For built-in predictors the data and settings default to "
-                                   "those of the committed pretrained scramblers (scrambler_core.pretrained_specs).")
+                                   "those of the committed pretrained scramblers (scrambler_core.scrambler.recipes).")
     p.add_argument("--predictor", required=True,
                    help="built-in (utr5, polya), published (optimus5, aparent2) or path to a .keras model")
     p.add_argument("--model-path", help="weights file of a published predictor (default: $SCRAMBLER_MODELS_DIR)")
@@ -260,9 +276,9 @@ def _with_positions(frame, values, name, output):
 
 def _single_predictor(args):
     """The predictor named by --predictor (and --model-path); pair predictors are refused with the reason."""
-    from .predictors import load_predictor
+    from .predictors.registry import load_predictor
     predictor = load_predictor(args.predictor, path=getattr(args, "model_path", None))
-    if getattr(predictor, "is_pair", False):
+    if predictor.is_pair:
         raise ValueError(f"{predictor.name} is a pair predictor; `{args.command}` takes single-sequence "
                          "predictors (pairs: use `predict` with a two-column CSV)")
     return predictor
@@ -294,18 +310,18 @@ def cmd_explain(args):
     import pandas as pd
     from tqdm import tqdm
 
-    from .scrambler import load_scrambler
+    from .scrambler.explain import load_scrambler
 
     if Path(args.output).suffix not in (".csv", ".parquet"):
         raise ValueError(f"output must end in .csv or .parquet, got {args.output!r}")
-    from .external import EXTERNAL_PREDICTORS
-    from .predictors import BUILTIN_PREDICTORS
+    from .predictors.registry import EXTERNAL_PREDICTORS
+    from .predictors.registry import BUILTIN_PREDICTORS
     if not args.scrambler and args.predictor not in BUILTIN_PREDICTORS + EXTERNAL_PREDICTORS:
         raise ValueError("--scrambler is required for a predictor given by path "
                          "(train one with: python -m scrambler_core train-scrambler)")
-    from .scrambler import drop_mask_from_ranges
-    from .predictors import load_predictor
-    if getattr(load_predictor(args.predictor, path=args.model_path), "is_pair", False):
+    from .scrambler.maths import drop_mask_from_ranges
+    from .predictors.registry import load_predictor
+    if load_predictor(args.predictor, path=args.model_path).is_pair:
         return _explain_pairs(args)
     predictor = _single_predictor(args)
     scrambler = load_scrambler(args.scrambler or args.predictor, mode=args.mode, predictor=predictor,
@@ -335,7 +351,7 @@ def cmd_explain(args):
 
 
 def cmd_batch(args):
-    from .batch import read_results, results_to_csv, run_batch
+    from .batch.run import read_results, results_to_csv, run_batch
 
     def numbers(text, what):
         try:
@@ -366,8 +382,9 @@ def cmd_batch(args):
 
 def _explain_pairs(args):
     """``explain`` for a pair predictor: CSV with two sequence columns in, per-chain importance out."""
-    from .predictors import load_predictor
-    from .scrambler import drop_mask_from_ranges, load_scrambler
+    from .predictors.registry import load_predictor
+    from .scrambler.explain import load_scrambler
+    from .scrambler.maths import drop_mask_from_ranges
 
     predictor = load_predictor(args.predictor, path=args.model_path)
     if args.template:
@@ -434,9 +451,9 @@ def cmd_benchmark(args):
             options.setdefault(m, {}).setdefault("penalty_weight", args.penalty_weight)
     for m in methods:
         options.setdefault(m, {}).setdefault("seed", args.seed)
-    from .predictors import load_predictor
+    from .predictors.registry import load_predictor
     predictor = load_predictor(args.predictor, path=args.model_path)
-    pair = getattr(predictor, "is_pair", False)
+    pair = predictor.is_pair
     if args.benchmark in ("interface", "all") and pair:
         if predictor.name != "binder":
             raise ValueError(f"{predictor.name} is a pair predictor without a known grammar; the interface "
@@ -498,9 +515,9 @@ def cmd_benchmark(args):
 def cmd_predict(args):
     import pandas as pd
 
-    from .predictors import load_predictor
+    from .predictors.registry import load_predictor
     predictor = load_predictor(args.predictor, path=args.model_path)
-    if getattr(predictor, "is_pair", False):
+    if predictor.is_pair:
         frame = _read_pairs(args.input, args.column)
         frame["prediction"] = predictor.predict(list(zip(frame.iloc[:, 1], frame.iloc[:, 2])))
         _write_table(frame, args.output)
@@ -512,17 +529,17 @@ def cmd_predict(args):
 
 
 def cmd_train_predictor(args):
-    from .predictors import PRETRAINED_DIR
-    from .training import train_predictor
+    from .paths import PRETRAINED_DIR
+    from .predictors.training import train_predictor
     card = train_predictor(args.name, output_dir=args.output_dir or PRETRAINED_DIR, seed=args.seed,
                            n_train=args.n_train, n_test=args.n_test, epochs=args.epochs, verbose=2)
     print(json.dumps(card["metrics_held_out"], indent=2))
 
 
 def cmd_train_scrambler(args):
-    from .external import EXTERNAL_PREDICTORS
-    from .predictors import BUILTIN_PREDICTORS
-    from .training import train_scrambler_cli
+    from .predictors.registry import EXTERNAL_PREDICTORS
+    from .predictors.registry import BUILTIN_PREDICTORS
+    from .scrambler.recipes import train_scrambler_cli
     if args.predictor not in BUILTIN_PREDICTORS + EXTERNAL_PREDICTORS and not args.input:
         raise ValueError("--input (training sequences) is required for a predictor given by path")
     card = train_scrambler_cli(args.predictor, mode=args.mode, output=args.output, input_path=args.input,
@@ -536,7 +553,7 @@ def cmd_train_scrambler(args):
 
 
 def cmd_calibrate_scrambler(args):
-    from .training import calibrate_scrambler_file
+    from .scrambler.recipes import calibrate_scrambler_file
     card = calibrate_scrambler_file(args.path, seed=args.seed)
     print(json.dumps(card["metrics_held_out"], indent=2))
 
@@ -548,12 +565,11 @@ COMMANDS = {"explain": cmd_explain, "batch": cmd_batch, "attribute": cmd_attribu
 def main(argv=None) -> int:
     """Entry point; returns the exit status."""
     args = _parser().parse_args(argv)
-    from .predictors import ModelFileError
-    from .sequences import SequenceError
     started = time.time()
     try:
         COMMANDS[args.command](args)
-    except (SequenceError, ModelFileError, ValueError, OSError, EOFError, zlib.error) as err:
+    # SequenceError and predictors.ModelFileError are ValueErrors (importing the latter here would load TensorFlow)
+    except (ValueError, OSError, EOFError, zlib.error) as err:
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
         print(f"error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import synthetic
-from .scrambler import Scrambler, bits_tracking  # noqa: F401  (re-exported)
+from .scrambler.explain import Scrambler, bits_tracking  # noqa: F401  (re-exported)
 
 
 def top_k_hits(importance, positions, k):

@@ -172,7 +172,7 @@ def aparent2_examples() -> list[Example]:
     """205-nt windows for APARENT2, hexamer at 0-based position 70 (the model's convention).
 
     A hand-made trio on one background (canonical AATAAA, the weaker ATTAAA, no signal) and two
-    windows from :func:`scrambler_core.pretrained_specs.generate_pas_windows`, the scramblers'
+    windows from :func:`scrambler_core.scrambler.recipes.generate_pas_windows`, the scramblers'
     training distribution. Every other AATAAA/ATTAAA is broken, so the marked hexamer is the
     only signal.
 
@@ -180,7 +180,7 @@ def aparent2_examples() -> list[Example]:
     -------
     list of Example — deterministic
     """
-    from .pretrained_specs import generate_pas_windows
+    from .scrambler.recipes import generate_pas_windows
 
     trio_background, *generated = generate_pas_windows(3, seed=11, length=APARENT2_LENGTH,
                                                        pas_position=APARENT2_PAS_POSITION)

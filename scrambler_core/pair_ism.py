@@ -1,6 +1,6 @@
 """In-silico mutagenesis of a pair predictor: every single-residue substitution of both chains.
 
-A pair predictor (:class:`scrambler_core.external.PairPredictor`, e.g. the coiled-coil binder
+A pair predictor (:class:`scrambler_core.predictors.base.PairPredictor`, e.g. the coiled-coil binder
 ``ppi``) scores two sequences together. :func:`pair_ism` substitutes every letter of each chain in
 turn, keeps the other chain as it is, and reports the change in the logit of the predicted
 probability. All mutants go through the predictor in one batched call.
@@ -15,6 +15,8 @@ probability. All mutants go through the predictor in one batched call.
 from __future__ import annotations
 
 import numpy as np
+
+from .predictors.base import BasePredictor
 
 PROBABILITY_CLIP = 1e-7   # probabilities are clipped to [clip, 1 - clip] before the logit
 
@@ -89,7 +91,7 @@ def pair_ism(predictor, seq_a: str, seq_b: str):
     The probability is clipped to [1e-7, 1 - 1e-7] before the logit, so a saturated output gives a
     large but finite change.
     """
-    if not getattr(predictor, "is_pair", False):
+    if not (isinstance(predictor, BasePredictor) and predictor.is_pair):
         raise TypeError(f"pair_ism needs a pair predictor; {getattr(predictor, 'name', predictor)!r} reads one "
                         "sequence (use scrambler_core.attribute(..., method='ism'))")
     onehot_a, lengths_a = predictor.encode([seq_a], "a")

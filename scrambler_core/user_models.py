@@ -40,9 +40,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .predictors import OUTPUT_KINDS, ModelFileError, Predictor, load_predictor
-from .scrambler import MODES, Scrambler, bits_tracking, calibrate_bits, load_scrambler, train_scrambler
-from .sequences import SequenceError, decode, get_alphabet, read_csv_column, read_fasta, validate_sequence
+from .predictors.base import OUTPUT_KINDS, ModelFileError, Predictor
+from .predictors.registry import load_predictor
+from .cards import scrambler_card
+from .scrambler.explain import Scrambler, bits_tracking, calibrate_bits, load_scrambler
+from .scrambler.maths import MODES
+from .scrambler.train import train_scrambler
+from .records import read_records
+from .sequences import SequenceError, decode, get_alphabet
 from .hashing import sha256_bytes, sha256_file
 
 __all__ = [
@@ -358,16 +363,6 @@ def _count_records(text: str, table: bool) -> int:
     return headers if headers else len(lines)
 
 
-def _read_lines(text: str, predictor: Predictor, source: str) -> list[tuple[str, str]]:
-    """One sequence per non-empty line, ids ``line<k>``."""
-    out = []
-    for k, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            out.append((f"line{k}", validate_sequence(line, predictor.alphabet, length=predictor.sequence_length,
-                                                      name=f"line {k} of {source}")))
-    return out
-
-
 def read_user_sequences(file_name: str, data: bytes, predictor: Predictor, *,
                         max_sequences=MAX_UPLOAD_SEQUENCES, min_sequences=MIN_TRAINING_SEQUENCES,
                         column=SEQUENCE_COLUMN) -> list[str]:
@@ -416,26 +411,14 @@ def read_user_sequences(file_name: str, data: bytes, predictor: Predictor, *,
     if _count_records(text, table) > max_sequences:
         raise SequenceError(f"{source} holds about {_count_records(text, table)} sequences; at most "
                             f"{max_sequences} are accepted (upload a random subset)")
-    length = predictor.sequence_length
-    if table:
-        try:
-            records = read_csv_column(io.StringIO(text), column, alphabet=predictor.alphabet, length=length,
-                                      sep="\t" if suffix == ".tsv" else ",")
-        except SequenceError as err:
-            raise SequenceError(f"{source}: {err}") from None
-    elif suffix == ".txt" and not any(ln.lstrip().startswith(">") for ln in text.splitlines()):
-        records = _read_lines(text, predictor, source)
-    else:
-        handle = io.StringIO(text)
-        handle.name = source
-        records = read_fasta(handle, predictor.alphabet, length=length)
+    records = read_records(io.StringIO(text), predictor, name=source, column=column, on_error="raise").rows
     if len(records) < min_sequences:
         raise SequenceError(f"{source} holds {len(records)} sequence{'s' if len(records) != 1 else ''}; "
                             f"training a scrambler needs at least {min_sequences}")
     if len(records) > max_sequences:
         raise SequenceError(f"{source} holds {len(records)} sequences; at most {max_sequences} are accepted "
                             "(upload a random subset)")
-    return [seq for _, seq in records]
+    return [r["sequence"] for r in records]
 
 
 # ============================================================================ training
@@ -578,6 +561,32 @@ def train_user_scrambler(predictor: Predictor, sequences, *, mode="inclusion", e
         Too few sequences, or a sequence that does not fit the predictor.
     """
     started = time.time()
+    options, x_all = _user_training_inputs(predictor, sequences, mode, epochs, settings)
+    x_train, x_valid = (x_all[indices] for indices in _split(len(x_all), seed, options))
+    batch_size = min(int(options["batch_size"]), len(x_train))
+    scrambler, history = train_scrambler(
+        predictor, x_train, mode=mode, bits_conditioned=True, bits_range=tuple(options["bits_range"]),
+        bits_schedule=tuple(options["bits_schedule"]), epochs=options["epochs"], batch_size=batch_size,
+        n_samples=int(options["n_samples"]), learning_rate=float(options["learning_rate"]),
+        penalty_weight=_penalty_weights(options), network_options=dict(options["network_options"]),
+        seed=seed, validation=x_valid[:64], checkpoint=checkpoint, progress=progress,
+        log=log or (lambda message: None), time_limit=time_limit)
+    metrics = _held_out_metrics(scrambler, x_valid, mode, seed) if calibrate else {}
+    data = {"n_sequences": len(x_all), "sha256": _sequences_sha256(decode(x_all, predictor.alphabet)),
+            "sha256_of": "the sequences (cleaned, upper case) joined by newlines, in upload order",
+            "n_train": len(x_train), "n_validation": len(x_valid), **(source or {})}
+    scrambler.card = _user_scrambler_card(predictor, mode, {
+        "data": data, "seed": seed,
+        "settings": {**options, "batch_size": batch_size, "mode": mode,
+                     "penalty_weight_per_epoch": _penalty_weights(options)},
+        "history": history, "metrics_held_out": metrics,
+        "training_seconds": history[-1]["seconds"] if history else 0.0,
+        "seconds": round(time.time() - started, 1)})
+    return scrambler, history
+
+
+def _user_training_inputs(predictor: Predictor, sequences, mode, epochs, settings):
+    """Check the request and one-hot the sequences: the training options and ``x`` (N, L, A)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if predictor.sequence_length is None:
@@ -589,39 +598,21 @@ def train_user_scrambler(predictor: Predictor, sequences, *, mode="inclusion", e
     if len(x_all) < MIN_TRAINING_SEQUENCES:
         raise SequenceError(f"{len(x_all)} sequences given; training a scrambler needs at least "
                             f"{MIN_TRAINING_SEQUENCES}")
-    train, valid = _split(len(x_all), seed, options)
-    x_train, x_valid = x_all[train], x_all[valid]
-    batch_size = min(int(options["batch_size"]), len(x_train))
-    scrambler, history = train_scrambler(
-        predictor, x_train, mode=mode, bits_conditioned=True, bits_range=tuple(options["bits_range"]),
-        bits_schedule=tuple(options["bits_schedule"]), epochs=options["epochs"], batch_size=batch_size,
-        n_samples=int(options["n_samples"]), learning_rate=float(options["learning_rate"]),
-        penalty_weight=_penalty_weights(options), network_options=dict(options["network_options"]),
-        seed=seed, validation=x_valid[:64], checkpoint=checkpoint, progress=progress,
-        log=log or (lambda message: None), time_limit=time_limit)
-    metrics = _held_out_metrics(scrambler, x_valid, mode, seed) if calibrate else {}
-    scrambler.card = _json_ready({
-        "name": f"{predictor.name}_{mode}",
-        "kind": "scrambler",
-        "predictor": predictor.name,
+    return options, x_all
+
+
+def _user_scrambler_card(predictor: Predictor, mode, training) -> dict:
+    """The card of a scrambler trained on uploads (strict JSON): identity of the predictor plus ``training``."""
+    identity = {
         "predictor_sha256": _file_sha256(predictor.path),
         "predictor_summary": {k: v for k, v in describe_predictor(predictor).items()
                               if k not in ("alphabet_ambiguous", "name")},
         "mode": mode,
         "bits_conditioned": True,
-        "data": {"n_sequences": len(x_all), "sha256": _sequences_sha256(decode(x_all, predictor.alphabet)),
-                 "sha256_of": "the sequences (cleaned, upper case) joined by newlines, in upload order",
-                 "n_train": len(x_train), "n_validation": len(x_valid), **(source or {})},
-        "seed": seed,
-        "settings": {**options, "batch_size": batch_size, "mode": mode,
-                     "penalty_weight_per_epoch": _penalty_weights(options)},
-        "history": history,
-        "metrics_held_out": metrics,
-        "training_seconds": history[-1]["seconds"] if history else 0.0,
-        "seconds": round(time.time() - started, 1),
-        "command": "scrambler_core.user_models.train_user_scrambler",
-    })
-    return scrambler, history
+    }
+    card = scrambler_card(f"{predictor.name}_{mode}", predictor.name, identity=identity, training=training,
+                          command="scrambler_core.user_models.train_user_scrambler")
+    return _json_ready(card.to_dict())
 
 
 # ============================================================================ downloads

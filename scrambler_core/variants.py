@@ -455,6 +455,59 @@ def _check_vcf_allele(allele: str, k: int, n: int, ref: str, length: int, alphab
         raise SequenceError(f"{which} is the same as REF (nothing changes){hint}")
 
 
+def _checked_window_start(window_start) -> int:
+    """``window_start`` as an int, refusing non-integers and values below 1."""
+    if isinstance(window_start, bool) or not isinstance(window_start, (int, np.integer)):
+        raise SequenceError(f"window start must be a whole number (the genomic coordinate of "
+                            f"the window's first letter), got {window_start!r}")
+    window_start = int(window_start)
+    if window_start < 1:
+        raise SequenceError(f"window start must be at least 1 (1-based genomic coordinate), "
+                            f"got {window_start}")
+    return window_start
+
+
+def _vcf_columns(line) -> list[str]:
+    """The columns of the one data line of ``line``; refuses fewer than 5."""
+    data, lineno = _vcf_data_line(line)
+    columns = data.split("\t") if "\t" in data else data.split()
+    columns = [c.strip() for c in columns]
+    if len(columns) < len(_VCF_COLUMNS):
+        raise SequenceError(
+            f"the VCF line (line {lineno}) has {_count(len(columns), 'column')}; need at least 5: "
+            f"{' '.join(_VCF_COLUMNS)} (found: {' | '.join(columns) or 'nothing'})"
+        )
+    return columns
+
+
+def _window_ref(window: str, window_start: int, pos_text: str, ref_text: str, alphabet) -> tuple[int, str]:
+    """(0-based window index of POS, cleaned REF) after checking POS and REF against the window."""
+    length = len(window)
+    if not re.fullmatch(r"[0-9]+", pos_text) or int(pos_text) < 1:
+        raise SequenceError(f"VCF POS (column 2) must be a positive whole number, got '{pos_text}'")
+    pos = int(pos_text)
+    window_end = window_start + length - 1
+    ref = _convert_ut(_upper(ref_text), alphabet)
+    if not ref or ref == ".":
+        raise SequenceError("VCF REF (column 4) is empty")
+    _check_allele_letters(ref, alphabet, f"VCF REF '{ref_text}'")
+    if pos < window_start or pos + len(ref) - 1 > window_end:
+        raise SequenceError(
+            f"VCF POS {pos} (REF '{ref}') is outside the window, which covers genomic "
+            f"positions {window_start}-{window_end} ({_letters_word(length, alphabet)} from "
+            f"window start {window_start})"
+        )
+    index = pos - window_start
+    observed = window[index:index + len(ref)]
+    if observed != ref:
+        where = (f"genomic position {pos} (window position {index + 1})" if len(ref) == 1 else
+                 f"genomic positions {pos}-{pos + len(ref) - 1} (window positions "
+                 f"{index + 1}-{index + len(ref)})")
+        raise SequenceError(f"VCF REF '{ref}' does not match the window, which has "
+                            f"'{observed}' at {where}; check the window start coordinate")
+    return index, ref
+
+
 def parse_vcf_line(line, window, window_start, alphabet="dna", chrom=None) -> list[Variant]:
     """Map a VCF record onto a reference window.
 
@@ -499,47 +552,12 @@ def parse_vcf_line(line, window, window_start, alphabet="dna", chrom=None) -> li
     alphabet = get_alphabet(alphabet)
     window = validate_sequence(window, alphabet, name="window")
     length = len(window)
-    if isinstance(window_start, bool) or not isinstance(window_start, (int, np.integer)):
-        raise SequenceError(f"window start must be a whole number (the genomic coordinate of "
-                            f"the window's first letter), got {window_start!r}")
-    window_start = int(window_start)
-    if window_start < 1:
-        raise SequenceError(f"window start must be at least 1 (1-based genomic coordinate), "
-                            f"got {window_start}")
-    data, lineno = _vcf_data_line(line)
-    columns = data.split("\t") if "\t" in data else data.split()
-    columns = [c.strip() for c in columns]
-    if len(columns) < len(_VCF_COLUMNS):
-        raise SequenceError(
-            f"the VCF line (line {lineno}) has {_count(len(columns), 'column')}; need at least 5: "
-            f"{' '.join(_VCF_COLUMNS)} (found: {' | '.join(columns) or 'nothing'})"
-        )
-    rec_chrom, pos_text, _, ref_text, alt_text = columns[:5]
+    window_start = _checked_window_start(window_start)
+    rec_chrom, pos_text, _, ref_text, alt_text = _vcf_columns(line)[:5]
     if chrom is not None and _normalise_chrom(rec_chrom) != _normalise_chrom(str(chrom)):
         raise SequenceError(f"the VCF record is on chromosome '{rec_chrom}' but the window is "
                             f"on '{chrom}'")
-    if not re.fullmatch(r"[0-9]+", pos_text) or int(pos_text) < 1:
-        raise SequenceError(f"VCF POS (column 2) must be a positive whole number, got '{pos_text}'")
-    pos = int(pos_text)
-    window_end = window_start + length - 1
-    ref = _convert_ut(_upper(ref_text), alphabet)
-    if not ref or ref == ".":
-        raise SequenceError("VCF REF (column 4) is empty")
-    _check_allele_letters(ref, alphabet, f"VCF REF '{ref_text}'")
-    if pos < window_start or pos + len(ref) - 1 > window_end:
-        raise SequenceError(
-            f"VCF POS {pos} (REF '{ref}') is outside the window, which covers genomic "
-            f"positions {window_start}-{window_end} ({_letters_word(length, alphabet)} from "
-            f"window start {window_start})"
-        )
-    index = pos - window_start
-    observed = window[index:index + len(ref)]
-    if observed != ref:
-        where = (f"genomic position {pos} (window position {index + 1})" if len(ref) == 1 else
-                 f"genomic positions {pos}-{pos + len(ref) - 1} (window positions "
-                 f"{index + 1}-{index + len(ref)})")
-        raise SequenceError(f"VCF REF '{ref}' does not match the window, which has "
-                            f"'{observed}' at {where}; check the window start coordinate")
+    index, ref = _window_ref(window, window_start, pos_text, ref_text, alphabet)
     alleles = [_convert_ut(_upper(a), alphabet) for a in alt_text.split(",")]
     out = []
     for k, allele in enumerate(alleles, start=1):
