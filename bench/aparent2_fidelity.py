@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import scrambler_core as sc  # noqa: E402
 from scrambler_core import benchmarks, evaluation  # noqa: E402
-from scrambler_core.pretrained_specs import generate_pas_windows  # noqa: E402
+from scrambler_core.scrambler.recipes import generate_pas_windows  # noqa: E402
 from scrambler_core.scrambler import train_scrambler  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

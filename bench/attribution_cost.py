@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import scrambler_core as sc  # noqa: E402
 from scrambler_core.attribution import METHODS  # noqa: E402
-from scrambler_core.pretrained_specs import training_sequences  # noqa: E402
+from scrambler_core.scrambler.recipes import training_sequences  # noqa: E402
 from scrambler_core.runtime import device_name  # noqa: E402
 
 PER_EXAMPLE = ("scrambler_optimized", "scrambler_finetuned")

@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 
 import scrambler_core as sc  # noqa: E402
 from scrambler_core import synthetic  # noqa: E402
-from scrambler_core.pretrained_specs import training_sequences  # noqa: E402
+from scrambler_core.scrambler.recipes import training_sequences  # noqa: E402
 from scrambler_core.runtime import device_name, tf  # noqa: E402
 
 

@@ -29,7 +29,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import scrambler_core as sc  # noqa: E402
-from scrambler_core import benchmarks, evaluation, pretrained_specs, synthetic  # noqa: E402
+from scrambler_core import benchmarks, evaluation, synthetic  # noqa: E402
+from scrambler_core.scrambler import recipes  # noqa: E402
 from scrambler_core.scrambler import load_scrambler, train_scrambler  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +69,7 @@ def settings_for(name):
 
 
 def training_data(predictor, spec, seed=11):
-    return pretrained_specs.recipe_sequences(predictor, {"data_kind": spec["data"]}, spec["n_data"], seed,
+    return recipes.recipe_sequences(predictor, {"data_kind": spec["data"]}, spec["n_data"], seed,
                                              return_stats=True)
 
 

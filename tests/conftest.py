@@ -1,4 +1,10 @@
-"""Shared fixtures for the app tests (AppTest and Playwright)."""
+"""Shared fixtures (pretrained weights, the published models folder) and the test tiers.
+
+Tiers (markers registered in pytest.ini): ``browser`` + ``slow`` for tests/test_browser*.py, ``app`` for
+the AppTest page tests, ``external`` for tests that use the published models (``external_dir`` /
+``models_dir``), and ``slow`` for the tests listed in SLOW_TESTS (more than about 5 s on 2 cores).
+``make test-fast`` runs ``-m "not slow and not app and not browser"``.
+"""
 import os
 import tempfile
 from pathlib import Path
@@ -34,12 +40,22 @@ def utr5_scrambler_file(utr5_predictor_file):
 
 
 EXTERNAL = Path(os.environ.get("SCRAMBLER_TEST_EXTERNAL", ROOT.parent / "shared" / "external")).resolve()
+# set by .ci/run: a missing published models folder fails the external tests instead of skipping them
+REQUIRE_EXTERNAL = "SCRAMBLER_REQUIRE_EXTERNAL"
 
 
 @pytest.fixture(scope="session")
 def external_dir():
-    """The read-only folder of published models and data (../shared/external); skip when absent."""
+    """The read-only folder of published models and data (../shared/external); skip when absent.
+
+    With ``SCRAMBLER_REQUIRE_EXTERNAL=1`` (CI) a missing folder is a failure, not a skip.
+    """
     if not EXTERNAL.is_dir():
+        if os.environ.get(REQUIRE_EXTERNAL, "") not in ("", "0"):
+            pytest.fail(f"published models folder {EXTERNAL} is absent and {REQUIRE_EXTERNAL} is set: put the "
+                        "published models (optimus5, aparent2, ppi) in ../shared/external beside the checkout, or "
+                        f"point SCRAMBLER_TEST_EXTERNAL at them, or unset {REQUIRE_EXTERNAL} to skip these tests",
+                        pytrace=False)
         pytest.skip(f"published models folder {EXTERNAL} is absent (set SCRAMBLER_TEST_EXTERNAL to it)")
     return EXTERNAL
 
@@ -49,3 +65,50 @@ def models_dir(external_dir, monkeypatch):
     """SCRAMBLER_MODELS_DIR pointed at the published models for one test."""
     monkeypatch.setenv("SCRAMBLER_MODELS_DIR", str(external_dir))
     return external_dir
+
+
+# ---------------------------------------------------------------------------------------------- test tiers
+
+# "file::test function" of the tests that take more than about 5 s on 2 cores (pytest --durations)
+SLOW_TESTS = frozenset({
+    "test_attribution.py::test_every_method_reports_cost_on_a_builtin",
+    "test_attribution.py::test_optimised_scrambler_finds_the_one_position_that_matters",
+    "test_attribution.py::test_scrambler_methods_on_utr5",
+    "test_batch.py::test_cli_batch_bad_input_is_one_line",
+    "test_batch.py::test_csv_and_single_parquet_exports",
+    "test_batch.py::test_interrupted_run_resumes_exactly_once",
+    "test_batch.py::test_killed_cli_run_resumes",
+    "test_batch.py::test_ray_engine_equals_local",
+    "test_batch.py::test_sequence_batch_matches_the_api",
+    "test_batch.py::test_variant_batch_deltas",
+    "test_benchmarks.py::test_every_method_on_a_tiny_utr5_benchmark",
+    "test_cli.py::test_explain_writes_csv",
+    "test_cli.py::test_train_scrambler_runs_a_staged_recipe_and_resumes_from_a_stage",
+    "test_cli_issue7.py::test_benchmark_interface_on_binder",
+    "test_cli_issue7.py::test_explain_drop_uses_the_dropout_scrambler",
+    "test_cli_issue7.py::test_explain_objective_writes_its_name",
+    "test_cli_issue7.py::test_explain_pairs_writes_both_chains",
+    "test_cli_issue7.py::test_train_scrambler_with_a_template",
+    "test_external.py::test_aparent2_clinvar_correlation",
+    "test_external.py::test_pretrained_scrambler_on_held_out",
+    "test_faults.py::test_killed_training_resumes_from_its_last_checkpoint",
+    "test_pretrained.py::test_utr5_inclusion_scrambler_finds_stops_at_least_as_often_as_ism",
+    "test_pretrained_variants.py::test_binder_pair_scramblers_find_the_interface",
+    "test_security_defaults.py::test_no_network_at_run_time",
+})
+EXTERNAL_FIXTURES = {"external_dir", "models_dir"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test with its tier: browser, app, external, slow."""
+    for item in items:
+        name = item.path.name
+        if name.startswith("test_browser"):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+        elif name == "test_app.py" or name.startswith("test_page_"):
+            item.add_marker(pytest.mark.app)
+        if EXTERNAL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.external)
+        if f"{name}::{getattr(item, 'originalname', item.name)}" in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)

@@ -41,9 +41,9 @@ def texts(elements) -> str:
 
 def reset_result_cache():
     """Drop the app's open on-disk result cache (it is reopened under the current $SCRAMBLER_CACHE_DIR)."""
-    common = sys.modules.get("pages._common")
-    if common is not None:
-        common.result_cache.clear()
+    results = sys.modules.get("pages._ui.results")
+    if results is not None:
+        results.result_cache.clear()
 
 
 def private_result_cache(name: str):

@@ -148,7 +148,7 @@ def test_bad_query_params_warn_not_crash(utr5_predictor_file):
 def test_missing_scrambler_shows_error(utr5_predictor_file, tmp_path, monkeypatch):
     import streamlit as st
 
-    import scrambler_core.scrambler as scrambler_module
+    import scrambler_core.scrambler.explain as scrambler_module
 
     st.cache_resource.clear()  # scramblers loaded by earlier tests of this process
     # an empty pretrained directory: no scrambler file can be found
@@ -165,7 +165,7 @@ def test_no_weights_shows_error(tmp_path, monkeypatch):
     """Runs without any pretrained file: the page explains what to do instead of failing."""
     import streamlit as st
 
-    import scrambler_core.predictors as predictors_module
+    import scrambler_core.predictors.builtin as predictors_module
 
     st.cache_resource.clear()
     monkeypatch.setattr(predictors_module, "PRETRAINED_DIR", tmp_path)

@@ -7,7 +7,8 @@ import keras
 
 from scrambler_core import attribution
 from scrambler_core.attribution import METHODS, attribute, dinucleotide_shuffle, method_options, position_scores
-from scrambler_core.predictors import PRETRAINED_DIR, Predictor, load_predictor
+from scrambler_core.paths import PRETRAINED_DIR
+from scrambler_core.predictors import Predictor, load_predictor
 
 L, A = 6, 4
 rng = np.random.default_rng(0)

@@ -16,8 +16,9 @@ import pytest
 
 import scrambler_core as sc
 from scrambler_core import examples, synthetic
-from scrambler_core.batch import (BatchError, _shard_seed, read_records, read_results, results_to_csv,
+from scrambler_core.batch import (BatchError, read_records, read_results, results_to_csv,
                                   results_to_parquet, run_batch)
+from scrambler_core.batch.scoring import shard_seed
 from scrambler_core.sequences import SequenceError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,7 +188,7 @@ def test_sequence_batch_matches_the_api(tmp_path, utr5):
     # scrambler: the first shard's rows equal Scrambler.explain with that shard's seed
     scrambler = sc.load_scrambler("utr5")
     first = frame.iloc[:3]
-    explanation = scrambler.explain(list(first["sequence"]), target_bits=1.0, seed=_shard_seed(0, 0))
+    explanation = scrambler.explain(list(first["sequence"]), target_bits=1.0, seed=shard_seed(0, 0))
     np.testing.assert_allclose(np.stack(first["scrambler_1_importance"]), explanation.importance, atol=1e-5)
     np.testing.assert_allclose(first["scrambler_1_sample_prediction"], explanation.mean_sample_prediction,
                                atol=1e-5)

@@ -8,7 +8,8 @@ import keras
 
 from scrambler_core import benchmarks as B
 from scrambler_core.attribution import METHODS
-from scrambler_core.predictors import PRETRAINED_DIR, Predictor, load_predictor
+from scrambler_core.paths import PRETRAINED_DIR
+from scrambler_core.predictors import Predictor, load_predictor
 
 L, A = 10, 4
 HAVE_SCRAMBLERS = (PRETRAINED_DIR / "utr5_inclusion.keras").exists() and (PRETRAINED_DIR / "utr5_occlusion.keras").exists()

@@ -6,8 +6,8 @@ import pytest
 import scrambler_core as sc
 from scrambler_core import synthetic
 from scrambler_core.examples import pair_examples
-from scrambler_core.predictors import PRETRAINED_DIR
-from scrambler_core.training import roc_auc
+from scrambler_core.paths import PRETRAINED_DIR
+from scrambler_core.predictors.training import roc_auc
 
 needs_binder = pytest.mark.skipif(not (PRETRAINED_DIR / "binder.keras").exists(),
                                   reason="pretrained/binder.keras is not trained in this checkout "

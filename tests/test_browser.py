@@ -364,7 +364,7 @@ def test_published_aparent2_on_explore_and_variant(page, server, external_dir):
     assert "APARENT2 (aparent_all_libs" in body, body[:3000]      # the caption of the chosen predictor
     save_screenshot(page, "explore_aparent2")
 
-    predictor = sc.load_predictor("aparent2", path=sc.external.find_model_file("aparent2", external_dir))
+    predictor = sc.load_predictor("aparent2", path=sc.predictors.find_model_file("aparent2", external_dir))
     reference = examples("aparent2")[0].sequence
     alternative = reference[:72] + ("G" if reference[72] != "G" else "C") + reference[73:]
     variant = f"73{reference[72]}>{alternative[72]}"

@@ -9,7 +9,8 @@ import diskcache
 import numpy as np
 import pytest
 
-from scrambler_core.cache import FLOAT_DIGITS, ResultCache, cache_key, default_cache_dir, fingerprint
+from scrambler_core.cache import (FLOAT_DIGITS, ResultCache, cache_key, cached_call, call_key, default_cache_dir,
+                                   fingerprint)
 
 
 class Counter:
@@ -323,3 +324,47 @@ def test_scrambler_fingerprint_includes_its_predictor(utr5_scrambler_file):
     fp = fingerprint(scr)
     assert fp != fingerprint(scr.predictor)
     assert fingerprint(sc.load_scrambler("utr5", mode="inclusion"), refresh=True) == fp
+
+
+# ----------------------------------------------------------------------------- cached_call
+
+class _FakePredictor:
+    """Looks like a Predictor to the cache (duck typing) with a given fingerprint; no TensorFlow."""
+
+    model, alphabet, output_kind = None, "DNA", "regression"
+
+    def __init__(self, digest):
+        self._scrambler_cache_fingerprint = digest
+
+
+PARAMS = {"sequence": "ACGT", "bits": 0.5, "n_samples": 32, "seed": 0, "drop": "", "options": {"steps": 3}}
+
+
+def test_call_key_changes_with_every_parameter():
+    model = _FakePredictor("a" * 64)
+    base = call_key("explain", model, **PARAMS)
+    changed = {"sequence": "ACGA", "bits": 0.55, "n_samples": 16, "seed": 1, "drop": "0110", "options": {"steps": 4}}
+    keys = {name: call_key("explain", model, **dict(PARAMS, **{name: value})) for name, value in changed.items()}
+    assert base not in keys.values() and len(set(keys.values())) == len(changed)
+    assert call_key("predict", model, **PARAMS) != base                    # the kind
+    assert call_key("explain", model, extra=None, **PARAMS) != base        # an added parameter
+    assert call_key("explain", model, **{"sequence2" if k == "sequence" else k: v for k, v in PARAMS.items()}) != base
+
+
+def test_cached_call_hits_with_the_parameters_in_another_order(cache):
+    model, calls = _FakePredictor("a" * 64), []
+    first = cached_call(cache, "explain", lambda: calls.append(1) or "value", model, **PARAMS)
+    reordered = dict(reversed(list(PARAMS.items())))
+    second = cached_call(cache, "explain", lambda: calls.append(2) or "other", model, **reordered)
+    assert first == second == "value" and calls == [1]
+    assert cache.stats()["hits"] == 1
+
+
+def test_cached_call_misses_for_another_model(cache):
+    calls = []
+    cached_call(cache, "explain", lambda: calls.append("a") or "a", _FakePredictor("a" * 64), **PARAMS)
+    again = cached_call(cache, "explain", lambda: calls.append("b") or "b", _FakePredictor("b" * 64), **PARAMS)
+    assert again == "b" and calls == ["a", "b"]
+    same_weights = cached_call(cache, "explain", lambda: calls.append("c") or "c", _FakePredictor("a" * 64), **PARAMS)
+    assert same_weights == "a" and calls == ["a", "b"]                     # two loads of one model share entries
+    assert cached_call(cache, "explain", lambda: "none", None, **PARAMS) == "none"   # no model at all

@@ -9,7 +9,7 @@ import pytest
 
 import scrambler_core as sc
 from scrambler_core import cli, synthetic
-from scrambler_core.predictors import PRETRAINED_DIR
+from scrambler_core.paths import PRETRAINED_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_scrambler = pytest.mark.skipif(not (PRETRAINED_DIR / "utr5_inclusion.keras").exists(),

@@ -261,3 +261,28 @@ def test_scrambler_result_keeps_plain_options_and_scores_the_observed_letter(lin
     assert result.predictor_calls == 0
     np.testing.assert_allclose(result.importance, onehot(SEQUENCE) * np.linspace(1, 0, 6)[:, None], atol=1e-6)
     assert comparison.cost_table({"scrambler": result}).check.iloc[0] == "inclusion at 0.3 bits"
+
+
+def test_explanation_scores_table_has_one_row_per_position():
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(0)
+    pwm = rng.dirichlet(np.ones(4), size=(2, len(SEQUENCE)))
+    explanation = SimpleNamespace(importance=rng.normal(size=(2, len(SEQUENCE))),
+                                  per_position_bits=rng.uniform(size=(2, len(SEQUENCE))), pwm=pwm)
+    table = comparison.explanation_scores_table(explanation, SEQUENCE, LETTERS, index=1)
+    assert list(table.columns) == ["position", "letter", "importance", "bits", "p_A", "p_C", "p_G", "p_T"]
+    assert table["position"].tolist() == list(range(1, len(SEQUENCE) + 1))
+    assert "".join(table["letter"]) == SEQUENCE
+    np.testing.assert_allclose(table["importance"], explanation.importance[1])
+    np.testing.assert_allclose(table[["p_A", "p_C", "p_G", "p_T"]].to_numpy(), pwm[1])
+
+
+def test_pair_ism_table_lists_every_substitution_of_both_chains():
+    ism_a, ism_b = np.arange(8.0).reshape(2, 4), -np.arange(12.0).reshape(3, 4)
+    table = comparison.pair_ism_table(ism_a, ism_b, "AC", "GTA", LETTERS)
+    assert len(table) == (2 + 3) * 3
+    assert list(table.columns) == ["chain", "position", "residue", "substitution", "delta_logodds"]
+    row = table[(table.chain == "b") & (table.position == 2) & (table.substitution == "A")].iloc[0]
+    assert row.residue == "T" and row.delta_logodds == -4.0
+    assert not (table.residue == table.substitution).any()

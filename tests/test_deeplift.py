@@ -7,7 +7,8 @@ import keras
 from keras import layers
 
 from scrambler_core.deeplift import SUPPORTED_LAYERS, UnsupportedLayerError, deeplift
-from scrambler_core.predictors import PRETRAINED_DIR, load_predictor
+from scrambler_core.paths import PRETRAINED_DIR
+from scrambler_core.predictors import load_predictor
 
 L, A = 50, 4
 

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 import scrambler_core as sc
-from scrambler_core import external
+from scrambler_core.hashing import sha256_file
+from scrambler_core.predictors import published, registry
 
 OPTIMUS_DIR = "pjsample_human_5utr_modeling/modeling/saved_models"
 APARENT2_FILE = ("johli_aparent-resnet/saved_models/"
@@ -50,7 +51,7 @@ def test_optimus_point_values_and_correlation(external_dir, optimus_test_set, fi
     assert pred.sequence_length == 50 and pred.output_kind == "regression"
     z = pred.zscore_model.predict(pred.to_onehot(POINT_SEQUENCES), verbose=0)[:, 0]
     np.testing.assert_allclose(z, expected_z, atol=1e-3)
-    slope, intercept = external.OPTIMUS_MRL_MAP[file_name]
+    slope, intercept = published.OPTIMUS_MRL_MAP[file_name]
     np.testing.assert_allclose(pred.predict(POINT_SEQUENCES), slope * z + intercept, rtol=1e-5)
     mrl = pred.predict(optimus_test_set["utr"].tolist())
     r = np.corrcoef(mrl, optimus_test_set["rl"])[0, 1]
@@ -62,7 +63,7 @@ def test_optimus_point_values_and_correlation(external_dir, optimus_test_set, fi
 def test_optimus_found_by_original_name(models_dir):
     pred = sc.load_predictor("optimus5")
     assert pred.path.endswith("retrained_evolution_model.hdf5")
-    assert pred.card["weights_sha256"] == external.sha256_file(pred.path)
+    assert pred.card["weights_sha256"] == sha256_file(pred.path)
     assert "MRL" in pred.description
     assert sc.predictors.list_external().keys() == {"optimus5", "aparent2", "ppi"}
 
@@ -123,12 +124,12 @@ def test_aparent2_variant_result_reports_narrow_logodds(aparent2, external_dir):
 
 
 def test_aparent2_window_names():
-    assert external.aparent2_window("narrow") == (77, 127)
-    assert external.aparent2_window((0, 206)) == (0, 206)
+    assert published.aparent2_window("narrow") == (77, 127)
+    assert published.aparent2_window((0, 206)) == (0, 206)
     with pytest.raises(ValueError, match="narrow"):
-        external.aparent2_window("wide")
+        published.aparent2_window("wide")
     with pytest.raises(ValueError, match="0 <= start"):
-        external.aparent2_window((10, 5))
+        published.aparent2_window((10, 5))
 
 
 # ----------------------------------------------------------------------------- binder (pairs)
@@ -190,10 +191,10 @@ def test_missing_models_dir_explains_how_to_get_them(monkeypatch, tmp_path):
 def test_found_in_subfolders_preferred_file_first(external_dir, tmp_path):
     (tmp_path / "a" / "b").mkdir(parents=True)
     shutil.copy(external_dir / OPTIMUS_DIR / "evolution_model.hdf5", tmp_path / "a" / "b")
-    assert external.find_model_file("optimus5", tmp_path).name == "evolution_model.hdf5"
+    assert registry.find_model_file("optimus5", tmp_path).name == "evolution_model.hdf5"
     shutil.copy(external_dir / OPTIMUS_DIR / "retrained_evolution_model.hdf5", tmp_path / "a")
-    assert external.find_model_file("optimus5", tmp_path).name == "retrained_evolution_model.hdf5"
-    assert external.find_model_file("ppi", tmp_path) is None
+    assert registry.find_model_file("optimus5", tmp_path).name == "retrained_evolution_model.hdf5"
+    assert registry.find_model_file("ppi", tmp_path) is None
 
 
 # ----------------------------------------------------------------------------- command line
@@ -239,7 +240,7 @@ def test_cli_predict_optimus_by_model_path(external_dir, tmp_path, monkeypatch):
 def test_scrambler_chosen_by_weights_sha(external_dir):
     retrained = external_dir / OPTIMUS_DIR / "retrained_evolution_model.hdf5"
     scrambler = sc.load_scrambler("optimus5", mode="inclusion", path=retrained)
-    sha = external.sha256_file(retrained)
+    sha = sha256_file(retrained)
     assert scrambler.card["predictor_sha256"] == sha
     assert scrambler.path.endswith(f"optimus5-{sha[:16]}_inclusion.keras")
     assert scrambler.predictor.path == str(retrained)
@@ -268,7 +269,7 @@ QUALITY = [
 
 @pytest.mark.parametrize("name, mode, bits, threshold", QUALITY)
 def test_pretrained_scrambler_on_held_out(models_dir, name, mode, bits, threshold):
-    from scrambler_core.pretrained_specs import training_sequences
+    from scrambler_core.scrambler.recipes import training_sequences
     scrambler = sc.load_scrambler(name, mode=mode)
     held_out = training_sequences(name, 128, seed=4242)         # not a training seed
     explanation = scrambler.explain(held_out, target_bits=bits, n_samples=32, seed=1)

@@ -7,8 +7,8 @@ import keras
 import scrambler_core as sc
 from scrambler_core import attribution
 from scrambler_core import scrambler as S
-from scrambler_core.external import PairPredictor
-from scrambler_core.pairs import ConcatenatedPair, as_single_input
+from scrambler_core.scrambler.train import _initialise_from
+from scrambler_core.predictors import ConcatenatedPair, PairPredictor, as_single_input
 from scrambler_core.sequences import PROTEIN, SequenceError
 
 
@@ -101,7 +101,7 @@ def test_initialising_a_dropout_network_from_a_plain_one_keeps_its_scores(tmp_pa
     plain.save(tmp_path / "plain.keras")
     grown = S.ScramblerModel(12, mask_dropout=True, **SMALL)
     grown.build((None, 12, 6))
-    S._initialise_from(grown, tmp_path / "plain.keras")
+    _initialise_from(grown, tmp_path / "plain.keras")
     x_test = onehot(5, 12, seed=3)
     before = plain.network(plain.network.network_input(x_test, np.full(5, 0.7))).numpy()
     after = grown(grown.network_input(x_test, np.full(5, 0.7))).numpy()
@@ -109,7 +109,7 @@ def test_initialising_a_dropout_network_from_a_plain_one_keeps_its_scores(tmp_pa
     wrong = S.ScramblerModel(12, **dict(SMALL, channels=4))
     wrong.build((None, 12, 5))
     with pytest.raises(sc.ModelFileError, match="not a scrambler of the same shape"):
-        S._initialise_from(wrong, tmp_path / "plain.keras")
+        _initialise_from(wrong, tmp_path / "plain.keras")
 
 
 def test_drop_is_refused_by_a_plain_scrambler_and_checked_for_shape():
@@ -315,7 +315,7 @@ def test_position_channel_is_a_ramp_and_starts_neutral_from_a_plain_scrambler(tm
     np.testing.assert_allclose(inputs[0, :, -1], np.linspace(0, 1, 12), atol=1e-6)
     np.testing.assert_allclose(inputs[:, :, 4], 0.4, atol=1e-6)          # bits, then drop, then position
     net.build((None, 12, 7))
-    S._initialise_from(net, tmp_path / "plain.keras")
+    _initialise_from(net, tmp_path / "plain.keras")
     before = plain.network(plain.network.network_input(x, np.full(3, 0.4))).numpy()
     np.testing.assert_allclose(net(net.network_input(x, np.full(3, 0.4))).numpy(), before, rtol=1e-5, atol=1e-6)
     assert S.ScramblerModel.from_config(net.get_config()).position_channel

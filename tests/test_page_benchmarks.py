@@ -88,12 +88,12 @@ def test_run_shows_tables_plot_and_cache(utr5_scrambler_file, runs):
             "Recall CSV (all four settings)", "Cost table CSV"} <= labels, labels
     assert any("computed in" in s.value for s in at.success), [s.value for s in at.success]
 
-    common = sys.modules["pages._common"]
-    hits = common.result_cache().stats()["hits"]
+    results = sys.modules["pages._ui.results"]
+    hits = results.result_cache().stats()["hits"]
     at.button(key="benchmarks_run").click().run()                       # same settings: from the disk cache
     assert_clean(at)
     assert len(runs) == 1
-    assert common.result_cache().stats()["hits"] == hits + 1
+    assert results.result_cache().stats()["hits"] == hits + 1
     assert any("served from the cache" in s.value for s in at.success), [s.value for s in at.success]
     assert frame_with(at, "method", "inclusion 20 %")[0].method.tolist() == ["scrambler", "saliency"]
 

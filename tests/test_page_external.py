@@ -135,7 +135,7 @@ def test_benchmarks_table_d_runs_for_optimus5(models_dir):
 
 def test_variant_page_reports_aparent2_isoform_logodds(models_dir):
     import scrambler_core as sc
-    from pages._common import variant_summary_table
+    from pages._ui.figures import variant_summary_table
     from scrambler_core import examples
     from scrambler_core.variants import apply_variants, parse_variants, score_variant
 
@@ -217,8 +217,8 @@ def test_sidebar_lists_published_models_after_the_builtins(models_dir, utr5_pred
 
 
 def test_sidebar_without_models_dir_shows_how_to_get_them(monkeypatch, utr5_predictor_file):
-    from pages._common import PUBLISHED_TITLE
-    from scrambler_core.external import EXTERNAL_PREDICTORS
+    from pages._ui.models import PUBLISHED_TITLE
+    from scrambler_core.predictors import EXTERNAL_PREDICTORS
 
     monkeypatch.delenv("SCRAMBLER_MODELS_DIR", raising=False)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
@@ -239,13 +239,13 @@ def test_sidebar_without_models_dir_shows_how_to_get_them(monkeypatch, utr5_pred
 @pytest.fixture
 def no_pretrained_scramblers(models_dir, tmp_path, monkeypatch):
     """The published models' scramblers absent (as before they are trained); the loaded ones forgotten."""
-    from pages import _common as common
-    from scrambler_core import scrambler
+    from pages._ui import models
+    from scrambler_core.scrambler import explain as scrambler
 
     monkeypatch.setattr(scrambler, "PRETRAINED_DIR", tmp_path)
-    common._published_scrambler.clear()
+    models._published_scrambler.clear()
     yield
-    common._published_scrambler.clear()
+    models._published_scrambler.clear()
 
 
 def test_pages_without_a_scrambler_still_predict(no_pretrained_scramblers):

@@ -74,15 +74,15 @@ def utr5_example():
 # ----------------------------------------------------------------------------- pure helpers
 
 def test_ranges_are_formatted_compactly_and_selections_read():
-    from pages import _common as common
+    from pages._ui import inputs
 
-    assert common.format_ranges([62, 60, 61, 101, 5]) == "5, 60-62, 101"
-    assert common.format_ranges([]) == ""
+    assert inputs.format_ranges([62, 60, 61, 101, 5]) == "5, 60-62, 101"
+    assert inputs.format_ranges([]) == ""
     event = {"selection": {"points": [{"x": 3.0, "y": 0.2}, {"x": 3, "y": 1.0}, {"x": 99}],
                            "box": [{"x": [9.6, 12.4], "y": [0, 1]}], "lasso": []}}
-    assert common.selected_positions(event, 50) == {3, 10, 11, 12}
-    assert common.selected_positions(None, 50) == set()
-    assert common.selected_positions({"selection": {"points": [], "box": []}}, 50) == set()
+    assert inputs.selected_positions(event, 50) == {3, 10, 11, 12}
+    assert inputs.selected_positions(None, 50) == set()
+    assert inputs.selected_positions({"selection": {"points": [], "box": []}}, 50) == set()
 
 
 # ----------------------------------------------------------------------------- excluded positions

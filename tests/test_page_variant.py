@@ -186,7 +186,7 @@ def test_switching_to_a_sigmoid_predictor_shows_delta_log_odds(utr5_scrambler_fi
 def test_without_a_scrambler_predictions_and_ism_still_show(utr5_predictor_file, tmp_path, monkeypatch):
     import streamlit as st
 
-    import scrambler_core.scrambler as scrambler_module
+    import scrambler_core.scrambler.explain as scrambler_module
 
     st.cache_resource.clear()                              # scramblers loaded by earlier tests
     monkeypatch.setattr(scrambler_module, "PRETRAINED_DIR", tmp_path)   # no scrambler file can be found

@@ -16,7 +16,7 @@ def toy_pair_predictor():
     """A real PairPredictor over a tiny linear Keras model whose logit is written out above."""
     import keras
 
-    from scrambler_core.external import PairPredictor
+    from scrambler_core.predictors import PairPredictor
 
     a = keras.Input((MAX_LENGTH, len(LETTERS)))
     b = keras.Input((MAX_LENGTH, len(LETTERS)))

@@ -5,6 +5,7 @@ import pytest
 import keras
 
 import scrambler_core as sc
+from scrambler_core.cards import ModelCard
 from scrambler_core.predictors import infer_output_kind
 
 
@@ -82,3 +83,62 @@ def test_sequence_errors_name_the_problem():
         pred.predict(["ACGTACGTAC", "ACXTACGTAC"])
     # RNA letters are read as DNA
     np.testing.assert_allclose(pred.predict(["ACGUACGUAC"]), pred.predict(["ACGTACGTAC"]))
+
+
+# ----------------------------------------------------------------------------- predictor kinds (issue 18)
+
+def toy_pair_predictor(length=6):
+    """A PairPredictor over a tiny two-input model (no files needed)."""
+    from scrambler_core.predictors import PairPredictor
+    a, b = keras.Input((length, 20)), keras.Input((length, 20))
+    h = keras.layers.Concatenate()([keras.layers.Flatten()(a), keras.layers.Flatten()(b)])
+    out = keras.layers.Dense(1, activation="sigmoid")(h)
+    return PairPredictor(keras.Model([a, b], out), name="toy", alphabet=sc.get_alphabet("protein"),
+                         max_length=length)
+
+
+@pytest.mark.parametrize("name, pair", [("utr5", False), ("polya", False), ("binder", True)])
+def test_builtin_predictors_say_whether_they_read_pairs(name, pair):
+    from scrambler_core.predictors import PAIR_BUILTINS, BasePredictor
+    if name not in sc.list_predictors():
+        pytest.skip(f"built-in predictor {name} is not trained (python -m scrambler_core train-predictor {name})")
+    pred = sc.load_predictor(name)
+    assert isinstance(pred, BasePredictor)
+    assert pred.is_pair is pair and pred.is_concatenated_pair is False
+    assert (name in PAIR_BUILTINS) is pair
+    assert isinstance(pred.card, ModelCard) and pred.card["kind"] == "predictor" and pred.card["name"] == name
+
+
+def test_published_pair_and_its_concatenation_say_whether_they_read_pairs(external_dir):
+    from scrambler_core.predictors import ConcatenatedPair, PairPredictor, as_single_input, find_model_file
+    ppi = sc.load_predictor("ppi", path=find_model_file("ppi", external_dir))
+    assert isinstance(ppi, PairPredictor) and ppi.is_pair is True and ppi.is_concatenated_pair is False
+    assert isinstance(ppi.card, ModelCard) and ppi.card.validate()["name"] == "ppi" and "weights_sha256" in ppi.card
+    joined = as_single_input(ppi)
+    assert isinstance(joined, ConcatenatedPair)
+    assert joined.is_pair is False and joined.is_concatenated_pair is True and joined.pair is ppi
+
+
+def test_file_predictor_toy_pair_and_concatenation_have_a_boolean_is_pair(tmp_path):
+    from scrambler_core.predictors import BasePredictor, ConcatenatedPair, as_single_input
+    path = tmp_path / "m.keras"
+    small_model().save(path)
+    single = sc.load_predictor(str(path))
+    assert single.is_pair is False and single.is_concatenated_pair is False
+    assert as_single_input(single) is single
+    with pytest.raises(ValueError, match="not a pair predictor"):
+        ConcatenatedPair(single)
+    pair = toy_pair_predictor()
+    assert isinstance(pair, BasePredictor) and pair.is_pair is True
+    joined = ConcatenatedPair(pair)
+    assert isinstance(joined, BasePredictor) and joined.is_pair is False and joined.is_concatenated_pair is True
+    assert joined.predict([("LEEL", "KK")]).shape == (1,)
+
+
+def test_unknown_predictor_name_is_a_clear_error():
+    from scrambler_core.predictors import load_external
+    with pytest.raises(sc.ModelFileError, match=r"unknown predictor 'nosuch': built-ins are utr5, polya, binder, "
+                                                r"published models optimus5, aparent2, ppi .*path of a \.keras file"):
+        sc.load_predictor("nosuch")
+    with pytest.raises(sc.ModelFileError, match="unknown external model 'nosuch'; choose one of optimus5"):
+        load_external("nosuch")

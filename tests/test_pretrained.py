@@ -11,8 +11,8 @@ import pytest
 
 import scrambler_core as sc
 from scrambler_core import evaluation, synthetic
-from scrambler_core.predictors import PRETRAINED_DIR
-from scrambler_core.pretrained_specs import training_sequences
+from scrambler_core.paths import PRETRAINED_DIR
+from scrambler_core.scrambler.recipes import training_sequences
 
 # target bits at which the recall figure is checked (see README, "Benchmarks")
 RECALL_BITS = 0.25

@@ -11,7 +11,7 @@ import pytest
 
 import scrambler_core as sc
 from scrambler_core import benchmarks, synthetic
-from scrambler_core.predictors import PRETRAINED_DIR
+from scrambler_core.paths import PRETRAINED_DIR
 
 
 def load(name, **options):

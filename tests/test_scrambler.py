@@ -272,7 +272,7 @@ def test_fixed_budget_network_starts_exactly_where_the_bits_conditioned_source_s
 
 
 def test_closed_inframe_uorf_by_hand():
-    from scrambler_core.pretrained_specs import closed_inframe_uorf
+    from scrambler_core.scrambler.recipes import closed_inframe_uorf
     clean = "C" * 50
     atg_at_2 = clean[:2] + "ATG" + clean[5:]
     cases = {
@@ -286,7 +286,7 @@ def test_closed_inframe_uorf_by_hand():
 
 
 def test_uaug_tails_keep_in_frame_uaugs_only_and_split_by_prediction():
-    from scrambler_core.pretrained_specs import _trimer_starts, closed_inframe_uorf, uaug_tails
+    from scrambler_core.scrambler.recipes import _trimer_starts, closed_inframe_uorf, uaug_tails
     # a stand-in predictor: a closed in-frame uORF lowers the output, so the low tail holds them
     seqs, stats = uaug_tails(lambda s: 1.0 - closed_inframe_uorf(s) + 0.01 * np.arange(len(s)) / len(s), 200, seed=3)
     assert len(seqs) == 200 and stats["pool"] == 600

@@ -30,14 +30,15 @@ def test_streamlit_config_defaults():
 def test_a_link_cannot_name_a_file(value, utr5_scrambler_file, monkeypatch):
     """`?predictor=` only selects a listed predictor; a path is refused and never opened."""
     opened = []
-    import scrambler_core.predictors as predictors
-    original = predictors.load_keras_model
+    from scrambler_core.predictors import builtin, registry
+    original = registry.load_keras_model
 
     def spy(path):
         opened.append(str(path))
         return original(path)
 
-    monkeypatch.setattr(predictors, "load_keras_model", spy)
+    for module in (registry, builtin):          # where load_predictor and the built-ins look it up
+        monkeypatch.setattr(module, "load_keras_model", spy)
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["predictor"] = value
     at.run()

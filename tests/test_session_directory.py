@@ -8,14 +8,14 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from pages import _common as common
+from pages._ui import sessions
 
 ROOT = Path(__file__).resolve().parents[1]
 
 SCRIPT = '''
 import streamlit as st
-from pages import _common as common
-path = common.session_directory()
+from pages._ui import sessions
+path = sessions.session_directory()
 open(path + "/upload.keras", "wb").write(b"data")
 st.write(path)
 '''
@@ -27,7 +27,7 @@ def test_session_folder_is_private_and_removed_when_the_session_ends():
     second.run()
     a, b = Path(first.markdown[0].value), Path(second.markdown[0].value)
     assert a != b and a.is_dir() and b.is_dir()
-    assert a.name.startswith(common.SESSION_DIRECTORY_PREFIX)
+    assert a.name.startswith(sessions.SESSION_DIRECTORY_PREFIX)
     first.run()                                     # the same session keeps its folder and files
     assert Path(first.markdown[0].value) == a and (a / "upload.keras").is_file()
     del first
@@ -39,8 +39,8 @@ def test_session_folder_is_private_and_removed_when_the_session_ends():
 
 
 def test_stale_session_folders_are_swept(tmp_path):
-    old = tmp_path / (common.SESSION_DIRECTORY_PREFIX + "old")
-    fresh = tmp_path / (common.SESSION_DIRECTORY_PREFIX + "fresh")
+    old = tmp_path / (sessions.SESSION_DIRECTORY_PREFIX + "old")
+    fresh = tmp_path / (sessions.SESSION_DIRECTORY_PREFIX + "fresh")
     other = tmp_path / "someone_elses"
     for folder in (old, fresh, other):
         folder.mkdir()
@@ -48,5 +48,5 @@ def test_stale_session_folders_are_swept(tmp_path):
     past = time.time() - 48 * 3600
     for path in (old / "f", old, other / "f", other):
         os.utime(path, (past, past))
-    assert common.remove_stale_session_directories(24, root=tmp_path) == 1
+    assert sessions.remove_stale_session_directories(24, root=tmp_path) == 1
     assert not old.exists() and fresh.is_dir() and other.is_dir()
