@@ -573,8 +573,8 @@ def kl_and_recall(name: str, predictor) -> None:
     """Settings, run button and results of the inclusion / occlusion and Table D benchmarks."""
     st.caption("Sized for a browser: small sets finish in well under a minute on a laptop CPU with the fast methods. "
                f"The full protocol (KL sets of 256, 128 samples, Table D n = 512, per-example methods on 64) is "
-               f"`python -m scrambler_core benchmark --predictor {name}`; its measured figures are in the README "
-               "(section Benchmarks).")
+               f"`python -m scrambler_core benchmark --predictor {name}`; its measured figures are in the project's "
+               "docs/builtin_models.md (section Benchmarks).")
     with st.expander("What am I looking at?"):
         st.markdown(PROTOCOLS)
 

@@ -1,6 +1,6 @@
 """Several browser sessions at once on one Scrambler Explorer server (async Playwright).
 
-Shared by ``tests/test_browser_concurrency.py`` (correctness under load) and
+Shared by ``tests/browser/test_browser_concurrency.py`` (correctness under load) and
 ``bench/concurrent_sessions.py`` (slider latency under load). Imported as
 ``from concurrency_tools import ...`` (tests/ on sys.path, as for ``conftest``).
 

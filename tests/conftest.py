@@ -1,8 +1,9 @@
 """Shared fixtures (pretrained weights, the published models folder) and the test tiers.
 
-Tiers (markers registered in pytest.ini): ``browser`` + ``slow`` for tests/test_browser*.py, ``app`` for
-the AppTest page tests, ``external`` for tests that use the published models (``external_dir`` /
-``models_dir``), and ``slow`` for the tests listed in SLOW_TESTS (more than about 5 s on 2 cores).
+Tiers (markers registered in pytest.ini), by folder: ``tests/unit`` (the core, fast unless listed slow),
+``tests/cli`` (the command line), ``tests/app`` (``app``: Streamlit AppTest page tests), ``tests/browser``
+(``browser`` + ``slow``: Chromium with Playwright); anywhere, ``app`` for tests named ``test_app_*``,
+``external`` for tests that use the published models (``external_dir`` / ``models_dir``), and ``slow`` for the tests listed in SLOW_TESTS (more than about 5 s on 2 cores).
 ``make test-fast`` runs ``-m "not slow and not app and not browser"``.
 """
 import os
@@ -84,11 +85,11 @@ SLOW_TESTS = frozenset({
     "test_benchmarks.py::test_every_method_on_a_tiny_utr5_benchmark",
     "test_cli.py::test_explain_writes_csv",
     "test_cli.py::test_train_scrambler_runs_a_staged_recipe_and_resumes_from_a_stage",
-    "test_cli_issue7.py::test_benchmark_interface_on_binder",
-    "test_cli_issue7.py::test_explain_drop_uses_the_dropout_scrambler",
-    "test_cli_issue7.py::test_explain_objective_writes_its_name",
-    "test_cli_issue7.py::test_explain_pairs_writes_both_chains",
-    "test_cli_issue7.py::test_train_scrambler_with_a_template",
+    "test_cli_drop_objective_pairs.py::test_benchmark_interface_on_binder",
+    "test_cli_drop_objective_pairs.py::test_explain_drop_uses_the_dropout_scrambler",
+    "test_cli_drop_objective_pairs.py::test_explain_objective_writes_its_name",
+    "test_cli_drop_objective_pairs.py::test_explain_pairs_writes_both_chains",
+    "test_cli_drop_objective_pairs.py::test_train_scrambler_with_a_template",
     "test_external.py::test_aparent2_clinvar_correlation",
     "test_external.py::test_pretrained_scrambler_on_held_out",
     "test_faults.py::test_killed_training_resumes_from_its_last_checkpoint",
@@ -102,12 +103,12 @@ EXTERNAL_FIXTURES = {"external_dir", "models_dir"}
 def pytest_collection_modifyitems(config, items):
     """Mark each test with its tier: browser, app, external, slow."""
     for item in items:
-        name = item.path.name
-        if name.startswith("test_browser"):
+        name, folder = item.path.name, item.path.parent.name
+        if folder == "browser":
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.slow)
-        elif name == "test_app.py" or name.startswith("test_page_"):
-            item.add_marker(pytest.mark.app)
+        elif folder == "app" or getattr(item, "originalname", item.name).startswith("test_app_"):
+            item.add_marker(pytest.mark.app)        # the page rows of tests/unit/test_hostile_inputs.py too
         if EXTERNAL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.external)
         if f"{name}::{getattr(item, 'originalname', item.name)}" in SLOW_TESTS:

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from scrambler_core import user_models
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 
 

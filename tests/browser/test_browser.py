@@ -10,7 +10,7 @@ Every page gets a full-page screenshot in ``tests/artifacts/`` (git-ignored);
 with ``UPDATE_SCREENSHOT=1`` the Explore one is also written to
 ``docs/screenshot.png``, the README's picture::
 
-    UPDATE_SCREENSHOT=1 .venv/bin/python -m pytest -q tests/test_browser.py
+    UPDATE_SCREENSHOT=1 .venv/bin/python -m pytest -q tests/browser/test_browser.py
 
 Timeouts are bounded everywhere; no test asserts a wall-clock time
 (``bench/browser_latency.py`` measures them).
@@ -30,7 +30,7 @@ import pytest
 
 from conftest import EXTERNAL
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from pagetools import private_result_cache
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PAGE = "pages/compare.py"
 TIMEOUT = 180

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from pagetools import assert_clean, metric, texts
 from pagetools import open_page as _open_page
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PRETRAINED = ROOT / "pretrained"
 TIMEOUT = 240
 

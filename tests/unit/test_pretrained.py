@@ -14,7 +14,7 @@ from scrambler_core import evaluation, synthetic
 from scrambler_core.paths import PRETRAINED_DIR
 from scrambler_core.scrambler.recipes import training_sequences
 
-# target bits at which the recall figure is checked (see README, "Benchmarks")
+# target bits at which the recall figure is checked (see docs/builtin_models.md, "Benchmarks")
 RECALL_BITS = 0.25
 UORF_INCLUSION_FLOOR = 0.2      # lowest realised bits of the utr5 inclusion scrambler (measured 0.18-0.21)
 
@@ -55,7 +55,7 @@ def test_bits_conditioned_scrambler_tracks_requested_bits(name, mode):
     # held-out draws from the scrambler's own input distribution (seed unused in training)
     seqs = training_sequences(name, 128, seed=9191)
     # the utr5 inclusion scrambler keeps a uAUG and its stop (12 bits = 0.24 bits a position at L = 50) rather
-    # than go below about 0.2 bits (issue 17; README "Built-in predictors"): lower requests realise that floor
+    # than go below about 0.2 bits (issue 17; docs/builtin_models.md): lower requests realise that floor
     floor = UORF_INCLUSION_FLOOR if (name, mode) == ("utr5", "inclusion") else 0.0
     for target in (0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0):
         realised = scr.explain(seqs, target_bits=target, n_samples=2).conservation.mean()

@@ -3,7 +3,7 @@
 Whatever the input, the readers either return something valid or raise ``SequenceError`` -- never
 another exception -- and the encoders and writers round-trip. Example counts are kept small so
 the file runs in well under a minute on two CPU cores; for a longer hunt multiply them with
-``SCRAMBLER_HYPOTHESIS_SCALE=20 python -m pytest tests/test_properties.py``.
+``SCRAMBLER_HYPOTHESIS_SCALE=20 python -m pytest tests/unit/test_properties.py``.
 """
 from __future__ import annotations
 

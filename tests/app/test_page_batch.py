@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pagetools import assert_clean, errors, open_page, private_result_cache, texts
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = "pages/variant.py"
 TIMEOUT = 180
 VCF_KEY = "variant.batch.vcf"

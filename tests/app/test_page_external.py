@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from pagetools import assert_clean, errors, metric, texts
 from pagetools import open_page as _open_page
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 TIMEOUT = 180
 PAGES = ("pages/explore.py", "pages/variant.py", "pages/compare.py", "pages/benchmarks.py")

@@ -15,7 +15,7 @@ import pytest
 
 import scrambler_core.scrambler as S
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 TRAIN = '''
 import sys, numpy as np, keras

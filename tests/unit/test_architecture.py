@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CORE = ROOT / "scrambler_core"
 PAGES = ROOT / "pages"
 MAX_FUNCTION_LINES = 80

@@ -21,7 +21,7 @@ from scrambler_core.batch import (BatchError, read_records, read_results, result
 from scrambler_core.batch.scoring import shard_seed
 from scrambler_core.sequences import SequenceError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,7 @@ from scrambler_core.predictors import ModelFileError
 from scrambler_core.sequences import SequenceError, parse_text, read_csv_column, read_fasta, read_sequences
 from scrambler_core.variants import apply_variants, parse_variants, parse_vcf_line
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 300
 L = 50                                                   # utr5 reads 50 nucleotides
 GOOD = "ACGT" * 12 + "AC"

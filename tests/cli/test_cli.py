@@ -11,7 +11,7 @@ import scrambler_core as sc
 from scrambler_core import cli, synthetic
 from scrambler_core.paths import PRETRAINED_DIR
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 needs_scrambler = pytest.mark.skipif(not (PRETRAINED_DIR / "utr5_inclusion.keras").exists(),
                                      reason="pretrained/utr5_inclusion.keras is not trained in this checkout")
 

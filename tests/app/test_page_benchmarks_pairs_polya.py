@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from pagetools import frame_with, private_result_cache, unrun_page
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PAGE = "pages/benchmarks.py"
 PRETRAINED = ROOT / "pretrained"

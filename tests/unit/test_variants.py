@@ -17,7 +17,7 @@ from scrambler_core.variants import (
     score_variant,
 )
 
-PRETRAINED = Path(__file__).resolve().parent.parent / "pretrained"
+PRETRAINED = Path(__file__).resolve().parents[2] / "pretrained"
 
 #        position: 1234567890
 SEQ = "ACGTACGTAC"

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from pages._ui import sessions
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = '''
 import streamlit as st

@@ -95,7 +95,7 @@ def test_save_upload_refuses_oversize(tmp_path, monkeypatch):
 
 def test_max_model_bytes_matches_streamlit_config():
     from pathlib import Path
-    config = (Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text()
+    config = (Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text()
     assert "maxUploadSize = 20" in config
     assert um.MAX_MODEL_BYTES == 20 * 1024 * 1024
 
