@@ -1,6 +1,6 @@
 """Slider latency of the Explore page with several browser sessions at once, against one session alone.
 
-The scenario of ``tests/test_browser_concurrency.py`` (its helpers live in ``tests/concurrency_tools.py``):
+The scenario of ``tests/browser/test_browser_concurrency.py`` (its helpers live in ``tests/concurrency_tools.py``):
 one ``streamlit run app.py`` on 127.0.0.1 with a fresh result cache, one Debian Chromium driven with
 Playwright's async API, one browser context (one Streamlit session) per simulated user.
 

@@ -380,14 +380,19 @@ def interface_page(name: str, predictor) -> None:
         table, from_cache = _run_interface(name, predictor, settings)
         stored[name] = {"table": table, "settings": settings, "from_cache": from_cache,
                         "seconds": time.perf_counter() - started}
-    entry = stored.get(name)
+    _show_stored(stored.get(name), settings, "Run interface benchmark",
+                 lambda entry: show_interface_results(name, entry))
+
+
+def _show_stored(entry: dict | None, settings: dict, button: str, show) -> None:
+    """The last stored results (or what to press), with a note when the settings changed since."""
     if entry is None:
-        st.info("Press **Run interface benchmark**: nothing runs until you do.")
+        st.info(f"Press **{button}**: nothing runs until you do.")
         return
     if entry["settings"] != settings:
         st.caption("These are the last results for this predictor; the settings above have changed since. Press "
-                   "**Run interface benchmark** to update them.")
-    show_interface_results(name, entry)
+                   f"**{button}** to update them.")
+    show(entry)
 
 
 # ----------------------------------------------------------------------------- polya: dropout and feature signs
@@ -607,14 +612,7 @@ def kl_and_recall(name: str, predictor) -> None:
         entry = _run_pressed(name, predictor, settings, test_sequences if run_kl else None)
         if entry is not None:
             stored[name] = entry
-    entry = stored.get(name)
-    if entry is None:
-        st.info("Press **Run benchmarks**: nothing runs until you do.")
-        return
-    if entry["settings"] != settings:
-        st.caption("These are the last results for this predictor; the settings above have changed since. Press "
-                   "**Run benchmarks** to update them.")
-    show_results(name, entry)
+    _show_stored(stored.get(name), settings, "Run benchmarks", lambda entry: show_results(name, entry))
 
 
 with guard():

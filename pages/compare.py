@@ -23,7 +23,7 @@ import scrambler_core as sc
 from pages._ui.errors import USER_ERRORS, guard
 from pages._ui.figures import csv_download, figure_downloads, logo_figure_matplotlib, show_plotly
 from pages._ui.inputs import example_and_sequence_input, examples_for, mode_and_bits, parse_one_sequence
-from pages._ui.links import apply_query_once, deferred_from_query, linked_example, pop_link, write_query
+from pages._ui.links import apply_linked_sequence, apply_query_once, deferred_from_query, write_query
 from pages._ui.models import (current_predictor_name, describe_predictor, get_predictor, get_scrambler,
     is_pair_predictor)
 from pages._ui.pairs import apply_pair_link, pair_example_index, pair_input, pair_keys, read_chain
@@ -63,18 +63,6 @@ def _methods_from_query(value):
         return (f"The link asks for method(s) {', '.join(repr(m) for m in unknown)}, which do not exist "
                 f"(methods: {', '.join(METHOD_CHOICES)}).")
     return None
-
-
-def _apply_link_sequence(name, examples, keys) -> str | None:
-    """Put the linked example or sequence into the text box (after the predictor is known)."""
-    example, note = linked_example(name, examples, pop_link("compare", "example"))
-    if example is not None:
-        st.session_state[keys["example"]] = example.label
-        st.session_state[keys["sequence"]] = example.sequence
-    sequence = pop_link("compare", "seq")
-    if sequence is not None:
-        st.session_state[keys["sequence"]] = sequence
-    return note
 
 
 # ----------------------------------------------------------------------------- teaching
@@ -403,7 +391,7 @@ def main() -> None:
         return
     examples = examples_for(name)
     keys = _keys(name)
-    note = _apply_link_sequence(name, examples, keys)
+    note = apply_linked_sequence("compare", name, examples, keys)
     for text in notes + ([note] if note else []):
         st.warning(text)
 

@@ -29,7 +29,7 @@ from pages._ui.figures import (csv_download, figure_downloads, fixed_positions, 
 from pages._ui.help_text import BITS_AND_MODES, READING_LOGOS
 from pages._ui.inputs import (example_and_sequence_input, examples_for, format_ranges, mode_and_bits,
     parse_one_sequence, selected_positions)
-from pages._ui.links import (apply_query_once, bits_from_query, deferred_from_query, linked_example,
+from pages._ui.links import (apply_linked_sequence, apply_query_once, bits_from_query, deferred_from_query,
     mode_from_query, pop_link, write_query)
 from pages._ui.models import (PREDICTOR_KEY, current_predictor_name, describe_predictor, get_predictor,
     get_scrambler, is_pair_predictor, predictor_names)
@@ -62,14 +62,8 @@ def _keys(name: str) -> dict:
 # ----------------------------------------------------------------------------- link
 
 def _apply_link_sequence(name, examples, keys) -> str | None:
-    """Put the linked example or sequence into the text box (after the predictor is known)."""
-    example, note = linked_example(name, examples, pop_link("explore", "example"))
-    if example is not None:
-        st.session_state[keys["example"]] = example.label
-        st.session_state[keys["sequence"]] = example.sequence
-    sequence = pop_link("explore", "seq")
-    if sequence is not None:
-        st.session_state[keys["sequence"]] = sequence
+    """Put the linked example, sequence and excluded positions into the page's inputs."""
+    note = apply_linked_sequence("explore", name, examples, keys)
     exclude = pop_link("explore", "exclude")
     if exclude is not None:
         st.session_state[keys["exclude"]] = exclude

@@ -29,6 +29,17 @@ class _MethodsHelp(argparse.HelpFormatter):
         return text
 
 
+_PREDICTOR_HELP = "built-in (utr5, polya, binder), published (optimus5, aparent2, ppi) or path to a .keras model"
+_MODEL_PATH_HELP = ("weights file of a published predictor (optimus5, aparent2, ppi); "
+                    "default: found in $SCRAMBLER_MODELS_DIR")
+
+
+def _add_predictor_arguments(p, predictor_help: str = _PREDICTOR_HELP) -> None:
+    """--predictor and --model-path, the same on every subcommand."""
+    p.add_argument("--predictor", required=True, help=predictor_help)
+    p.add_argument("--model-path", help=_MODEL_PATH_HELP)
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="scrambler" if Path(sys.argv[0]).name == "scrambler" else "python -m scrambler_core",
@@ -40,10 +51,7 @@ def _parser():
                                    "per sequence: id, sequence, prediction, mean sample prediction, realised "
                                    "bits and per-position importance (CSV columns importance_1..L, or a "
                                    "list column in Parquet).")
-    p.add_argument("--predictor", required=True,
-                   help="built-in (utr5, polya), published (optimus5, aparent2) or path to a .keras model")
-    p.add_argument("--model-path", help="weights file of a published predictor (optimus5, aparent2, ppi); "
-                                        "default: found in $SCRAMBLER_MODELS_DIR")
+    _add_predictor_arguments(p)
     p.add_argument("--scrambler", help="path to a .keras scrambler (default: the pretrained one for --predictor)")
     p.add_argument("--mode", choices=("inclusion", "occlusion"), default="inclusion")
     p.add_argument("--target-bits", type=float, default=0.5, help="information budget, bits per position")
@@ -69,9 +77,7 @@ def _parser():
                                    "method. Writes a folder of Parquet shards plus _manifest.json; an interrupted run "
                                    "continues with --resume. Rows that cannot be scored are kept with status=error "
                                    "and the reason.")
-    p.add_argument("--predictor", required=True, help="built-in (utr5, polya), published (optimus5, aparent2) or a "
-                                                      ".keras path (then also --scrambler)")
-    p.add_argument("--model-path", help="weights file of a published predictor (default: $SCRAMBLER_MODELS_DIR)")
+    _add_predictor_arguments(p, _PREDICTOR_HELP + " (then also --scrambler)")
     p.add_argument("--scrambler", help="path to a .keras scrambler (default: the pretrained one)")
     p.add_argument("--input", required=True, help="FASTA (.fa/.fasta/.fna, .gz ok), CSV/TSV (column 'sequence', "
                                                   "optional 'id') or VCF (.vcf/.vcf.gz, needs --fasta)")
@@ -103,10 +109,7 @@ def _parser():
                        description="Score sequences with one attribution method. Writes one row per sequence: "
                                    "id, sequence, prediction and the per-position score on the observed letter "
                                    "(CSV columns score_1..L, or a list column in Parquet).")
-    p.add_argument("--predictor", required=True,
-                   help="built-in (utr5, polya), published (optimus5, aparent2) or path to a .keras model")
-    p.add_argument("--model-path", help="weights file of a published predictor (optimus5, aparent2, ppi); "
-                                        "default: found in $SCRAMBLER_MODELS_DIR")
+    _add_predictor_arguments(p)
     p.add_argument("--method", required=True, help="one of: " + _ALL_METHODS)
     p.add_argument("--input", required=True, help="FASTA, CSV/TSV (column 'sequence') or .txt; - for stdin")
     p.add_argument("--column", default="sequence")
@@ -121,9 +124,7 @@ def _parser():
                                    "128 background samples, median divergence) and, for 50-nt 5'UTR "
                                    "predictors, the Table D uAUG/stop recall, for every method; writes kl.csv, "
                                    "kl.png, kl.svg, recall.csv, table_d.csv and cost.csv.")
-    p.add_argument("--predictor", required=True, help="built-in or published name, or path to a .keras model")
-    p.add_argument("--model-path", help="weights file of a published predictor (optimus5, aparent2, ppi); "
-                                        "default: found in $SCRAMBLER_MODELS_DIR")
+    _add_predictor_arguments(p)
     p.add_argument("--benchmark", choices=("kl", "recall", "interface", "dropout", "features", "all"), default="all",
                    help="kl, recall (50-nt 5'UTR predictors), interface (binder: average precision of the true "
                         "interface residues), dropout / features (polya: alternative explanations, positive and "
@@ -149,9 +150,7 @@ def _parser():
     p.add_argument("--seed", type=int, default=0)
 
     p = sub.add_parser("predict", help="predictions of a predictor for sequences (or pairs, for ppi and binder)")
-    p.add_argument("--predictor", required=True)
-    p.add_argument("--model-path", help="weights file of a published predictor (optimus5, aparent2, ppi); "
-                                        "default: found in $SCRAMBLER_MODELS_DIR")
+    _add_predictor_arguments(p)
     p.add_argument("--input", required=True,
                    help="FASTA/CSV/TSV/txt; for a pair predictor (ppi, binder) a CSV/TSV with two sequence columns")
     p.add_argument("--column", default="sequence",
@@ -173,9 +172,7 @@ def _parser():
     p = sub.add_parser("train-scrambler", help="train a (bits-conditioned) scrambler for a predictor",
                        description="Train a scrambler. For built-in predictors the data and settings default to "
                                    "those of the committed pretrained scramblers (scrambler_core.scrambler.recipes).")
-    p.add_argument("--predictor", required=True,
-                   help="built-in (utr5, polya), published (optimus5, aparent2) or path to a .keras model")
-    p.add_argument("--model-path", help="weights file of a published predictor (default: $SCRAMBLER_MODELS_DIR)")
+    _add_predictor_arguments(p)
     p.add_argument("--mode", choices=("inclusion", "occlusion"), default="inclusion")
     p.add_argument("--input", help="training sequences (FASTA/CSV/txt); required for a model given by path")
     p.add_argument("--output", help="output .keras (default: pretrained/PREDICTOR_MODE.keras)")

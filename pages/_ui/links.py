@@ -115,6 +115,22 @@ def linked_example(name: str, examples: list, request):
                   if examples else f"The link asks for an example but {name} has none.")
 
 
+def apply_linked_sequence(page: str, name: str, examples: list, keys: dict) -> str | None:
+    """Put the linked example or sequence into the page's text box (after the predictor is known).
+
+    ``keys`` maps "example" and "sequence" to the page's session-state keys. Returns a note when the
+    linked example does not exist for this predictor.
+    """
+    example, note = linked_example(name, examples, pop_link(page, "example"))
+    if example is not None:
+        st.session_state[keys["example"]] = example.label
+        st.session_state[keys["sequence"]] = example.sequence
+    sequence = pop_link(page, "seq")
+    if sequence is not None:
+        st.session_state[keys["sequence"]] = sequence
+    return note
+
+
 def write_query(values: dict) -> None:
     """Replace the page's link parameters with ``values`` (only when they changed)."""
     wanted = {k: str(v) for k, v in values.items() if v is not None}
