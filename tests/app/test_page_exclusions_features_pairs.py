@@ -224,6 +224,7 @@ def stand_ins(tmp_path):
 
     import scrambler_core as sc
     from scrambler_core import scrambler as S
+    from scrambler_core.scrambler import explain as explain_module
 
     specs = []
     utr5, binder = sc.load_predictor("utr5"), sc.load_predictor("binder")
@@ -241,7 +242,7 @@ def stand_ins(tmp_path):
         net.save(tmp_path / f"{stem}.keras")
     st.cache_resource.clear()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(S, "PRETRAINED_DIR", tmp_path)
+        patch.setattr(explain_module, "PRETRAINED_DIR", tmp_path)
         yield tmp_path
     st.cache_resource.clear()
 
