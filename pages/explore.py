@@ -34,7 +34,8 @@ from pages._ui.links import (apply_linked_sequence, apply_query_once, bits_from_
 from pages._ui.models import (PREDICTOR_KEY, current_predictor_name, describe_predictor, get_predictor,
     get_scrambler, is_pair_predictor, predictor_names)
 from pages._ui.pairs import apply_pair_link, pair_example_index, pair_input, pair_keys, read_chain
-from pages._ui.results import SEED, cleavage_profile, explain, pair_ism, predict, predict_pairs
+from pages._ui.results import (SEED, cleavage_profile, explain, explain_bits_grid, pair_ism, predict,
+    predict_pairs)
 from scrambler_core.comparison import explanation_scores_table, pair_ism_table
 from scrambler_core.examples import pair_examples
 from scrambler_core.predictors import APARENT2_ISOFORM_WINDOW
@@ -42,6 +43,7 @@ from scrambler_core.logo_figures import logo_heights_importance
 from scrambler_core.predictors import ARCHITECTURES
 from scrambler_core.predictors import PAIR_BUILTINS
 from scrambler_core.scrambler import drop_mask_from_ranges
+from scrambler_core.slider_figure import bits_slider_figure
 
 N_SAMPLES_CHOICES = (8, 16, 32, 64, 128)
 N_SAMPLES_DEFAULT = 32
@@ -72,9 +74,13 @@ def _apply_link_sequence(name, examples, keys) -> str | None:
 
 # ----------------------------------------------------------------------------- excluded positions
 
-def _add_selection_to_excluded(exclude_key: str, chart_key: str, length: int) -> None:
-    """on_select callback of the logos: add the selected positions to the excluded ranges."""
-    chosen = selected_positions(st.session_state.get(chart_key), length)
+def _add_selection_to_excluded(exclude_key: str, chart_key: str, length: int, logo_traces: int) -> None:
+    """on_select callback of the logos: add the selected positions to the excluded ranges.
+
+    Only the logo rows count (their first ``logo_traces`` traces and x axes), not the histogram.
+    """
+    chosen = selected_positions(st.session_state.get(chart_key), length, curves=range(logo_traces),
+                                axes=("x", "x2"))
     if not chosen:
         return
     text = st.session_state.get(exclude_key, "") or ""
@@ -200,20 +206,6 @@ def guided_example(predictor_names) -> None:
         step = st.session_state.get("_explore_guided_step")
         if step is not None:
             st.info(GUIDED_STEPS[step][3])
-
-
-# ----------------------------------------------------------------------------- drawing
-
-def sample_histogram(sample_predictions, original: float, label: str):
-    """Histogram of the predictions on the samples with the original marked (plotly)."""
-    fig = go.Figure(go.Histogram(x=sample_predictions, nbinsx=30, name="samples", marker_color="#4c78a8",
-                                 opacity=0.85, hovertemplate="prediction %{x}<br>%{y} samples<extra></extra>"))
-    fig.add_vline(x=original, line_width=2, line_dash="dash", line_color="#e45756")
-    fig.add_annotation(x=original, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
-                       text=f"original {original:.3f}", font=dict(color="#e45756"))
-    fig.update_layout(xaxis_title=label, yaxis_title="samples", height=300, bargap=0.05,
-                      margin=dict(l=10, r=10, t=30, b=10), showlegend=False)
-    return fig
 
 
 # ----------------------------------------------------------------------------- published models
@@ -478,17 +470,10 @@ def _explain_with_exclusions(name, mode, sequence, bits, n_samples, drop):
     return plain, explanation, excluded, time.perf_counter() - started
 
 
-def _show_metrics(explanation, bits) -> float:
-    """The prediction, the samples' mean and the realised bits; returns the original prediction."""
+def _show_prediction(explanation) -> float:
+    """The prediction on the sequence (the same at every budget); returns it."""
     original = float(explanation.prediction[0])
-    mean_samples = float(explanation.mean_sample_prediction[0])
-    realised = float(explanation.conservation[0])
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Prediction (original)", f"{original:.3f}")
-    c2.metric("Mean prediction (samples)", f"{mean_samples:.3f}", delta=f"{mean_samples - original:+.3f}",
-              delta_color="off")
-    c3.metric("Realised bits", f"{realised:.3f}", delta=f"target {bits:g}", delta_color="off", delta_arrow="off",
-              help="Mean conservation (bits per position) of the scrambled PWM; the scrambler aims at the target.")
+    st.metric("Prediction (original)", f"{original:.3f}")
     return original
 
 
@@ -505,20 +490,31 @@ def _zoom_and_truth(keys, length, truth):
     return zoom, highlight
 
 
-def _logos_section(keys, explanation, sequence, letters, truth, fixed, excluded) -> tuple:
-    """The PWM and importance logos (selecting on them excludes positions); returns (zoom, highlight, titles)."""
-    st.subheader("Scrambled PWM and importance")
+def _live_section(keys, view: dict, explanation, truth, excluded) -> tuple:
+    """The live view: PWM and importance logos, the samples' histogram and the metrics at every budget of
+    the grid, switched in the browser by the slider under the chart (selecting letters excludes them).
+
+    ``view``: name, mode, sequence, bits, n_samples, drop, label. Returns (zoom, highlight, titles).
+    """
+    st.subheader("Scrambled PWM, importance and samples")
+    sequence = view["sequence"]
     zoom, highlight = _zoom_and_truth(keys, len(sequence), truth)
-    rows, hover = pwm_and_importance_rows(explanation.pwm[0], explanation.importance[0], sequence, letters)
+    sweep = explain_bits_grid(view["name"], view["mode"], sequence, int(view["n_samples"]),
+                              drop=view["drop"] if excluded else None).with_explanation(explanation)
     titles = ["Scrambled PWM", "Importance on your sequence"]
     if excluded:
         titles = [f"{t} · alternative (positions excluded)" for t in titles]
-    figure = logo_rows_figure(rows, letters, titles=titles, y_labels=["bits", "importance"], hover_values=hover,
-                              highlight=highlight, x_range=(zoom[0] - 1, zoom[1] - 1), fixed=fixed, shade=excluded)
+    figure = bits_slider_figure(sweep, start_bits=view["bits"], titles=titles, highlight=highlight, shade=excluded,
+                                x_range=(zoom[0] - 1, zoom[1] - 1), prediction_label=view["label"])
+    logo_traces = len(figure.data) - 2           # the histogram's bars and metrics line come last
     # st.plotly_chart calls on_select with no arguments: bind them here
     show_plotly(figure, key=LOGOS_KEY, on_select=partial(_add_selection_to_excluded, keys["exclude"], LOGOS_KEY,
-                                                         len(sequence)),
+                                                         len(sequence), logo_traces),
                 selection_mode=("box", "points"))
+    st.caption(f"Drag the **Target bits** slider under the chart: all {len(sweep.target_bits)} budgets from "
+               f"{sweep.target_bits.min():g} to {sweep.target_bits.max():g} bits are already in your browser, so "
+               "the logos, the histogram and the metrics line move together at once. The sidebar's target bits "
+               f"({view['bits']:g}) sets the first frame, the downloads, the samples below and the link.")
     return zoom, highlight, titles
 
 
@@ -543,12 +539,9 @@ def _downloads(stem, explanation, sequence, letters, titles, fixed) -> pd.DataFr
     return sample_frame
 
 
-def _samples_section(predictor, explanation, original, sample_frame) -> None:
-    """The histogram of the samples' predictions and a few samples."""
-    st.subheader("Predictions on samples")
-    show_plotly(sample_histogram(explanation.sample_predictions[0], original, f"{predictor.name} prediction"),
-                key="explore_histogram")
-    st.subheader("A few samples")
+def _samples_section(explanation, sample_frame) -> None:
+    """A few samples at the sidebar's budget."""
+    st.subheader(f"A few samples (at {float(explanation.target_bits):g} bits)")
     table = sample_frame.head(TABLE_ROWS).round({"prediction": 3})
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"sequence": st.column_config.TextColumn("sequence", width="large"),
@@ -597,13 +590,15 @@ def main() -> None:
 
     plain, explanation, excluded, seconds = _explain_with_exclusions(name, mode, sequence, bits, n_samples, drop)
     fixed = fixed_positions(get_scrambler(name, mode, dropout=bool(excluded)))
-    original = _show_metrics(explanation, bits)
+    original = _show_prediction(explanation)
     show_cleavage(name, sequence)
 
     letters = predictor.alphabet.letters
     truth = examples[example_index].important if example_index is not None and examples[example_index].description \
         else None
-    zoom, highlight, titles = _logos_section(keys, explanation, sequence, letters, truth, fixed, excluded)
+    view = dict(name=name, mode=mode, sequence=sequence, bits=bits, n_samples=n_samples, drop=drop,
+                label=f"{predictor.name} prediction")
+    zoom, highlight, titles = _live_section(keys, view, explanation, truth, excluded)
     if excluded:
         st.caption(alternative_caption(drop, explanation, plain, original))
     if fixed is not None:
@@ -616,7 +611,7 @@ def main() -> None:
 
     sample_frame = _downloads(f"{name}_{mode}_{bits:g}bits_{record_id}", explanation, sequence, letters, titles,
                               fixed)
-    _samples_section(predictor, explanation, original, sample_frame)
+    _samples_section(explanation, sample_frame)
     st.caption(f"Record {record_id} · {mode} scrambler{' (mask dropout)' if excluded else ''} · target {bits:g} "
                f"bits · {n_samples} samples · seed {SEED} · {seconds * 1000:.0f} ms")
 

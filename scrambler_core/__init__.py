@@ -24,7 +24,7 @@ _NAMES = {
     "scrambler_core.predictors.base": ("ModelFileError", "Predictor", "PairPredictor"),
     "scrambler_core.predictors.registry": ("list_predictors", "load_predictor"),
     "scrambler_core.predictors.pairs": ("ConcatenatedPair",),
-    "scrambler_core.scrambler": ("Explanation", "Scrambler", "ScramblerModel", "background_from_sequences",
+    "scrambler_core.scrambler": ("BitsSweep", "Explanation", "Scrambler", "ScramblerModel", "background_from_sequences",
                                  "conservation", "drop_mask_from_ranges", "load_scrambler", "pwm_from_scores",
                                  "sample_pwm", "train_scrambler"),
     "scrambler_core.cache": ("ResultCache", "cache_key", "fingerprint"),
@@ -46,7 +46,7 @@ _SUBMODULES = {
 __all__ = [
     "Alphabet", "DNA", "RNA", "PROTEIN", "SequenceError", "ModelFileError", "get_alphabet", "one_hot", "decode",
     "parse_text", "read_sequences", "validate_sequence", "Predictor", "load_predictor", "list_predictors",
-    "Scrambler", "ScramblerModel", "Explanation", "load_scrambler", "train_scrambler", "pwm_from_scores",
+    "Scrambler", "ScramblerModel", "Explanation", "BitsSweep", "load_scrambler", "train_scrambler", "pwm_from_scores",
     "conservation", "sample_pwm", "background_from_sequences", "drop_mask_from_ranges", "PairPredictor",
     "ConcatenatedPair", "attribute", "METHODS", "method_options",
     "dinucleotide_shuffle", "ResultCache", "cache_key", "fingerprint", "Variant", "VariantResult", "apply_variants",

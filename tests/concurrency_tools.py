@@ -232,6 +232,14 @@ async def problems(page) -> list[str]:
     return found
 
 
+# Explore's live chart: the metrics line of the frame shown (target, realised bits, samples' mean)
+LIVE_METRICS_JS = """() => {
+  const el = document.querySelector('.st-key-explore_logos .js-plotly-plot');
+  const t = el && (el._fullData || el.data || []).find(t => t.name === 'metrics');
+  return t && t.text ? String(t.text[0]) : null;
+}"""
+
+
 async def metric_values(page) -> dict:
     out = {}
     for m in await page.locator('[data-testid="stMetric"]').all():
@@ -361,7 +369,7 @@ async def _read_explore(page, s: Session, step: str) -> None:
     values = await metric_values(page)
     box = page.locator(SEQUENCE_BOX).first
     s.info.setdefault("seen", []).append({"step": step, "prediction": values.get("Prediction (original)"),
-                                          "realised_bits": values.get("Realised bits"),
+                                          "metrics_line": await page.evaluate(LIVE_METRICS_JS),
                                           "sequence_box": (await box.input_value()).strip(),
                                           "link_seq": query(page).get("seq"),
                                           "link_predictor": query(page).get("predictor")})

@@ -77,3 +77,27 @@ def frame_with(at, *columns):
     found = [d.value for d in at.dataframe if set(columns) <= set(d.value.columns)]
     assert found, [list(d.value.columns) for d in at.dataframe]
     return found
+
+
+def live_view(at, key: str = "explore_logos") -> dict:
+    """What Explore's live chart shows: its frames' budgets, the budget shown first, and that frame's metrics.
+
+    Returns ``{"budgets": [float], "active": float, "realised": float, "mean": float, "original": float,
+    "figure": dict}`` (the metrics are parsed from the chart's metrics line).
+    """
+    import json
+    import re
+
+    charts = [c for c in at.get("plotly_chart") if json.loads(c.proto.spec).get("frames")]
+    assert charts, "no live chart (a plotly chart with frames) on the page"
+    figure = json.loads(charts[0].proto.spec)
+    slider = figure["layout"]["sliders"][0]
+    budgets = [float(s["label"]) for s in slider["steps"]]
+    line = [t for t in figure["data"] if t.get("name") == "metrics"][0]["text"][0]
+    found = re.search(r"target ([0-9.]+) bits · realised ([0-9.]+) bits · samples' mean .* ([-0-9.e+]+) "
+                      r"\(original ([-0-9.e+]+)", line)
+    assert found, line
+    target, realised, mean, original = (float(v) for v in found.groups())
+    assert target == budgets[slider["active"]], (target, budgets, slider["active"])
+    return {"budgets": budgets, "active": target, "realised": realised, "mean": mean, "original": original,
+            "figure": figure}

@@ -37,15 +37,23 @@ def format_ranges(positions) -> str:
     return ", ".join(parts)
 
 
-def selected_positions(event, length: int) -> set:
-    """1-based positions selected on a logo chart (clicked letters and box selections), inside 1..length."""
+def selected_positions(event, length: int, curves=None, axes=None) -> set:
+    """1-based positions selected on a logo chart (clicked letters and box selections), inside 1..length.
+
+    ``curves``: only points of these trace numbers count; ``axes``: only boxes drawn on these x axes
+    (a chart with other panels, e.g. the live view's histogram, passes its logo traces and axes).
+    """
     selection = (event or {}).get("selection", {}) if hasattr(event, "get") else {}
     found = set()
     for point in selection.get("points", []) or []:
+        if curves is not None and hasattr(point, "get") and point.get("curve_number") not in curves:
+            continue
         x = point.get("x") if hasattr(point, "get") else None
         if isinstance(x, (int, float)) and np.isfinite(x):
             found.add(int(round(x)))
     for box in selection.get("box", []) or []:
+        if axes is not None and hasattr(box, "get") and box.get("xref", axes[0]) not in axes:
+            continue
         xs = box.get("x") if hasattr(box, "get") else None
         if xs and len(xs) == 2 and all(isinstance(v, (int, float)) for v in xs):
             low, high = sorted(xs)

@@ -44,6 +44,18 @@ def explain(name: str, mode: str, sequence, bits: float, n_samples: int, seed: i
                   drop=drop_key)
 
 
+def explain_bits_grid(name: str, mode: str, sequence: str, n_samples: int, seed: int = SEED, *, drop=None):
+    """One sequence at every budget of the live slider's grid (``Scrambler.explain_bits_grid``, cached).
+
+    ``drop`` as in :func:`explain`: the mask-dropout scrambler then explains it.
+    """
+    scrambler = get_scrambler(name, mode, dropout=drop is not None)
+    drop_key = "" if drop is None else "".join("1" if v else "0" for v in np.asarray(drop).reshape(-1))
+    return cached("explain_bits_grid", lambda: scrambler.explain_bits_grid(
+        sequence, n_samples=n_samples, seed=seed, drop=None if drop is None else np.asarray(drop, np.float32)),
+        scrambler, sequence=sequence, n_samples=int(n_samples), seed=int(seed), drop=drop_key)
+
+
 def predict(name: str, sequences: list[str]) -> np.ndarray:
     """Predictions, shape (N,) (cached)."""
     predictor = get_predictor(name)

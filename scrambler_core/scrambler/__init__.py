@@ -19,10 +19,11 @@ from .maths import (DROPOUT_KINDS, DROPOUT_SCALES, EPSILON, MODES, OBJECTIVES, S
                     drop_mask_from_ranges, gaussian_kernel, prediction_loss, pwm_from_scores,
                     random_drop_masks, sample_pwm, template_arrays, uniform_background)
 from .network import ScramblerModel
+from .sweep import BITS_GRID, BitsSweep, bits_grid
 from .train import train_scrambler
 
 __all__ = [
-    "BATCH_BUCKETS", "DROPOUT_KINDS", "DROPOUT_SCALES", "EPSILON", "MODES", "OBJECTIVES", "SAMPLERS",
+    "BATCH_BUCKETS", "BITS_GRID", "BitsSweep", "bits_grid", "DROPOUT_KINDS", "DROPOUT_SCALES", "EPSILON", "MODES", "OBJECTIVES", "SAMPLERS",
     "Explanation", "Scrambler", "ScramblerModel", "background_from_sequences", "biased_drop_masks",
     "bits_tracking", "calibrate_bits", "checkpoint_epoch", "conservation", "conservation_penalty",
     "drop_mask_from_ranges", "external_scrambler_path", "gaussian_kernel", "load_scrambler",

@@ -17,6 +17,7 @@ from ..predictors.registry import load_predictor
 from ..sequences import clean_sequence, decode, get_alphabet
 from .maths import MODES, OBJECTIVES, conservation, sample_pwm, template_arrays
 from .network import ScramblerModel
+from .sweep import BitsSweep, bits_grid
 
 
 @dataclass
@@ -154,8 +155,11 @@ class Scrambler:
         Yields
         ------
         (chunk index, real rows, one-hot (B, L, A), bits channel (B,), drop mask (B, L)) — tensors
+
+        ``target_bits`` is one float or one per row, (N,).
         """
         step = max(1, min(int(batch_size), BATCH_BUCKETS[-1]))
+        bits_rows = np.broadcast_to(np.asarray(target_bits, np.float64), (len(x),))   # one target or one per row
         for chunk_index, start in enumerate(range(0, len(x), step)):
             count = len(x[start:start + step])
             size = _bucket(count)
@@ -163,7 +167,8 @@ class Scrambler:
             padded[:count] = x[start:start + step]
             drop_padded = np.ones((size, x.shape[1]), np.float32)
             drop_padded[:count] = drop[start:start + step]
-            channel = np.repeat(self.network.bits_condition(target_bits), size)
+            channel = self.network.bits_condition(bits_rows[start:start + count])
+            channel = np.concatenate([channel, np.repeat(channel[-1:], size - count)])
             yield chunk_index, count, tf.constant(padded), tf.constant(channel), tf.constant(drop_padded)
 
     def _template_arrays(self, template, x):
@@ -265,6 +270,57 @@ class Scrambler:
             out.append(self._scores_graph(padded, channel, drop_padded).numpy()[:count])
         return (np.concatenate(out) * free[:, 0]).astype(np.float32)
 
+    def _run(self, x, target_bits, n_samples, seed, batch_size, drop, free, offset, return_samples=True):
+        """The compiled explanation over padded batches: (scores, pwm, samples, sample predictions,
+        prediction, mean bits, per-position bits), each with N rows; ``target_bits`` one float or (N,)."""
+        n_samples = int(n_samples)
+        if n_samples < 1:
+            raise ValueError("n_samples must be at least 1")
+        results = []
+        for chunk_index, count, padded, channel, drop_padded in self._batches(x, drop, target_bits, batch_size):
+            out = self._graph(padded, channel, drop_padded, tf.constant(free), tf.constant(offset),
+                              tf.constant([int(seed), chunk_index], tf.int32), n_samples)
+            results.append([o.numpy()[:count] if (k != 2 or return_samples)
+                            else np.zeros((count, 0) + tuple(x.shape[1:]), np.float32)
+                            for k, o in enumerate(out)])
+        return tuple(np.concatenate(parts) for parts in zip(*results))
+
+    def explain_bits_grid(self, seq, target_bits=None, n_samples=32, seed=0, allow_n=False, drop=None,
+                          template=None):
+        """One sequence explained at every budget of a grid, in one batched call (the live bits slider).
+
+        Parameters
+        ----------
+        seq : str or np.ndarray (1, L, A) — one sequence
+        target_bits : array_like (T,), optional — default :data:`BITS_GRID` within the scrambler's range
+            (a fixed-target scrambler: its one target)
+        n_samples, seed, allow_n, template : as :meth:`explain`
+        drop : np.ndarray (L,), optional — mask dropout, as :meth:`explain`
+
+        Returns
+        -------
+        BitsSweep — importance (T, L), pwm (T, L, A), sample predictions (T, S), realised bits (T,)
+        """
+        grid = bits_grid(self.network) if target_bits is None else np.asarray(target_bits, np.float64).ravel()
+        if grid.size == 0:
+            raise ValueError("target_bits must hold at least one budget")
+        grid = np.array([self._check_bits(b) for b in grid])
+        x = self.predictor.to_onehot(seq if not isinstance(seq, str) else [seq], allow_n=allow_n,
+                                     background=self.background)
+        if len(x) != 1:
+            raise ValueError(f"explain_bits_grid explains one sequence, got {len(x)}")
+        tiled = np.repeat(x, len(grid), axis=0)
+        drop = None if drop is None else np.broadcast_to(np.asarray(drop, np.float32).reshape(1, -1),
+                                                         (len(grid), x.shape[1]))
+        free, offset = self._template_arrays(template, tiled)
+        scores, pwm, _, sample_pred, original, mean_bits, _ = self._run(
+            tiled, grid, n_samples, seed, len(grid), self._drop_array(drop, len(grid)), free, offset,
+            return_samples=False)
+        return BitsSweep(target_bits=grid, importance=scores, pwm=pwm, sample_predictions=sample_pred,
+                         prediction=float(original[0]), conservation=mean_bits, mode=self.mode,
+                         sequence=decode(x, self.predictor.alphabet)[0], alphabet=self.predictor.alphabet.name,
+                         fixed=free[:, 0] == 0, drop=None if drop is None else np.asarray(drop[0]))
+
     def explain(self, seqs, target_bits=None, n_samples=32, seed=0, batch_size=64, allow_n=False, drop=None,
                 template=None, return_samples=True):
         """Explain sequences: importance, PWM, samples and predictions on them.
@@ -298,18 +354,8 @@ class Scrambler:
         drop_given = drop is not None
         drop = self._drop_array(drop, len(x))
         free, offset = self._template_arrays(template, x)
-        n_samples = int(n_samples)
-        if n_samples < 1:
-            raise ValueError("n_samples must be at least 1")
-        results = []
-        for chunk_index, count, padded, channel, drop_padded in self._batches(x, drop, target_bits, batch_size):
-            out = self._graph(padded, channel, drop_padded, tf.constant(free), tf.constant(offset),
-                              tf.constant([int(seed), chunk_index], tf.int32), n_samples)
-            results.append([o.numpy()[:count] if (k != 2 or return_samples)
-                            else np.zeros((count, 0) + tuple(x.shape[1:]), np.float32)
-                            for k, o in enumerate(out)])
-        scores, pwm, hard, sample_pred, original, mean_bits, per_position = (
-            np.concatenate(parts) for parts in zip(*results))
+        scores, pwm, hard, sample_pred, original, mean_bits, per_position = self._run(
+            x, target_bits, n_samples, seed, batch_size, drop, free, offset, return_samples)
         if self.network.is_pair:
             names = self.predictor.sequences(x)
         elif isinstance(seqs, np.ndarray):

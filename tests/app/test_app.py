@@ -4,6 +4,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pagetools import live_view
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 TIMEOUT = 120
@@ -47,8 +49,12 @@ def test_page_runs_for_utr5(app):
     assert app.sidebar.selectbox(key="app.predictor").value == "utr5"
     assert app.sidebar.slider(key="explore.bits").value == pytest.approx(0.5)
     assert app.text_area(key=SEQUENCE_KEY).value == example_utr5()
-    for label in ("Prediction (original)", "Mean prediction (samples)", "Realised bits"):
-        float(metric(app, label))
+    original = float(metric(app, "Prediction (original)"))
+    live = live_view(app)
+    assert live["active"] == pytest.approx(0.5) and live["original"] == pytest.approx(original, abs=1e-3)
+    assert len(live["budgets"]) >= 20 and live["budgets"] == sorted(live["budgets"])
+    assert min(live["budgets"]) == pytest.approx(0.05) and max(live["budgets"]) == pytest.approx(2.0)
+    assert len(live["figure"]["frames"]) == len(live["budgets"])
     assert len(app.dataframe[0].value) == 5
     assert list(app.dataframe[0].value.columns) == ["sequence", "prediction"]
     assert dict(app.query_params) == {"predictor": "utr5", "mode": "inclusion", "bits": "0.5", "example": "1"}
@@ -58,13 +64,30 @@ def test_page_runs_for_utr5(app):
 
 
 def test_slider_changes_realised_bits(app):
-    low = float(metric(app, "Realised bits"))
+    low = live_view(app)["realised"]
     app.sidebar.slider(key="explore.bits").set_value(1.5).run()
     assert_clean(app)
     assert not app.error, [e.value for e in app.error]
-    high = float(metric(app, "Realised bits"))
-    assert high > low, f"realised bits {low} at 0.5 target, {high} at 1.5 target"
+    live = live_view(app)
+    assert live["active"] == pytest.approx(1.5)
+    assert live["realised"] > low, f"realised bits {low} at 0.5 target, {live['realised']} at 1.5 target"
     assert app.query_params["bits"] == "1.5"
+
+
+def test_every_budget_is_a_frame_with_its_own_logos_and_metrics(app):
+    """The live slider: each frame holds the same traces; realised bits grow with the budget."""
+    figure = live_view(app)["figure"]
+    frames = figure["frames"]
+    assert {len(f["data"]) for f in frames} == {len(figure["data"])}
+    realised = []
+    for frame in frames:
+        line = [t for t in frame["data"] if t.get("name") == "metrics"][0]["text"][0]
+        realised.append(float(line.split("realised ")[1].split(" bits")[0]))
+        assert line.startswith(f"target {frame['name']} bits · "), (frame["name"], line)
+    assert realised[-1] > realised[0] + 1.0, realised
+    assert sum(b > a for a, b in zip(realised, realised[1:])) >= len(realised) - 4, realised
+    steps = figure["layout"]["sliders"][0]["steps"]
+    assert all(s["method"] == "animate" and s["args"][0] == [f["name"]] for s, f in zip(steps, frames))
 
 
 def test_edited_sequence_goes_into_the_link(app):
@@ -123,7 +146,7 @@ def test_query_params_select_view(utr5_scrambler_file):
     assert at.sidebar.radio(key="explore.mode").value == "occlusion"
     assert at.text_area(key=SEQUENCE_KEY).value == second.sequence
     assert not at.error, [e.value for e in at.error]
-    float(metric(at, "Realised bits"))
+    assert live_view(at)["active"] == pytest.approx(1.25)
 
 
 def test_linked_sequence_is_used(utr5_scrambler_file):

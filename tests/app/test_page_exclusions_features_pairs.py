@@ -83,6 +83,10 @@ def test_ranges_are_formatted_compactly_and_selections_read():
     assert inputs.selected_positions(event, 50) == {3, 10, 11, 12}
     assert inputs.selected_positions(None, 50) == set()
     assert inputs.selected_positions({"selection": {"points": [], "box": []}}, 50) == set()
+    # the live chart: points of the histogram (trace 9) and boxes drawn on its axis (x3) are not positions
+    live = {"selection": {"points": [{"x": 4, "curve_number": 2}, {"x": 7.2, "curve_number": 9}],
+                          "box": [{"xref": "x3", "x": [1, 30]}, {"xref": "x2", "x": [19.6, 21.2]}]}}
+    assert inputs.selected_positions(live, 50, curves=range(8), axes=("x", "x2")) == {4, 20, 21}
 
 
 # ----------------------------------------------------------------------------- excluded positions

@@ -50,7 +50,16 @@ PAGES = {
     "your_model": "/your_model",
 }
 LOGOS = ".st-key-explore_logos .js-plotly-plot"
-HISTOGRAM = ".st-key-explore_histogram .js-plotly-plot"
+# the live chart's metrics line (target, realised bits, samples' mean) as plotly.js draws it now
+METRICS_JS = """(sel) => {
+  const el = document.querySelector(sel);
+  const t = el && (el._fullData || el.data || []).find(t => t.name === 'metrics');
+  return t && t.text ? String(t.text[0]) : null;
+}"""
+SLIDER_TICKS_JS = """(sel) => Array.from(document.querySelectorAll(sel + ' .slider-container rect.slider-tick-rect'))
+  .map(r => { const b = r.getBoundingClientRect(); return [b.x + b.width / 2, b.y + b.height / 2]; })"""
+SLIDER_VALUE_JS = """(sel) => { const t = Array.from(document.querySelectorAll(sel + ' .slider-container text'))
+  .find(t => t.textContent.startsWith('Target bits:')); return t ? t.textContent : null; }"""
 ERRORS = '[data-testid="stAlertContentError"]'
 
 # done once Streamlit's script run has finished and stayed finished for quietMs
@@ -270,26 +279,26 @@ def test_explore_shows_logo_and_distribution(page, server):
     open_explore(page, server)
     assert_clean(page, server)
     values = metric_values(page)
-    for label in ("Prediction (original)", "Mean prediction (samples)", "Realised bits"):
-        assert re.fullmatch(r"-?\d+\.\d{3}", values.get(label, "")), values
+    assert re.fullmatch(r"-?\d+\.\d{3}", values.get("Prediction (original)", "")), values
     # the logo: filled letter glyphs in both rows (scrambled PWM on x, importance on x2), drawn as SVG
     traces = page.evaluate(TRACES_JS, LOGOS)
-    glyphs = [t for t in traces if t["fill"] == "toself"]
+    glyphs = [t for t in traces if t["fill"] == "toself" and t["ny"] > 0]
     assert glyphs, traces
-    assert {t["name"] for t in glyphs} <= set("ACGT"), traces
+    assert {t["name"] for t in glyphs} <= set("ACGT") | {f"{a} (fixed)" for a in "ACGT"}, traces
     assert {t["xaxis"] for t in glyphs} == {"x", "x2"}, traces
-    assert all(t["ny"] > 0 for t in glyphs), traces
     assert page.locator(f"{LOGOS} .scatterlayer .trace path").count() >= len(glyphs)
-    # the distribution: a histogram of the 32 samples' predictions
-    histogram = [t for t in page.evaluate(TRACES_JS, HISTOGRAM) if t["type"] == "histogram"]
-    assert len(histogram) == 1 and histogram[0]["nx"] == 32, histogram
-    assert page.locator(f"{HISTOGRAM} .barlayer path").count() > 0
+    # the distribution: the samples' predictions binned under the logos (x3), with the metrics line
+    bars = [t for t in traces if t["type"] == "bar" and t["name"] == "samples"]
+    assert len(bars) == 1 and bars[0]["xaxis"] == "x3", traces
+    assert page.locator(f"{LOGOS} .barlayer path").count() > 0
+    line = page.evaluate(METRICS_JS, LOGOS)
+    assert re.match(r"target 0\.5 bits · realised \d\.\d{3} bits · samples' mean", line), line
 
 
 def test_bits_slider_changes_the_logo(page, server):
     open_explore(page, server)
     before = page.evaluate(SIGNATURE_JS, LOGOS)
-    realised = metric_values(page)["Realised bits"]
+    line = page.evaluate(METRICS_JS, LOGOS)
     thumb = press_slider(page, "Target bits", "ArrowRight", 4)  # 0.5 -> 0.7
     page.wait_for_function(
         """([sel, before]) => {
@@ -303,8 +312,34 @@ def test_bits_slider_changes_the_logo(page, server):
     assert_clean(page, server)
     assert float(thumb.get_attribute("aria-valuenow") or thumb.input_value()) == pytest.approx(0.7)
     assert page.evaluate(SIGNATURE_JS, LOGOS) != before
-    assert metric_values(page)["Realised bits"] != realised
-    assert "target 0.7" in page.locator('[data-testid="stMetric"]', has_text="Realised bits").inner_text()
+    assert page.evaluate(METRICS_JS, LOGOS) != line
+    assert page.evaluate(METRICS_JS, LOGOS).startswith("target 0.7 bits")
+
+
+def test_live_slider_switches_frames_in_the_browser(page, server):
+    """The slider under the chart moves logos and metrics with no script run on the server."""
+    open_explore(page, server)
+    before, line = page.evaluate(SIGNATURE_JS, LOGOS), page.evaluate(METRICS_JS, LOGOS)
+    assert page.evaluate(SLIDER_VALUE_JS, LOGOS).strip() == "Target bits: 0.5"
+    page.evaluate("""() => { const app = document.querySelector('[data-testid="stApp"]'); window.__runs = [];
+        new MutationObserver(() => window.__runs.push(app.getAttribute('data-test-script-state')))
+          .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); }""")
+    page.locator(f"{LOGOS} .slider-container").scroll_into_view_if_needed()
+    ticks = page.evaluate(SLIDER_TICKS_JS, LOGOS)
+    assert len(ticks) >= 20, ticks
+    rail_y = page.evaluate(f"() => {{ const b = document.querySelector({LOGOS!r} + "
+                           "' .slider-container rect.slider-rail-touch-rect').getBoundingClientRect(); "
+                           "return b.y + b.height / 2; }")
+    page.mouse.click(ticks[-1][0], rail_y)                         # the last budget, 2 bits
+    page.wait_for_function(f"() => ({SLIDER_VALUE_JS})({LOGOS!r}) === 'Target bits: 2'", polling=50,
+                           timeout=STEP_TIMEOUT)
+    page.wait_for_timeout(800)
+    assert page.evaluate(SIGNATURE_JS, LOGOS) != before
+    moved = page.evaluate(METRICS_JS, LOGOS)
+    assert moved != line and moved.startswith("target 2 bits"), moved
+    assert page.evaluate("() => window.__runs") == [], "a live slider step must not rerun the script"
+    assert "bits=0.5" in page.url
+    assert_clean(page, server)
 
 
 def test_bad_sequence_shows_error(page, server):

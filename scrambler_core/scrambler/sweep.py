@@ -1,0 +1,110 @@
+"""One sequence explained over a grid of information budgets: what the live bits slider shows.
+
+:meth:`Scrambler.explain_bits_grid` fills a :class:`BitsSweep` with one batched call of a
+bits-conditioned scrambler; the app sends every frame to the browser at once, so moving the
+slider needs no server round trip.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# the live slider's budgets (bits per position): 24 values, denser at the low end where the
+# explanation changes fastest; every value the app's step-0.05 slider can reach from 0.05 to 0.5
+# is here, and the link's bits snap to the nearest one
+BITS_GRID = np.array([0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0,
+                      1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.85, 2.0])
+
+
+def bits_grid(network) -> np.ndarray:
+    """The budgets a scrambler network can serve: :data:`BITS_GRID` within its bits range.
+
+    Parameters
+    ----------
+    network : ScramblerModel
+
+    Returns
+    -------
+    np.ndarray (T,) float64 — a fixed-target network gives its one target
+    """
+    if not network.bits_conditioned:
+        return np.array([float(network.target_bits)])
+    low, high = network.bits_range
+    inside = BITS_GRID[(BITS_GRID >= low - 1e-9) & (BITS_GRID <= high + 1e-9)]
+    return inside if inside.size else np.array([float(low)])
+
+
+@dataclass
+class BitsSweep:
+    """One sequence explained at T budgets (rows are budgets, in the order of ``target_bits``).
+
+    Attributes
+    ----------
+    target_bits : np.ndarray (T,) — requested budgets
+    importance : np.ndarray (T, L)
+    pwm : np.ndarray (T, L, A)
+    sample_predictions : np.ndarray (T, S)
+    prediction : float — the predictor's output on the sequence
+    conservation : np.ndarray (T,) — realised mean bits
+    mode : str
+    sequence : str
+    alphabet : str
+    fixed : np.ndarray (L,) bool — template positions
+    drop : np.ndarray (L,) or None — the mask-dropout mask used (1 usable, 0 dropped)
+    """
+
+    target_bits: np.ndarray
+    importance: np.ndarray
+    pwm: np.ndarray
+    sample_predictions: np.ndarray
+    prediction: float
+    conservation: np.ndarray
+    mode: str
+    sequence: str
+    alphabet: str = "dna"
+    fixed: np.ndarray | None = None
+    drop: np.ndarray | None = None
+
+    def __repr__(self):
+        return (f"BitsSweep({self.mode}, {len(self.target_bits)} budgets {self.target_bits.min():g}-"
+                f"{self.target_bits.max():g} bits, L={self.importance.shape[1]}, "
+                f"S={self.sample_predictions.shape[1]}, prediction={self.prediction:.4g})")
+
+    @property
+    def mean_sample_prediction(self) -> np.ndarray:
+        """(T,) mean prediction of each budget's samples."""
+        return self.sample_predictions.mean(axis=1)
+
+    def nearest(self, target_bits: float) -> int:
+        """Index of the budget closest to ``target_bits``."""
+        return int(np.argmin(np.abs(self.target_bits - float(target_bits))))
+
+    def with_explanation(self, explanation, row: int = 0) -> "BitsSweep":
+        """This sweep with the budget of one explained sequence put in (replacing an equal budget).
+
+        Parameters
+        ----------
+        explanation : Explanation — of the same sequence, scrambler and sample count
+        row : int — which of its sequences
+
+        Returns
+        -------
+        BitsSweep — T or T + 1 budgets, sorted
+        """
+        bits = float(explanation.target_bits)
+        if explanation.sequences and explanation.sequences[row] != self.sequence:
+            raise ValueError("the explanation is of another sequence than the sweep")
+        keep = np.abs(self.target_bits - bits) > 1e-9
+        target = np.concatenate([self.target_bits[keep], [bits]])
+        order = np.argsort(target, kind="stable")
+
+        def joined(mine, theirs):
+            return np.concatenate([mine[keep], theirs[row:row + 1]])[order]
+
+        return BitsSweep(target_bits=target[order], importance=joined(self.importance, explanation.importance),
+                         pwm=joined(self.pwm, explanation.pwm),
+                         sample_predictions=joined(self.sample_predictions, explanation.sample_predictions),
+                         prediction=self.prediction, conservation=joined(self.conservation, explanation.conservation),
+                         mode=self.mode, sequence=self.sequence, alphabet=self.alphabet, fixed=self.fixed,
+                         drop=self.drop)
