@@ -18,7 +18,7 @@ $(STAMP): requirements.txt
 	touch $@
 
 run: $(STAMP)
-	$(VENV)/bin/streamlit run app.py --server.port 8501 --server.headless true
+	$(VENV)/bin/python -m pages._ui.warmup --server.port 8501 --server.headless true
 
 chromium:
 	@if [ ! -x $(CHROMIUM) ]; then \

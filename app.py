@@ -1,6 +1,7 @@
 """Scrambler Explorer — Streamlit entry point.
 
-Run with ``make run`` (or ``streamlit run app.py``). This file sets up the page,
+Run with ``make run`` (``python -m pages._ui.warmup``: ``streamlit run app.py`` with the default
+models loaded and warmed while the server starts), or plainly ``streamlit run app.py``. This file sets up the page,
 lists the pages (``pages/``) and draws the predictor choice every page shares
 (built-ins, the published models found in ``$SCRAMBLER_MODELS_DIR``, the session's
 own models); all computation happens in ``scrambler_core``.
@@ -16,6 +17,7 @@ from pages._ui.errors import guard, keep_widget_state
 from pages._ui.links import apply_query_once, predictor_from_query
 from pages._ui.models import sidebar_predictor
 from pages._ui.sessions import sweep_stale_session_directories
+from pages._ui import warmup
 
 st.set_page_config(page_title="Scrambler Explorer", page_icon="🧬", layout="wide")
 
@@ -27,21 +29,30 @@ PAGES = [
     st.Page("pages/your_model.py", title="Your model", icon=":material/upload_file:", url_path="your_model"),
 ]
 
-page = st.navigation(PAGES)
+# the page list is drawn by hand (st.page_link) and Streamlit's own navigation is off
+# (.streamlit/config.toml: client.showSidebarNavigation = false): while the server starts, Streamlit
+# would otherwise list the raw file names of pages/ before this script has run
+page = st.navigation(PAGES, position="hidden")
 keep_widget_state()
 sweep_stale_session_directories()
 with guard():
     notes = apply_query_once("app", {"predictor": predictor_from_query})
     with st.sidebar:
+        for entry in PAGES:
+            st.page_link(entry)
+        st.divider()
         st.title("Scrambler Explorer")
     available = sidebar_predictor()
 if available is None:
-    st.error("No predictor is available: the built-in weights are missing from pretrained/ and no published model "
-             "was found. Train the built-ins with: python -m scrambler_core train-predictor utr5 (and polya), set "
-             "SCRAMBLER_MODELS_DIR to a folder with the published models' files (see the sidebar), or upload your "
-             "own model.")
+    st.error("No predictor is available: this installation has no built-in weights and no published model was "
+             "found. Ask whoever runs this server to install the built-in models (the README's two commands do) "
+             "or to point it at the published models' files (see the sidebar), or upload your own model on the "
+             "Your model page.")
     if page.title != "Your model":
         st.stop()
 for note in notes:
     st.warning(note)
+if warmup.running():      # started by `make run` (python -m pages._ui.warmup): the first visit waits here
+    with st.spinner("Starting up: loading TensorFlow and the built-in models (a few seconds after a server start)…"):
+        warmup.wait()
 page.run()

@@ -126,14 +126,16 @@ def median_p95(values):
 class Server:
     """``streamlit run app.py`` on a free port with its own result cache directory."""
 
-    def __init__(self, cache_dir: str):
+    def __init__(self, cache_dir: str, warm: bool = False):
+        """``warm``: start it as ``make run`` does (``python -m pages._ui.warmup``), else ``streamlit run``."""
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.TemporaryFile()
         env = dict(os.environ, SCRAMBLER_CACHE_DIR=cache_dir, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
         self.launched = time.perf_counter()
+        launcher = ["-m", "pages._ui.warmup"] if warm else ["-m", "streamlit", "run", str(ROOT / "app.py")]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(self.port),
+            [sys.executable, *launcher, "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 

@@ -14,7 +14,8 @@ Each step is timed from the input event (``keydown`` / ``mousedown``, read in th
 ``performance.now()``) to the **last DOM change** it caused (a MutationObserver on the page; a step
 is over once nothing has changed for ``--quiet`` ms and, for the round trip, the script run has
 ended). The live step also checks that the slider now reads the new budget. It prints p50 / p95 per predictor and the ratio round trip / live, plus the page's
-first-logo time and the figure's size.
+first-logo time (from launching the server as ``make run`` does, or with ``--plain`` as
+``streamlit run app.py``) against a bare ``import tensorflow`` timed in the same run, and the figure's size.
 
 Usage::
 
@@ -29,6 +30,7 @@ import argparse
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -115,9 +117,16 @@ def live_steps(page, steps: int, quiet_ms: float) -> list[float]:
     return times
 
 
-def run_predictor(browser, name: str, steps: int, quiet_ms: float) -> dict:
+def bare_tensorflow_import() -> float:
+    """Seconds a fresh Python process needs for ``import tensorflow`` (the cold-start yardstick)."""
+    code = "import time; t = time.perf_counter(); import tensorflow; print(time.perf_counter() - t)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def run_predictor(browser, name: str, steps: int, quiet_ms: float, warm: bool = True) -> dict:
     cache_dir = tempfile.mkdtemp(prefix="scrambler_bench_cache_")
-    server = Server(cache_dir)
+    server = Server(cache_dir, warm=warm)
     try:
         result = {"healthy_s": server.wait_healthy()}
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -144,7 +153,10 @@ def main():
     parser.add_argument("--steps", type=int, default=20, help="slider steps per kind and predictor")
     parser.add_argument("--quiet", type=float, default=400, help="ms without DOM changes that end a step")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--plain", action="store_true",
+                        help="start the server with `streamlit run app.py` instead of `make run`'s warm launcher")
     args = parser.parse_args()
+    tf_import = bare_tensorflow_import()
     from playwright.sync_api import sync_playwright
 
     results = {}
@@ -152,7 +164,7 @@ def main():
         browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
         try:
             for name in args.predictors:
-                results[name] = run_predictor(browser, name, args.steps, args.quiet)
+                results[name] = run_predictor(browser, name, args.steps, args.quiet, warm=not args.plain)
         finally:
             browser.close()
     print(f"Explore, inclusion scrambler, example 1; {args.steps} steps per kind; {os.cpu_count()} CPUs; "
@@ -163,7 +175,8 @@ def main():
             p50, p95 = p50_p95(r[f"{kind}_ms"])
             print(f"{name:<10}{r['first_logo_s']:>11.1f}{r['figure_mb']:>11.2f}{kind:>12}{p50:>8.0f}{p95:>8.0f}")
         ratio = statistics.median(r["round_trip_ms"]) / statistics.median(r["live_ms"])
-        print(f"{name}: round trip / live (p50) {ratio:.1f}x")
+        print(f"{name}: round trip / live (p50) {ratio:.1f}x; first logo / bare `import tensorflow` "
+              f"({tf_import:.1f} s) {r['first_logo_s'] / tf_import:.1f}x")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,12 @@ sequence, so switching methods on and off is instant.
 A pair predictor (``binder``, ``ppi``) gets two chains instead and one row of logos per method
 for each chain (``scrambler_core.attribute`` on the pair: chain a then chain b).
 
-Link parameters: ``predictor``, ``methods`` (comma-separated method names),
+Every row follows one sign rule (positive: the letter raises the output) and draws, by default,
+the observed letter's score (x · attribution, as the paper and tangermeme do); "All letters"
+draws each method's whole (L, A) map. Rows and the picker show the methods' human names
+(``comparison.METHOD_NAMES``); links and CSVs keep the identifiers.
+
+Link parameters: ``predictor``, ``methods`` (comma-separated method identifiers),
 ``example`` (1-based number of a built-in example) or ``seq`` (a sequence).
 """
 from __future__ import annotations
@@ -22,6 +27,7 @@ import streamlit as st
 import scrambler_core as sc
 from pages._ui.errors import USER_ERRORS, guard
 from pages._ui.figures import csv_download, figure_downloads, logo_figure_matplotlib, show_plotly
+from pages._ui.help_text import COMPARE_NORMALISE_HELP, COMPARE_SIGN, COMPARE_VIEW_HELP, MODE_HELP
 from pages._ui.inputs import example_and_sequence_input, examples_for, mode_and_bits, parse_one_sequence
 from pages._ui.links import apply_linked_sequence, apply_query_once, deferred_from_query, write_query
 from pages._ui.models import (current_predictor_name, describe_predictor, get_predictor, get_scrambler,
@@ -29,7 +35,6 @@ from pages._ui.models import (current_predictor_name, describe_predictor, get_pr
 from pages._ui.pairs import apply_pair_link, pair_example_index, pair_input, pair_keys, read_chain
 from pages._ui.results import cached
 from scrambler_core import comparison
-from scrambler_core.chains import chain_result
 from scrambler_core.examples import pair_examples
 from scrambler_core.predictors import ARCHITECTURES
 from scrambler_core.logo_figures import logos_figure, stack_heights
@@ -37,7 +42,7 @@ from scrambler_core.logo_figures import logos_figure, stack_heights
 LOG = logging.getLogger("scrambler_explorer")
 
 METHOD_CHOICES = comparison.FAST_METHODS + comparison.PER_EXAMPLE_METHODS
-ISM_VIEW_LABELS = {"mean": "mean change, on your letter", "substitutions": "every substitution"}
+VIEW_KEY = "compare.view"
 STEPS_DEFAULT, STEPS_MIN, STEPS_MAX = 300, 10, 2000
 ROW_HEIGHT = 120
 MAX_LINK_SEQUENCE = 2000  # longer sequences are not written into the link
@@ -70,14 +75,15 @@ def _methods_from_query(value):
 def explain_methods(length, size) -> str:
     """Markdown: one line per method (what it measures, its cost in predictor calls)."""
     lines = ["Every row explains the **same prediction on the same sequence**; the x axis is shared, so "
-             "drag to zoom all rows at once. Letters above the line push the output up, letters below push it "
-             "down. Methods that score a *position* (ISM, the scramblers) draw your letter scaled by the score; "
-             "gradient methods give every letter a value. Scores have different units per method: switch on "
+             "drag to zoom all rows at once. " + COMPARE_SIGN, "",
+             "By default every row draws **your letter** at each position with the method's score for it "
+             "(x · attribution), as the paper's logos do; **All letters** shows the gradient methods' value "
+             "for every letter and every ISM substitution. Scores have different units per method: switch on "
              "**Normalise each row** to compare shapes.", "",
-             "| method | what it measures | cost in predictor calls |", "|---|---|---|"]
+             "| method | identifier | what it measures | cost in predictor calls |", "|---|---|---|---|"]
     for method in METHOD_CHOICES:
         what, cost = comparison.METHOD_NOTES[method]
-        lines.append(f"| `{method}` | {what} | {cost} |")
+        lines.append(f"| {comparison.method_name(method)} | `{method}` | {what} | {cost} |")
     here = (f"Here L = {length} positions and A = {size} letters, so ISM costs 1 + {length}×{size - 1} = "
             f"{1 + length * (size - 1):,} calls. " if length else f"L is the sequence length and A = {size} letters. ")
     lines += ["", here + "For a sigmoid predictor the gradient methods, DeepLIFT/DeepSHAP and ISM explain the "
@@ -123,12 +129,34 @@ def shared_y_range(rows) -> tuple[float, float]:
     return (low - pad if low < 0 else 0.0, high + pad if high > 0 else 0.0)
 
 
+def view_label(size: int):
+    """The view radio's labels for an alphabet of ``size`` letters ("All four letters" for DNA)."""
+    every = "All four letters" if size == 4 else f"All {size} letters"
+    return {"observed": "Your letter (x · attribution)", "all": every}.get
+
+
+def view_and_normalise(size: int, columns=None) -> tuple[str, bool]:
+    """The "Letters drawn" radio and the "Normalise each row" toggle; returns (view, normalise)."""
+    c1, c2 = columns or st.columns(2)
+    view = c1.radio("Letters drawn", comparison.VIEWS, key=VIEW_KEY, format_func=view_label(size),
+                    horizontal=True, help=COMPARE_VIEW_HELP)
+    normalise = c2.toggle("Normalise each row", key="compare.normalise", help=COMPARE_NORMALISE_HELP)
+    return view, normalise
+
+
+def methods_picker(options, key: str, help_text: str) -> list:
+    """A multiselect of method identifiers shown by their human names; the help lists "name — identifier"."""
+    chosen = st.multiselect("Methods", options, key=key, format_func=comparison.method_name,
+                            help=help_text + "\n\n" + comparison.methods_help(options))
+    return [m for m in options if m in chosen]
+
+
 def scrambler_row_settings() -> tuple[str, float]:
     """Mode and target bits of the scrambler row (drawn in the sidebar, single and pair view alike)."""
     st.markdown("**Scrambler row**")
     return mode_and_bits(
         "compare", mode_label="Scrambler mode", bits_label="Scrambler target bits",
-        mode_help="Inclusion: scores what must be kept. Occlusion: scores what must be scrambled.",
+        mode_help=MODE_HELP,
         bits_help="The scrambler's information budget (mean bits per position).")
 
 
@@ -145,7 +173,7 @@ def run_methods(methods: list, skipped: dict, attribute) -> dict:
         if method in skipped:
             continue
         if progress is not None:
-            progress.progress(k / len(methods), text=f"Attributing with {method}…")
+            progress.progress(k / len(methods), text=f"Attributing with {comparison.method_name(method)}…")
         try:
             results[method] = attribute(method)
         except USER_ERRORS as err:
@@ -177,19 +205,18 @@ def pair_method_result(predictor, method, options, pair, computed: list):
 def pair_maps_section(name, letters, chain_length, chain_a, chain_b, results) -> list:
     """One logo figure per chain, a row per method; returns the chains' score tables."""
     st.subheader("Attribution maps")
-    normalise = st.toggle("Normalise each row", key="compare.normalise",
-                          help="Divide each row by its largest |score| (over both chains) and draw every row on "
-                               "one scale, so the shapes compare; hover shows the raw value.")
+    view, normalise = view_and_normalise(len(letters))
+    st.caption(COMPARE_SIGN)
+    chains = [("a", chain_a, 0), ("b", chain_b, chain_length)]
+    drawn = comparison.pair_display_rows(results, [(start, chain) for _, chain, start in chains], letters,
+                                         view, normalise)
     frames = []
-    for label, chain, start in (("a", chain_a, 0), ("b", chain_b, chain_length)):
-        per_chain = {m: chain_result(r, start, len(chain)) for m, r in results.items()}
-        raw = {m: np.asarray(r.importance, np.float32) for m, r in per_chain.items()}
-        peaks = {m: float(np.abs(r.importance).max(initial=0.0)) for m, r in results.items()}
-        rows = [v / peaks[m] if normalise and peaks[m] > 0 else v for m, v in raw.items()]
-        titles = [f"Chain {label} · {comparison.row_title(r)}" for r in results.values()]
+    for (label, chain, _), (per_chain, rows, raw) in zip(chains, drawn):
+        titles = [f"Chain {label} · {comparison.row_title(r)}{comparison.view_suffix(m, view)}"
+                  for m, r in per_chain.items()]
         figure = logos_figure(rows, letters, titles=titles,
                               y_labels=["score / max" if normalise else "score"] * len(rows),
-                              hover_values=list(raw.values()) if normalise else None, row_height=ROW_HEIGHT,
+                              hover_values=raw if normalise else None, row_height=ROW_HEIGHT,
                               y_ranges=[shared_y_range(rows)] * len(rows) if normalise else None,
                               uirevision=f"compare-{name}-{label}-{len(chain)}")
         st.markdown(f"**Chain {label}** ({len(chain)} residues)")
@@ -230,6 +257,7 @@ def pair_main(name: str, predictor, notes: list) -> None:
 
     st.session_state.setdefault(PAIR_METHODS_KEY, ["scrambler", "ism", "saliency"])
     st.session_state.setdefault("compare.normalise", False)
+    st.session_state.setdefault(VIEW_KEY, "observed")
     st.session_state.setdefault("compare.pair_architecture", ARCHITECTURES[0])
     with st.sidebar:
         mode, bits = scrambler_row_settings()
@@ -242,9 +270,7 @@ def pair_main(name: str, predictor, notes: list) -> None:
                     "each padded to the model's maximum length); each chain gets its own rows below.")
 
     text_a, text_b = pair_input(predictor, examples, keys, f"Letters {letters}")
-    chosen = st.multiselect("Methods", PAIR_METHODS, key=PAIR_METHODS_KEY,
-                            help="The methods that explain a pair predictor.")
-    methods = [m for m in PAIR_METHODS if m in chosen]
+    methods = methods_picker(PAIR_METHODS, PAIR_METHODS_KEY, "The methods that explain a pair predictor:")
 
     with guard("Chains: "):
         chain_a = read_chain(text_a, predictor, "a")
@@ -274,20 +300,21 @@ def pair_main(name: str, predictor, notes: list) -> None:
 
 def methods_choice() -> tuple[list, int | None]:
     """The methods multiselect and, for per-example methods, their steps; returns (methods, steps or None)."""
-    chosen = st.multiselect(
-        "Methods", METHOD_CHOICES, key=METHODS_KEY,
-        help="Fast methods are on by default. scrambler_optimized and scrambler_finetuned optimise this one "
-             "sequence (1 + 32 × steps predictor calls, seconds each).")
-    methods = [m for m in METHOD_CHOICES if m in chosen]
+    methods = methods_picker(
+        METHOD_CHOICES, METHODS_KEY,
+        "Fast methods are on by default. The per-example scramblers and the ablations optimise this one "
+        "sequence (1 + 32 × steps predictor calls, seconds each). Name — identifier (the identifier is what "
+        "links and CSVs use):")
     per_example = [m for m in methods if m in comparison.PER_EXAMPLE_METHODS]
     steps = None
     if per_example:
         c1, c2 = st.columns([1, 3])
         steps = int(c1.number_input("Optimisation steps", STEPS_MIN, STEPS_MAX, step=50, key="compare.steps",
                                     help="Adam steps of the per-example optimisation (the paper used 300)."))
-        c2.info(f"{' and '.join(per_example)} optimise this sequence alone: 1 + 32 × {steps} = "
-                f"{1 + 32 * steps:,} predictor calls each, about 1–3 s per 300 steps on a CPU. "
-                "The result is cached, so it runs once per sequence and setting.")
+        names = " and ".join(comparison.method_name(m) for m in per_example)
+        c2.info(f"{names} optimise this sequence alone: 1 + 32 × {steps} = {1 + 32 * steps:,} predictor calls "
+                "each, about 1–3 s per 300 steps on a CPU. The result is cached, so it runs once per sequence "
+                "and setting.")
     return methods, steps
 
 
@@ -318,36 +345,28 @@ def _scrambler_or_skipped(name, mode, methods) -> tuple:
 
 
 def maps_section(name, keys, letters, sequence, results, examples, example_index) -> tuple[list, list]:
-    """The attribution logos, one row per method (normalise, ISM view, true elements, zoom); (rows, titles)."""
+    """The attribution logos, one row per method (view, normalise, true elements, zoom); (rows, titles)."""
     length = len(sequence)
     st.subheader("Attribution maps")
-    c1, c2, c3 = st.columns([1, 1, 1])
-    normalise = c1.toggle("Normalise each row", key="compare.normalise",
-                          help="Divide each row by its largest |score| and draw every row on one scale, so the "
-                               "shapes compare; hover shows the raw value.")
-    ism_view = c2.radio("ISM shows", comparison.ISM_VIEWS, key="compare.ism_view",
-                        format_func=ISM_VIEW_LABELS.get, horizontal=True, disabled="ism" not in results,
-                        help="The mean change over the substitutions at each position, drawn on your letter, or "
-                             "each substitution's change f(mutant) − f(x) drawn on the substituted letter.")
+    c1, c2, c3 = st.columns([2, 1, 1])
+    view, normalise = view_and_normalise(len(letters), (c1, c2))
     truth = (examples[example_index].important
              if example_index is not None and examples[example_index].description else None)
     show_truth = c3.toggle("Show the true elements", key="compare.truth", disabled=truth is None,
-                           help="Grey bands mark the positions the grammar's value depends on (built-in examples).")
+                           help="Yellow bands mark the positions the grammar's value depends on (built-in examples).")
     zoom_key = keys["zoom"]
     if st.session_state.get(zoom_key) is None or max(st.session_state[zoom_key]) > length:
         st.session_state[zoom_key] = (1, length)
     zoom = st.slider("Positions", 1, length, key=zoom_key, help="Zoom every row to a position range.")
 
-    raw = {m: comparison.display_map(r, ism_view) for m, r in results.items()}
-    rows = [comparison.normalise(v) if normalise else v for v in raw.values()]
-    titles = [comparison.row_title(r) + (" · substitutions" if m == "ism" and ism_view == "substitutions" else "")
-              for m, r in results.items()]
+    rows, raw, titles = comparison.display_rows(results, sequence, letters, view, normalise)
     highlight = list(np.flatnonzero(truth)) if (show_truth and truth is not None) else None
     figure = logos_figure(rows, letters, titles=titles, y_labels=["score / max" if normalise else "score"] * len(rows),
-                          hover_values=list(raw.values()) if normalise else None, highlight=highlight,
+                          hover_values=raw if normalise else None, highlight=highlight,
                           x_range=(zoom[0] - 1, zoom[1] - 1), row_height=ROW_HEIGHT,
                           y_ranges=[shared_y_range(rows)] * len(rows) if normalise else None,
                           uirevision=f"compare-{name}-{length}")
+    st.caption(COMPARE_SIGN)
     show_plotly(figure, key="compare_logos")
     return rows, titles
 
@@ -359,7 +378,10 @@ def cost_and_downloads(name, predictor, record_id, sequence, results, computed, 
     costs = comparison.cost_table(results, length, predictor.alphabet.size)
     costs["from_cache"] = [m not in computed for m in costs.method]
     st.dataframe(costs, hide_index=True, width="stretch",
-                 column_config={"method": "method",
+                 column_order=["name", "method", "predictor_calls", "calls_formula", "seconds", "check",
+                               "from_cache"],
+                 column_config={"name": "method", "method": st.column_config.TextColumn(
+                                    "identifier", help="The method's identifier (links, CSVs, the CLI)."),
                                 "predictor_calls": st.column_config.NumberColumn("predictor calls", format="%d"),
                                 "calls_formula": "calls (formula)",
                                 "seconds": st.column_config.NumberColumn("seconds", format="%.3f"),
@@ -402,7 +424,7 @@ def main() -> None:
     st.session_state.setdefault(METHODS_KEY, list(comparison.FAST_METHODS))
     st.session_state.setdefault("compare.steps", STEPS_DEFAULT)
     st.session_state.setdefault("compare.normalise", False)
-    st.session_state.setdefault("compare.ism_view", "mean")
+    st.session_state.setdefault(VIEW_KEY, "observed")
     with st.sidebar:
         mode, bits = scrambler_row_settings()
 

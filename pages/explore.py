@@ -26,7 +26,7 @@ import scrambler_core as sc
 from pages._ui.errors import guard
 from pages._ui.figures import (csv_download, figure_downloads, fixed_positions, logo_figure_matplotlib,
     logo_rows_figure, pwm_and_importance_rows, show_plotly)
-from pages._ui.help_text import BITS_AND_MODES, READING_LOGOS
+from pages._ui.help_text import BITS_AND_MODES, MODE_HELP, OCCLUSION_NOTE, READING_LOGOS
 from pages._ui.inputs import (example_and_sequence_input, examples_for, format_ranges, mode_and_bits,
     parse_one_sequence, selected_positions)
 from pages._ui.links import (apply_linked_sequence, apply_query_once, bits_from_query, deferred_from_query,
@@ -164,7 +164,7 @@ def posneg_section(name: str, sequence: str, letters: str, bits: float, n_sample
 
 GUIDED_STEPS = [
     ("1 · Inclusion at 0.5 bits", "inclusion", 0.5,
-     "The scrambler keeps the letters that hold the prediction: the tall stacks should sit on the grey bands "
+     "The scrambler keeps the letters that hold the prediction: the tall stacks should sit on the yellow bands "
      "(the grammar's true elements), and the samples' predictions stay near the dashed line."),
     ("2 · Squeeze to 0.1 bits", "inclusion", 0.1,
      "With a tenth of a bit per position the scrambler must choose: only the single most important element "
@@ -190,9 +190,9 @@ def _start_guided_step(step: int) -> None:
     st.session_state["_explore_guided_step"] = step
 
 
-def guided_example(predictor_names) -> None:
-    """A three-step tour on the utr5 uORF example, each step a button that sets the view."""
-    if "utr5" not in predictor_names:
+def guided_example(predictor_names, current: str) -> None:
+    """A three-step tour on the utr5 uORF example, each step a button that sets the view (shown on utr5)."""
+    if "utr5" not in predictor_names or current != "utr5":
         return
     example = examples_for("utr5")[0]
     with st.expander("Guided example: find a uORF in a 5'UTR", expanded=False):
@@ -416,8 +416,11 @@ def sidebar_settings():
     st.session_state.setdefault("explore.n_samples", N_SAMPLES_DEFAULT)
     with st.sidebar:
         mode, bits = mode_and_bits(
-            "explore", mode_help="Inclusion: keep what matters. Occlusion: scramble what matters.",
-            bits_help="Information budget of the explanation (mean bits per position).")
+            "explore", mode_help=MODE_HELP,
+            bits_help="Information budget of the explanation (mean bits per position kept). It sets the live "
+                      "view's first frame, the downloads and the link; the slider under the chart moves at once.")
+        if mode == "occlusion":
+            st.caption(OCCLUSION_NOTE)
         n_samples = st.select_slider("Samples", N_SAMPLES_CHOICES, key="explore.n_samples",
                                      help="Sequences drawn from the scrambled PWM and scored by the predictor.")
     return mode, bits, n_samples
@@ -470,13 +473,6 @@ def _explain_with_exclusions(name, mode, sequence, bits, n_samples, drop):
     return plain, explanation, excluded, time.perf_counter() - started
 
 
-def _show_prediction(explanation) -> float:
-    """The prediction on the sequence (the same at every budget); returns it."""
-    original = float(explanation.prediction[0])
-    st.metric("Prediction (original)", f"{original:.3f}")
-    return original
-
-
 def _zoom_and_truth(keys, length, truth):
     """The zoom slider and the true-elements toggle; returns (zoom (first, last) 1-based, highlight or None)."""
     cols = st.columns([3, 1])
@@ -485,9 +481,18 @@ def _zoom_and_truth(keys, length, truth):
         st.session_state[zoom_key] = (1, length)
     zoom = cols[0].slider("Positions", 1, length, key=zoom_key, help="Zoom the logos to a position range.")
     show_truth = cols[1].toggle("Show the true elements", key="explore.truth", disabled=truth is None,
-                                help="Grey bands mark the positions the grammar's value depends on (built-in examples).")
+                                help="Yellow bands mark the positions the grammar's value depends on (built-in examples).")
     highlight = list(np.flatnonzero(truth)) if (show_truth and truth is not None) else None
     return zoom, highlight
+
+
+def _faithfulness_note(explanation, bits: float, mode: str) -> None:
+    """A plain warning when the explanation at the sidebar's budget is not faithful, and what to do."""
+    checks = explanation.faithfulness
+    if checks is None or checks.faithful[0]:
+        return
+    st.warning(f"**This {mode} explanation is not faithful at {bits:g} bits.** {checks.warnings[0]} "
+               "The line under the histogram says which budgets of the slider are affected.", icon="⚠️")
 
 
 def _live_section(keys, view: dict, explanation, truth, excluded) -> tuple:
@@ -496,7 +501,9 @@ def _live_section(keys, view: dict, explanation, truth, excluded) -> tuple:
 
     ``view``: name, mode, sequence, bits, n_samples, drop, label. Returns (zoom, highlight, titles).
     """
-    st.subheader("Scrambled PWM, importance and samples")
+    title, value = st.columns([3, 1])
+    title.subheader("Scrambled PWM, importance and samples")
+    value.metric("Prediction (original)", f"{float(explanation.prediction[0]):.3f}")
     sequence = view["sequence"]
     zoom, highlight = _zoom_and_truth(keys, len(sequence), truth)
     sweep = explain_bits_grid(view["name"], view["mode"], sequence, int(view["n_samples"]),
@@ -506,11 +513,12 @@ def _live_section(keys, view: dict, explanation, truth, excluded) -> tuple:
         titles = [f"{t} · alternative (positions excluded)" for t in titles]
     figure = bits_slider_figure(sweep, start_bits=view["bits"], titles=titles, highlight=highlight, shade=excluded,
                                 x_range=(zoom[0] - 1, zoom[1] - 1), prediction_label=view["label"])
-    logo_traces = len(figure.data) - 2           # the histogram's bars and metrics line come last
+    logo_traces = len(figure.data) - 3           # the histogram's bars, metrics and warning lines come last
     # st.plotly_chart calls on_select with no arguments: bind them here
     show_plotly(figure, key=LOGOS_KEY, on_select=partial(_add_selection_to_excluded, keys["exclude"], LOGOS_KEY,
                                                          len(sequence), logo_traces),
                 selection_mode=("box", "points"))
+    _faithfulness_note(explanation, view["bits"], view["mode"])
     st.caption(f"Drag the **Target bits** slider under the chart: all {len(sweep.target_bits)} budgets from "
                f"{sweep.target_bits.min():g} to {sweep.target_bits.max():g} bits are already in your browser, so "
                "the logos, the histogram and the metrics line move together at once. The sidebar's target bits "
@@ -557,10 +565,14 @@ def _header(name, predictor, examples, keys, notes):
     describe_predictor(predictor)
     output_note(predictor)
     mode, bits, n_samples = sidebar_settings()
-    with st.expander("What am I looking at?"):
+    help_column, guide_column = st.columns(2)
+    with help_column.expander("What am I looking at?"):
         st.markdown(BITS_AND_MODES + READING_LOGOS +
                     "The **histogram** shows the predictor's output on the samples; the dashed line is the "
-                    "prediction on your sequence.")
+                    "prediction on your sequence. The **slider under the chart** moves through the budgets at "
+                    "once: every budget was explained when the sequence was.")
+    with guide_column:
+        guided_example(predictor_names(), name)
     return mode, bits, n_samples
 
 
@@ -579,28 +591,29 @@ def main() -> None:
     examples = examples_for(name)
     keys = _keys(name)
     mode, bits, n_samples = _header(name, predictor, examples, keys, notes)
-    guided_example(names)
 
-    text = example_and_sequence_input(predictor, examples, keys)
+    text = example_and_sequence_input(predictor, examples, keys, side_by_side=True)
     with guard("Sequence: "):
         record_id, sequence = parse_one_sequence(text, predictor, keys["record"])
+    live_slot = st.container()          # the live view, drawn above the exclusions that it depends on
     drop = exclusion_input(keys, len(sequence))
     example_index = _write_link(name, mode, bits, sequence, examples, drop)
     _prediction_only_without_scrambler(name, mode, sequence)
 
     plain, explanation, excluded, seconds = _explain_with_exclusions(name, mode, sequence, bits, n_samples, drop)
     fixed = fixed_positions(get_scrambler(name, mode, dropout=bool(excluded)))
-    original = _show_prediction(explanation)
-    show_cleavage(name, sequence)
+    original = float(explanation.prediction[0])
 
     letters = predictor.alphabet.letters
     truth = examples[example_index].important if example_index is not None and examples[example_index].description \
         else None
     view = dict(name=name, mode=mode, sequence=sequence, bits=bits, n_samples=n_samples, drop=drop,
                 label=f"{predictor.name} prediction")
-    zoom, highlight, titles = _live_section(keys, view, explanation, truth, excluded)
-    if excluded:
-        st.caption(alternative_caption(drop, explanation, plain, original))
+    with live_slot:
+        zoom, highlight, titles = _live_section(keys, view, explanation, truth, excluded)
+        if excluded:
+            st.caption(alternative_caption(drop, explanation, plain, original))
+    show_cleavage(name, sequence)
     if fixed is not None:
         st.caption(f"Letters in black are fixed by the scrambler's template ({int(fixed.sum())} positions): they are "
                    "never scrambled and do not count towards the bits.")

@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import scrambler_core as sc
+from pages._ui.help_text import MODE_HELP
 from pages._ui.errors import guard
 from pages._ui.figures import (csv_download, figure_downloads, logo_figure_matplotlib, show_plotly,
     variant_summary_table)
@@ -619,7 +620,7 @@ def main() -> None:
     with st.sidebar:
         mode, bits = mode_and_bits(
             "variant",
-            mode_help="Which scrambler gives the importance: inclusion (keep what matters) or occlusion.",
+            mode_help=MODE_HELP,
             bits_help="Information budget of the importance scores.")
         ism_window = st.slider("ISM window (positions each side)", 0, ISM_WINDOW_MAX, key="variant.ism_window",
                                help="The heatmap covers the changed positions and this many on each side.")

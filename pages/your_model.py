@@ -20,6 +20,7 @@ from pages._ui.figures import show_plotly
 from pages._ui.models import PREDICTOR_KEY, register_user_model, user_models
 from pages._ui.results import SEED
 from pages._ui.sessions import session_directory
+from scrambler_core.scrambler.faithfulness import calibration_warning
 from scrambler_core import user_models as um
 
 MODEL_STATE = "_your_model_model"          # {"ident", "predictor", "file_name", "sha256", "path", "error"}
@@ -353,6 +354,8 @@ def results_step():
                 if len(table):
                     cols[1].dataframe(table.round(3), hide_index=True, width="stretch")
                     cols[1].caption("Held-out sequences: the bits the scrambler keeps for each requested budget.")
+                    if warning := calibration_warning(card):
+                        cols[1].warning(warning, icon="⚠️")
                 stem = um.safe_file_name(f"{card.get('predictor', 'model')}_{mode}_scrambler")
                 d1, d2 = st.columns(2)
                 d1.download_button("Scrambler (.keras)", result["keras"], file_name=f"{stem}.keras",

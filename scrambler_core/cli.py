@@ -341,6 +341,8 @@ def cmd_explain(args):
         "mean_sample_prediction": np.concatenate([p.mean_sample_prediction for p in parts]),
         "realised_bits": np.concatenate([p.conservation for p in parts]),
         "target_bits": args.target_bits, "mode": args.mode, "objective": args.objective,
+        "faithful": np.concatenate([p.faithfulness.faithful for p in parts]),
+        "faithfulness_warning": [w for p in parts for w in p.faithfulness.warnings],
     })
     _write_table(_with_positions(frame, importance, "importance", args.output), args.output)
     print(f"explained {len(seqs)} sequences with {predictor.name} ({args.mode}, {args.target_bits} bits) "
@@ -397,6 +399,7 @@ def _explain_pairs(args):
     frame["prediction"] = ex.prediction
     frame["mean_sample_prediction"] = ex.mean_sample_prediction
     frame["realised_bits"] = ex.conservation
+    frame["faithful"], frame["faithfulness_warning"] = ex.faithfulness.faithful, ex.faithfulness.warnings
     frame["target_bits"], frame["mode"], frame["architecture"] = args.target_bits, args.mode, args.architecture
     importance_a, importance_b = ex.chains(ex.importance)
     frame = _with_positions(frame, importance_a, "importance_a", args.output)

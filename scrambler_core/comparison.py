@@ -26,7 +26,29 @@ FAST_METHODS = ("scrambler", "saliency", "gradient_x_input", "integrated_gradien
 SCRAMBLER_METHODS = ("scrambler",) + PER_EXAMPLE_METHODS
 # Methods that score a position: the score sits on the observed letter, zero elsewhere.
 OBSERVED_LETTER_METHODS = ("ism",) + SCRAMBLER_METHODS
-ISM_VIEWS = ("mean", "substitutions")
+# Methods whose map gives every letter a value (drawn in the "all letters" view).
+ALL_LETTER_METHODS = ("saliency", "integrated_gradients", "deeplift", "deepshap")
+# What a logo row draws: the observed letter's score (the paper's and tangermeme's logos: x · attribution),
+# or the method's whole (L, A) map (every letter: the hypothetical contributions; ISM: every substitution).
+VIEWS = ("observed", "all")
+
+# Human names of the methods (row titles, pickers, the CLI); the identifiers stay in links and CSVs.
+METHOD_NAMES = {
+    "ism": "In-silico mutagenesis (ISM)",
+    "saliency": "Saliency",
+    "gradient_x_input": "Gradient × input",
+    "integrated_gradients": "Integrated gradients",
+    "deeplift": "DeepLIFT",
+    "deepshap": "DeepSHAP",
+    "scrambler": "Scrambler (pretrained)",
+    "scrambler_optimized": "Scrambler (per-example optimised)",
+    "scrambler_finetuned": "Scrambler (per-example fine-tuned)",
+    "continuous_mean": "Continuous mask, mean background (ablation)",
+    "continuous_zero": "Continuous mask, no background (ablation)",
+    "continuous_random": "Continuous mask, random background (ablation)",
+    "zero_mask": "Sigmoid mask, zeroed letters (L2X / INVASE style)",
+    "random_mask": "Sigmoid mask, random letters",
+}
 
 # One line per method: what it measures, and its cost in predictor calls per sequence.
 METHOD_NOTES = {
@@ -215,37 +237,159 @@ def expected_predictor_calls(method, length, size, options=None) -> int:
     return 1 + int(opts["n_samples"]) * int(opts["steps"])
 
 
-def display_map(result: MethodResult, ism_view="mean") -> np.ndarray:
-    """The (L, A) map to draw for a method.
+def method_name(method: str) -> str:
+    """The human name of a method identifier, e.g. ``"integrated_gradients"`` -> ``"Integrated gradients"``.
+
+    Parameters
+    ----------
+    method : str — an identifier of :data:`~scrambler_core.attribution.METHODS`
+
+    Returns
+    -------
+    str — its name from :data:`METHOD_NAMES` (an unknown identifier is returned unchanged)
+    """
+    return METHOD_NAMES.get(method, method)
+
+
+def methods_help(methods) -> str:
+    """Markdown list "Human name — ``identifier``", one line per method (a picker's help text)."""
+    return "\n".join(f"* {method_name(m)} — `{m}`" for m in methods)
+
+
+def onehot(sequence: str, letters: str) -> np.ndarray:
+    """One-hot (L, A) float32 of ``sequence`` in the column order ``letters`` (other letters: a zero row)."""
+    index = np.array([letters.find(c) for c in str(sequence).upper()], int)
+    matrix = np.zeros((len(index), len(letters)), np.float32)
+    known = index >= 0
+    matrix[np.flatnonzero(known), index[known]] = 1.0
+    return matrix
+
+
+def display_map(result: MethodResult, sequence: str, letters: str, view="observed") -> np.ndarray:
+    """The (L, A) map to draw for a method; positive means the letter raises the output.
 
     Parameters
     ----------
     result : MethodResult
-    ism_view : {"mean", "substitutions"} — for ISM: the mean change on the observed letter,
-        or every substitution's change ``f(x_mut) − f(x)`` on the substituted letter
+    sequence : str — the explained sequence (length L)
+    letters : str — the alphabet in column order
+    view : {"observed", "all"} — ``"observed"``: the observed letter's score, ``x · attribution``
+        (what the paper and tangermeme draw; ISM: ``f(x) − mean f(mutant)``); ``"all"``: every
+        letter's value (the hypothetical contributions; ISM: each substitution's change
+        ``f(mutant) − f(x)`` on the substituted letter). The scrambler rows are importances on the
+        observed letter in both views.
 
     Returns
     -------
     np.ndarray (L, A) float32
     """
-    if ism_view not in ISM_VIEWS:
-        raise ValueError(f"ism_view must be one of {', '.join(ISM_VIEWS)}, got {ism_view!r}")
-    if result.method == "ism" and ism_view == "substitutions" and "changes" in result.extras:
-        return np.asarray(result.extras["changes"], np.float32)
-    return np.asarray(result.importance, np.float32)
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
+    importance = np.asarray(result.importance, np.float32)
+    if importance.shape[0] != len(sequence):
+        raise ValueError(f"{result.method} has {importance.shape[0]} positions but the sequence has "
+                         f"{len(sequence)}")
+    if view == "all":
+        if result.method == "ism" and "changes" in result.extras:
+            return np.asarray(result.extras["changes"], np.float32)
+        return importance
+    return importance * onehot(sequence, letters)
 
 
-def normalise(matrix) -> np.ndarray:
-    """``matrix / max |matrix|`` (unchanged when it is all zero), so maps of different scales compare."""
+def view_suffix(method: str, view="observed") -> str:
+    """What a row title adds in the all-letters view: ``" · substitutions"`` (ISM), ``" · all letters"``
+    (:data:`ALL_LETTER_METHODS`), else nothing (their map is on the observed letter in both views)."""
+    if view != "all":
+        return ""
+    if method == "ism":
+        return " · substitutions"
+    return " · all letters" if method in ALL_LETTER_METHODS else ""
+
+
+def stack_peak(matrix) -> float:
+    """The tallest letter stack of a logo: max over positions of the positive sum and of −(negative sum)."""
+    matrix = np.asarray(matrix, np.float64)
+    if not matrix.size:
+        return 0.0
+    up = np.clip(matrix, 0, None).sum(-1).max()
+    down = -np.clip(matrix, None, 0).sum(-1).min()
+    return float(max(up, down))
+
+
+def normalise(matrix, peak=None) -> np.ndarray:
+    """``matrix / peak`` so that the tallest letter stack reaches 1 (unchanged when the peak is 0).
+
+    Parameters
+    ----------
+    matrix : array_like (L, A) — what a logo row draws
+    peak : float, optional — default :func:`stack_peak` of ``matrix`` (in the observed-letter view:
+        the largest ``|score|``); pass a shared peak to scale several maps alike (both chains of a pair)
+
+    Returns
+    -------
+    np.ndarray (L, A) float32
+    """
     matrix = np.asarray(matrix, np.float32)
-    peak = float(np.max(np.abs(matrix))) if matrix.size else 0.0
+    peak = stack_peak(matrix) if peak is None else float(peak)
     return matrix / peak if peak > 0 and np.isfinite(peak) else matrix
 
 
+def display_rows(results: dict, sequence: str, letters: str, view="observed", normalised=False) -> tuple:
+    """What Compare draws: one (L, A) map per method in ``view``, each normalised when asked.
+
+    Parameters
+    ----------
+    results : dict ``{method: MethodResult}``
+    sequence, letters : str — the explained sequence and the alphabet's column order
+    view : {"observed", "all"} — see :func:`display_map`
+    normalised : bool — divide each map by its tallest letter stack (:func:`normalise`)
+
+    Returns
+    -------
+    rows : list of np.ndarray (L, A) — drawn, in the order of ``results``
+    raw : list of np.ndarray (L, A) — the same maps before normalising (the hover values)
+    titles : list of str — :func:`row_title` plus the view's suffix
+    """
+    raw = [display_map(r, sequence, letters, view) for r in results.values()]
+    rows = [normalise(v) for v in raw] if normalised else raw
+    titles = [row_title(r) + view_suffix(m, view) for m, r in results.items()]
+    return rows, raw, titles
+
+
+def pair_display_rows(results: dict, chains, letters: str, view="observed", normalised=False) -> list:
+    """:func:`display_rows` for a pair: per chain, each method's map cut to the chain's residues.
+
+    Parameters
+    ----------
+    results : dict ``{method: MethodResult}`` — maps of the joined pair (chain a then chain b)
+    chains : list of (start, chain) — each chain's first index in the joined pair and its letters
+    letters : str
+    view : {"observed", "all"}
+    normalised : bool — divide a method's maps of every chain by one peak (its tallest stack over all chains)
+
+    Returns
+    -------
+    list, per chain, of (per_chain, rows, raw): ``{method: MethodResult}`` cut to the chain, the
+    drawn maps and the maps before normalising
+    """
+    from .chains import chain_result
+
+    cut = [{m: chain_result(r, start, len(chain)) for m, r in results.items()} for start, chain in chains]
+    raw = [[display_map(r, chain, letters, view) for r in per_chain.values()]
+           for per_chain, (_, chain) in zip(cut, chains)]
+    peaks = [max(stack_peak(maps[k]) for maps in raw) for k in range(len(results))]
+    out = []
+    for per_chain, maps in zip(cut, raw):
+        rows = [normalise(v, peak) for v, peak in zip(maps, peaks)] if normalised else maps
+        out.append((per_chain, rows, maps))
+    return out
+
+
 def row_title(result: MethodResult) -> str:
-    """A logo row's title: method, predictor calls and time, e.g. ``"ism · 151 calls · 12 ms"``."""
+    """A logo row's title: method name, predictor calls and time, e.g.
+    ``"In-silico mutagenesis (ISM) · 151 calls · 12 ms"``."""
     calls = f"{result.predictor_calls:,} call{'s' if result.predictor_calls != 1 else ''}"
-    return f"{result.method} · {calls} · {format_seconds(result.seconds)}"
+    return f"{method_name(result.method)} · {calls} · {format_seconds(result.seconds)}"
 
 
 def format_seconds(seconds: float) -> str:
@@ -254,7 +398,7 @@ def format_seconds(seconds: float) -> str:
 
 
 def cost_table(results: dict, length=None, size=None) -> pd.DataFrame:
-    """One row per method: predictor calls (as reported), the formula, seconds and a check value.
+    """One row per method: its name, predictor calls (as reported), the formula, seconds and a check value.
 
     Parameters
     ----------
@@ -263,16 +407,17 @@ def cost_table(results: dict, length=None, size=None) -> pd.DataFrame:
 
     Returns
     -------
-    pd.DataFrame — ``method``, ``predictor_calls``, ``calls_formula``, ``seconds``, ``check``
+    pd.DataFrame — ``method`` (the identifier), ``name`` (:func:`method_name`), ``predictor_calls``,
+    ``calls_formula``, ``seconds``, ``check``
     """
     rows = []
     for method, result in results.items():
         shape_l, shape_a = np.asarray(result.importance).shape
         n_l, n_a = length or shape_l, size or shape_a
-        rows.append({"method": method, "predictor_calls": int(result.predictor_calls),
+        rows.append({"method": method, "name": method_name(method), "predictor_calls": int(result.predictor_calls),
                      "calls_formula": _formula(method, n_l, n_a, result.options),
                      "seconds": float(result.seconds), "check": _check(result)})
-    return pd.DataFrame(rows, columns=["method", "predictor_calls", "calls_formula", "seconds", "check"])
+    return pd.DataFrame(rows, columns=["method", "name", "predictor_calls", "calls_formula", "seconds", "check"])
 
 
 def _formula(method, length, size, options) -> str:

@@ -213,7 +213,7 @@ def _check_letters(seq: str, alphabet: Alphabet, allow_n: bool, prefix: str) -> 
             kind = "residues" if alphabet.name == "protein" else "bases"
             raise SequenceError(
                 f"{prefix}{ch!r} at position {i}: ambiguous {kind} are refused; "
-                "pass allow_n=True (fill with background) to accept them"
+                f"replace it with one of {', '.join(alphabet.letters)}"
             )
         raise SequenceError(
             f"{prefix}{_show_char(ch)} at position {i} is not one of "
@@ -223,9 +223,10 @@ def _check_letters(seq: str, alphabet: Alphabet, allow_n: bool, prefix: str) -> 
 
 def _check_length(seq: str, length, alphabet: Alphabet, prefix: str) -> None:
     if length is not None and len(seq) != int(length):
+        change = "remove" if len(seq) > int(length) else "add"
         raise SequenceError(
             f"{prefix}sequence has length {len(seq)} but this predictor expects "
-            f"{int(length)} {alphabet.unit} (use pad/trim to adjust)"
+            f"{int(length)} {alphabet.unit} ({change} {abs(len(seq) - int(length))})"
         )
 
 
@@ -271,9 +272,9 @@ def validate_sequence(seq, alphabet="dna", *, length=None, name=None, allow_n=Fa
     SequenceError
         With messages such as ``"'X' at position 17 is not one of A, C, G, T"``,
         ``"sequence has length 48 but this predictor expects 50 nucleotides
-        (use pad/trim to adjust)"``, ``"empty sequence"`` or ``"'N' at
-        position 5: ambiguous bases are refused; pass allow_n=True (fill with
-        background) to accept them"``. Letters are checked before length.
+        (add 2)"``, ``"empty sequence"`` or ``"'N' at position 5: ambiguous
+        bases are refused; replace it with one of A, C, G, T"`` (``allow_n=True``
+        accepts them). Letters are checked before length.
     """
     alphabet = get_alphabet(alphabet)
     return _validate(seq, alphabet, length, allow_n, _prefix(name))

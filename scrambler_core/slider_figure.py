@@ -1,8 +1,8 @@
 """The live bits slider: one plotly figure holding every budget of a :class:`BitsSweep` as a frame.
 
 Rows, top to bottom: the scrambled PWM logo (bits), the importance logo on the sequence, and the
-histogram of the samples' predictions with the original prediction marked and a line of metrics
-(target and realised bits, the samples' mean). A plotly slider under the figure switches frames in
+histogram of the samples' predictions with the original prediction marked, a line of metrics
+(target and realised bits, the samples' mean) and a line naming the failed faithfulness checks. A plotly slider under the figure switches frames in
 the browser (``Plotly.animate`` with no transition), so a slider step never goes back to the
 server. Every frame holds the same traces in the same order (letters without a glyph are empty
 traces), the y ranges are shared by all frames, and the histogram bins are fixed, so frames
@@ -31,14 +31,15 @@ _MIN_VISIBLE = 0.005         # glyphs under this fraction of the row's y range (
 def frame_rows(sweep, t: int, y_ranges=None):
     """Logo heights (PWM bits, importance) and hover values of budget ``t``: (rows, hover_values).
 
-    With ``y_ranges`` (one (low, high) per row) glyphs too small to see are left out, which keeps a
-    205-nt frame light.
+    With ``y_ranges`` (one (low, high) per row) PWM glyphs too small to see are left out, which keeps
+    a 205-nt frame light (their probabilities stay in the hover text); the importance row keeps every letter.
     """
-    rows = [logo_heights_pwm(sweep.pwm[t], sweep.alphabet),
-            logo_heights_importance(sweep.importance[t], sweep.sequence, sweep.alphabet)]
+    pwm = logo_heights_pwm(sweep.pwm[t], sweep.alphabet)
     if y_ranges is not None:
-        rows = [np.where(np.abs(h) < _MIN_VISIBLE * (high - low), 0.0, h) for h, (low, high) in zip(rows, y_ranges)]
-    return rows, [np.asarray(sweep.pwm[t]), None]
+        low, high = y_ranges[0]
+        pwm = np.where(np.abs(pwm) < _MIN_VISIBLE * (high - low), 0.0, pwm)
+    return ([pwm, logo_heights_importance(sweep.importance[t], sweep.sequence, sweep.alphabet)],
+            [np.asarray(sweep.pwm[t]), None])
 
 
 def _shared_y_ranges(sweep, letters):
@@ -85,7 +86,19 @@ def _metrics_text(sweep, t, label) -> str:
             f"Δ {mean - sweep.prediction:+.3f})")
 
 
-def _histogram_traces(sweep, t, edges, counts, label, text_y):
+def _short_warning(checks, t, mode) -> str:
+    """One line naming the failed faithfulness checks of budget ``t`` ("" when it is faithful)."""
+    failed = []
+    if not checks.bits_ok[t]:
+        failed.append("budget not reached")
+    if not checks.shift_ok[t]:
+        failed.append("prediction not kept" if mode == "inclusion" else "prediction not removed")
+    if checks.split[t]:
+        failed.append("samples split in two")
+    return f"⚠ not faithful at this budget: {', '.join(failed)}" if failed else ""
+
+
+def _histogram_traces(sweep, t, edges, counts, label, text_y, checks):
     centres = (edges[:-1] + edges[1:]) / 2
     bars = dict(type="bar", x=centres, y=counts[t], width=float(edges[1] - edges[0]), name="samples",
                 marker=dict(color="#4c78a8"), xaxis="x3", yaxis="y3", showlegend=False,
@@ -93,7 +106,9 @@ def _histogram_traces(sweep, t, edges, counts, label, text_y):
     text = dict(type="scatter", mode="text", x=[float(edges[0])], y=[text_y], text=[_metrics_text(sweep, t, label)],
                 textposition="bottom right", textfont=dict(size=13), name="metrics", xaxis="x3", yaxis="y3",
                 hoverinfo="skip", showlegend=False)
-    return [bars, text]
+    warning = dict(text, y=[text_y * 0.86], text=[_short_warning(checks, t, sweep.mode)], name="warning",
+                   textfont=dict(size=13, color="#b45309"))
+    return [bars, text, warning]
 
 
 def _extend_layout(layout: dict, edges, counts, prediction, label) -> dict:
@@ -110,7 +125,7 @@ def _extend_layout(layout: dict, edges, counts, prediction, label) -> dict:
     layout["xaxis3"] = dict(anchor="y3", range=[float(edges[0]), float(edges[-1])], showgrid=False,
                             ticks="outside", showline=True, linecolor="#444", title=dict(text=label))
     layout["yaxis3"] = dict(anchor="x3", domain=[0.0, HISTOGRAM_HEIGHT / new_area], fixedrange=True,
-                            range=[0, float(counts.max()) * 1.45 + 0.5], title=dict(text="samples"),
+                            range=[0, float(counts.max()) * 1.6 + 0.5], title=dict(text="samples"),
                             showgrid=False, ticks="outside", showline=True, linecolor="#444")
     layout["shapes"] = list(layout.get("shapes", [])) + [dict(
         type="line", xref="x3", yref="y3 domain", x0=prediction, x1=prediction, y0=0, y1=1,
@@ -157,7 +172,8 @@ def bits_slider_figure(sweep, *, start_bits=0.5, titles=None, highlight=None, sh
     y_ranges = _shared_y_ranges(sweep, letters)
     fixed = sweep.fixed if sweep.fixed is not None and np.any(sweep.fixed) else None
     edges, counts = _histogram(sweep, prediction_label)
-    text_y = float(counts.max()) * 1.45 + 0.5
+    text_y = float(counts.max()) * 1.6 + 0.5
+    checks = sweep.faithfulness()
     per_frame, layout = [], None
     for t in range(len(sweep.target_bits)):
         rows, hover = frame_rows(sweep, t, y_ranges)
@@ -165,7 +181,7 @@ def bits_slider_figure(sweep, *, start_bits=0.5, titles=None, highlight=None, sh
                            start=start, highlight=highlight, shade=shade, x_range=x_range, y_ranges=y_ranges,
                            fixed=fixed, uirevision=uirevision)
         per_frame.append([trace.to_plotly_json() for trace in fig.data]
-                         + _histogram_traces(sweep, t, edges, counts, prediction_label, text_y))
+                         + _histogram_traces(sweep, t, edges, counts, prediction_label, text_y, checks))
         if t == active:
             layout = fig.layout.to_plotly_json()
     per_frame = _canonical(per_frame)

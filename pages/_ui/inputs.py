@@ -72,11 +72,12 @@ def examples_for(name: str) -> list:
     return builtin_examples.examples(name)
 
 
-def example_and_sequence_input(predictor, examples: list, keys: dict) -> str:
+def example_and_sequence_input(predictor, examples: list, keys: dict, side_by_side: bool = False) -> str:
     """Draw the example choice and the sequence box; returns the box's text.
 
     ``keys`` holds the widget keys ``"example"`` and ``"sequence"``; choosing an example
     writes its sequence into the box, and the box starts with the first example.
+    ``side_by_side`` puts the two in one row (the example a third of it), which saves height.
     """
     labels = [e.label for e in examples]
     if keys["sequence"] not in st.session_state:
@@ -87,15 +88,19 @@ def example_and_sequence_input(predictor, examples: list, keys: dict) -> str:
         if chosen in labels:
             st.session_state[keys["sequence"]] = examples[labels.index(chosen)].sequence
 
+    left, right = st.columns([1, 2]) if side_by_side else (st.container(), st.container())
     if examples:
-        st.selectbox("Example", labels, key=keys["example"], on_change=_load_example,
-                     help="Built-in predictors: sequences from the grammar they were trained on. Published "
-                          "models: sequences in their input convention with planted elements. The true elements "
-                          "are known.")
-    text = st.text_area(f"Sequence ({predictor.sequence_length} {predictor.alphabet.unit}) or FASTA",
-                        key=keys["sequence"], height=110,
-                        help="Paste one bare sequence or FASTA records; spaces, line breaks and digits are ignored.")
+        left.selectbox("Example", labels, key=keys["example"], on_change=_load_example,
+                       help="Built-in predictors: sequences from the grammar they were trained on. Published "
+                            "models: sequences in their input convention with planted elements. The true elements "
+                            "are known.")
+    text = right.text_area(f"Sequence ({predictor.sequence_length} {predictor.alphabet.unit}) or FASTA",
+                           key=keys["sequence"], height=90 if side_by_side else 110,
+                           help="Paste one bare sequence or FASTA records; spaces, line breaks and digits are ignored.")
     return text
+
+
+MAX_PASTED_RECORDS = 1000   # records a one-sequence page reads from a pasted FASTA
 
 
 def parse_one_sequence(text: str, predictor, record_key: str):
@@ -105,6 +110,10 @@ def parse_one_sequence(text: str, predictor, record_key: str):
     -------
     (record_id, sequence)
     """
+    n_records = text.count("\n>") + text.lstrip().startswith(">")
+    if n_records > MAX_PASTED_RECORDS:
+        raise sc.SequenceError(f"this paste holds {n_records:,} FASTA records; this page shows one sequence at a "
+                               f"time and reads at most {MAX_PASTED_RECORDS:,}: paste fewer records")
     records = sc.parse_text(text, predictor.alphabet, length=predictor.sequence_length)
     if len(records) > 1:
         ids = [rid for rid, _ in records]

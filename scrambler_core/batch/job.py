@@ -89,12 +89,14 @@ def output_schema(job: BatchJob):
                        (f"{label}_delta_importance", vector)]
             if method == "scrambler":
                 fields += [(f"{label}_ref_sample_prediction", pa.float64()),
-                           (f"{label}_alt_sample_prediction", pa.float64())]
+                           (f"{label}_alt_sample_prediction", pa.float64()),
+                           (f"{label}_ref_faithful", pa.bool_()), (f"{label}_alt_faithful", pa.bool_())]
     else:
         fields = [("index", pa.int64()), ("record", pa.int64()), ("id", pa.string()), ("status", pa.string()),
                   ("message", pa.string()), ("sequence", pa.string()), ("prediction", pa.float64())]
         for label, method, _ in job.labels():
             fields.append((f"{label}_importance", vector))
             if method == "scrambler":
-                fields += [(f"{label}_sample_prediction", pa.float64()), (f"{label}_bits", pa.float64())]
+                fields += [(f"{label}_sample_prediction", pa.float64()), (f"{label}_bits", pa.float64()),
+                           (f"{label}_faithful", pa.bool_())]
     return pa.schema(fields)

@@ -67,7 +67,8 @@ def shard_seed(seed: int, shard: int) -> int:
 
 
 def _importances(x, predictor, scrambler, job: BatchJob, shard: int):
-    """(prediction or None, {label: (importance (N, L), mean sample prediction or None, bits or None)})."""
+    """(prediction or None, {label: (importance (N, L), mean sample prediction, bits, faithful; the last three
+    None for other methods than the scrambler)})."""
     from ..attribution import attribute, method_options
     prediction, per_label = None, {}
     for label, method, bits in job.labels():
@@ -77,13 +78,13 @@ def _importances(x, predictor, scrambler, job: BatchJob, shard: int):
                                             return_samples=False)
             prediction = explanation.prediction if prediction is None else prediction
             per_label[label] = (explanation.importance, explanation.mean_sample_prediction,
-                                explanation.conservation)
+                                explanation.conservation, explanation.faithfulness.faithful)
         else:
             options = dict(job.method_options.get(method, {}))
             if "seed" in method_options(method):
                 options.setdefault("seed", shard_seed(job.seed, shard))
             importance = attribute(predictor, x, method, **options)
-            per_label[label] = ((importance * x).sum(-1), None, None)
+            per_label[label] = ((importance * x).sum(-1), None, None, None)
     return prediction, per_label
 
 
@@ -134,19 +135,20 @@ def _fill(columns, ok, rows, prediction, per_label, job, records):
     if job.kind != "variant":
         for j, k in enumerate(ok):
             columns["prediction"][k] = float(prediction[rows[j]])
-        for label, (importance, sample, bits) in per_label.items():
+        for label, (importance, sample, bits, faithful) in per_label.items():
             for j, k in enumerate(ok):
                 columns[f"{label}_importance"][k] = importance[rows[j]].astype(np.float32)
                 if sample is not None:
                     columns[f"{label}_sample_prediction"][k] = float(sample[rows[j]])
                     columns[f"{label}_bits"][k] = float(bits[rows[j]])
+                    columns[f"{label}_faithful"][k] = bool(faithful[rows[j]])
         return
     ref_rows, alt_rows = rows[:m], rows[m:]
     for j, k in enumerate(ok):
         ref, alt = float(prediction[ref_rows[j]]), float(prediction[alt_rows[j]])
         columns["ref_prediction"][k], columns["alt_prediction"][k] = ref, alt
         columns["delta_prediction"][k] = alt - ref
-    for label, (importance, sample, _) in per_label.items():
+    for label, (importance, sample, _, faithful) in per_label.items():
         for j, k in enumerate(ok):
             ref, alt = importance[ref_rows[j]].astype(np.float32), importance[alt_rows[j]].astype(np.float32)
             columns[f"{label}_ref_importance"][k] = ref
@@ -156,3 +158,5 @@ def _fill(columns, ok, rows, prediction, per_label, job, records):
             if sample is not None:
                 columns[f"{label}_ref_sample_prediction"][k] = float(sample[ref_rows[j]])
                 columns[f"{label}_alt_sample_prediction"][k] = float(sample[alt_rows[j]])
+                columns[f"{label}_ref_faithful"][k] = bool(faithful[ref_rows[j]])
+                columns[f"{label}_alt_faithful"][k] = bool(faithful[alt_rows[j]])

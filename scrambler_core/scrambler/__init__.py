@@ -20,10 +20,11 @@ from .maths import (DROPOUT_KINDS, DROPOUT_SCALES, EPSILON, MODES, OBJECTIVES, S
                     random_drop_masks, sample_pwm, template_arrays, uniform_background)
 from .network import ScramblerModel
 from .sweep import BITS_GRID, BitsSweep, bits_grid
+from .faithfulness import Faithfulness, calibration_warning, check_faithfulness, output_reference
 from .train import train_scrambler
 
 __all__ = [
-    "BATCH_BUCKETS", "BITS_GRID", "BitsSweep", "bits_grid", "DROPOUT_KINDS", "DROPOUT_SCALES", "EPSILON", "MODES", "OBJECTIVES", "SAMPLERS",
+    "BATCH_BUCKETS", "BITS_GRID", "BitsSweep", "bits_grid", "Faithfulness", "calibration_warning", "check_faithfulness", "output_reference", "DROPOUT_KINDS", "DROPOUT_SCALES", "EPSILON", "MODES", "OBJECTIVES", "SAMPLERS",
     "Explanation", "Scrambler", "ScramblerModel", "background_from_sequences", "biased_drop_masks",
     "bits_tracking", "calibrate_bits", "checkpoint_epoch", "conservation", "conservation_penalty",
     "drop_mask_from_ranges", "external_scrambler_path", "gaussian_kernel", "load_scrambler",

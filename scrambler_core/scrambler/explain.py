@@ -17,6 +17,7 @@ from ..predictors.registry import load_predictor
 from ..sequences import clean_sequence, decode, get_alphabet
 from .maths import MODES, OBJECTIVES, conservation, sample_pwm, template_arrays
 from .network import ScramblerModel
+from .faithfulness import Faithfulness, check_faithfulness, output_reference
 from .sweep import BitsSweep, bits_grid
 
 
@@ -39,6 +40,8 @@ class Explanation:
     drop : np.ndarray (N, L) or None — the drop mask used (1 = usable, 0 = dropped)
     fixed : np.ndarray (L,) bool — positions fixed by the template (drawn black in logos)
     chain_length : int — pairs: Lmax, the length of each half (chain a = ``[:, :Lmax]``); 0 otherwise
+    faithfulness : Faithfulness or None — the checks of each explanation (budget reached, prediction kept,
+        samples not split in two; see :mod:`scrambler_core.scrambler.faithfulness`)
     """
 
     importance: np.ndarray
@@ -55,6 +58,7 @@ class Explanation:
     drop: np.ndarray | None = None
     chain_length: int = 0
     fixed: np.ndarray | None = None
+    faithfulness: Faithfulness | None = None
 
     def chains(self, array) -> tuple:
         """Split a per-position array of a pair explanation (e.g. ``importance``) into chain a and chain b.
@@ -319,7 +323,8 @@ class Scrambler:
         return BitsSweep(target_bits=grid, importance=scores, pwm=pwm, sample_predictions=sample_pred,
                          prediction=float(original[0]), conservation=mean_bits, mode=self.mode,
                          sequence=decode(x, self.predictor.alphabet)[0], alphabet=self.predictor.alphabet.name,
-                         fixed=free[:, 0] == 0, drop=None if drop is None else np.asarray(drop[0]))
+                         fixed=free[:, 0] == 0, drop=None if drop is None else np.asarray(drop[0]),
+                         output_reference=output_reference(self.predictor))
 
     def explain(self, seqs, target_bits=None, n_samples=32, seed=0, batch_size=64, allow_n=False, drop=None,
                 template=None, return_samples=True):
@@ -367,7 +372,9 @@ class Scrambler:
                            target_bits=target_bits, mode=self.mode, sequences=names,
                            alphabet=self.predictor.alphabet.name, drop=drop if drop_given else None,
                            fixed=free[:, 0] == 0,
-                           chain_length=self.predictor.chain_length if self.network.is_pair else 0)
+                           chain_length=self.predictor.chain_length if self.network.is_pair else 0,
+                           faithfulness=check_faithfulness(target_bits, mean_bits, sample_pred, original, self.mode,
+                                                           output_reference(self.predictor)))
 
     def save(self, path, card=None):
         """Save the network as ``.keras`` (atomic) and the model card beside it as ``.json``."""

@@ -52,6 +52,8 @@ class BitsSweep:
     alphabet : str
     fixed : np.ndarray (L,) bool — template positions
     drop : np.ndarray (L,) or None — the mask-dropout mask used (1 usable, 0 dropped)
+    output_reference : (float, float) — mean and sd of the predictor's outputs on random sequences (the
+        faithfulness checks' reference)
     """
 
     target_bits: np.ndarray
@@ -65,6 +67,14 @@ class BitsSweep:
     alphabet: str = "dna"
     fixed: np.ndarray | None = None
     drop: np.ndarray | None = None
+    output_reference: tuple = (0.0, 1.0)
+
+    def faithfulness(self):
+        """The faithfulness checks of every budget (:func:`check_faithfulness`), one row per budget."""
+        from .faithfulness import check_faithfulness
+
+        return check_faithfulness(self.target_bits, self.conservation, self.sample_predictions, self.prediction,
+                                  self.mode, self.output_reference)
 
     def __repr__(self):
         return (f"BitsSweep({self.mode}, {len(self.target_bits)} budgets {self.target_bits.min():g}-"
@@ -107,4 +117,4 @@ class BitsSweep:
                          sample_predictions=joined(self.sample_predictions, explanation.sample_predictions),
                          prediction=self.prediction, conservation=joined(self.conservation, explanation.conservation),
                          mode=self.mode, sequence=self.sequence, alphabet=self.alphabet, fixed=self.fixed,
-                         drop=self.drop)
+                         drop=self.drop, output_reference=self.output_reference)

@@ -233,3 +233,19 @@ def test_logos_draw_letters():
     plt.close(fig)
     with pytest.raises(ValueError, match="length"):
         plot.importance_logo(np.ones(9), seq, "dna")
+
+
+def test_an_unfaithful_explanation_says_so(utr5_scrambler_file):
+    """utr5's inclusion scrambler keeps about 0.23 bits at least: asked for 0.05 it is not faithful."""
+    at = new_app(predictor="utr5", mode="inclusion", bits="0.05", example="1")
+    at.run()
+    assert_clean(at)
+    warnings = [w.value for w in at.warning if "not faithful" in w.value]
+    assert len(warnings) == 1, [w.value for w in at.warning]
+    assert "not faithful at 0.05 bits" in warnings[0] and "Realised 0." in warnings[0]
+    live = live_view(at)
+    first = [t for t in live["figure"]["data"] if t.get("name") == "warning"][0]["text"][0]
+    assert first.startswith("⚠ not faithful at this budget: budget not reached"), first
+    # at 1 bit the same explanation is faithful: no warning
+    at.sidebar.slider(key="explore.bits").set_value(1.0).run()
+    assert not [w.value for w in at.warning if "not faithful" in w.value]

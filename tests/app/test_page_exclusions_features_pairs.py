@@ -17,6 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pagetools import assert_clean, metric, texts
+from scrambler_core.comparison import method_name
 from pagetools import open_page as _open_page
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -205,9 +206,9 @@ def test_binder_compare_shows_every_method_on_both_chains(binder_pair):
         figure = figure_with_title(at, f"Chain {label}")
         shown = [t for t in titles(figure)]
         for method in ("ism", "saliency"):
-            assert any(t.startswith(f"Chain {label} · {method}") for t in shown), shown
+            assert any(t.startswith(f"Chain {label} · {method_name(method)}") for t in shown), shown
         if (PRETRAINED / "binder_inclusion_siamese.keras").exists():
-            assert any(t.startswith(f"Chain {label} · scrambler") for t in shown), shown
+            assert any(t.startswith(f"Chain {label} · {method_name('scrambler')}") for t in shown), shown
         bars = [t for t in figure["data"] if t["type"] == "bar"]
         assert all(len(b["x"]) == len(chain) if isinstance(b["x"], list) else True for b in bars)
     if not (PRETRAINED / "binder_inclusion_siamese.keras").exists():
@@ -290,4 +291,4 @@ def test_stand_in_binder_pages(stand_ins, binder_pair):
     assert not at.error and not at.warning, (texts(at.error), texts(at.warning))
     for label in ("a", "b"):
         shown = titles(figure_with_title(at, f"Chain {label} · "))
-        assert [t.split(" · ")[1] for t in shown] == ["scrambler", "ism"], shown
+        assert [t.split(" · ")[1] for t in shown] == [method_name("scrambler"), method_name("ism")], shown

@@ -78,8 +78,9 @@ def test_the_figure_has_one_frame_per_budget_with_the_same_traces(sweep):
     assert slider.active == 9 and len(slider.steps) == 24
     assert all(s.method == "animate" and list(s.args[0]) == [f.name] for s, f in zip(slider.steps, fig.frames))
     # the frame shown first is the active frame's data
-    assert fig.data[-1].text == fig.frames[9].data[-1].text
-    assert fig.data[-1].text[0].startswith("target 0.5 bits · realised ")
+    metrics = [t for t in fig.data if t.name == "metrics"][0]
+    assert metrics.text == [t for t in fig.frames[9].data if t.name == "metrics"][0].text
+    assert metrics.text[0].startswith("target 0.5 bits · realised ")
 
 
 def test_histogram_counts_every_sample_on_fixed_bins(sweep):
@@ -100,3 +101,14 @@ def test_y_ranges_are_shared_and_hold_every_frame(sweep):
     assert fig.layout.yaxis2.range[1] >= tallest
     # the logo rows sit above the histogram row, none overlapping
     assert fig.layout.yaxis3.domain[1] < fig.layout.yaxis2.domain[0] < fig.layout.yaxis.domain[0]
+
+
+def test_each_frame_names_its_failed_faithfulness_checks(sweep):
+    """An untrained scrambler misses most budgets: the frames that fail say so, the others stay silent."""
+    checks = sweep.faithfulness()
+    fig = bits_slider_figure(sweep)
+    lines = [[t for t in f.data if t.name == "warning"][0].text[0] for f in fig.frames]
+    for t, line in enumerate(lines):
+        assert (line == "") == bool(checks.faithful[t]), (t, line)
+        assert ("budget not reached" in line) == (not checks.bits_ok[t])
+    assert not checks.faithful.all()

@@ -58,19 +58,88 @@ def test_ism_maps_and_cost(linear):
     observed = (x * weights).sum(-1, keepdims=True)
     changes = np.where(x == 0, weights - observed, 0.0)          # f(x_mut) - f(x) = W[j, b] - W[j, obs]
     assert result.predictor_calls == 1 + 6 * 3 == 19
-    np.testing.assert_allclose(comparison.display_map(result, "substitutions"), changes, atol=1e-5)
+    np.testing.assert_allclose(comparison.display_map(result, SEQUENCE, LETTERS, "all"), changes, atol=1e-5)
     # positive = the observed letter raises the output: f(x) - mean f(x_mut)
     mean_on_reference = x * (-changes.sum(-1, keepdims=True) / 3)
-    np.testing.assert_allclose(comparison.display_map(result, "mean"), mean_on_reference, atol=1e-5)
-    np.testing.assert_allclose(comparison.display_map(result), result.importance)
-    with pytest.raises(ValueError, match="ism_view"):
-        comparison.display_map(result, "sideways")
+    np.testing.assert_allclose(comparison.display_map(result, SEQUENCE, LETTERS, "observed"), mean_on_reference,
+                               atol=1e-5)
+    np.testing.assert_allclose(comparison.display_map(result, SEQUENCE, LETTERS), result.importance)
+    with pytest.raises(ValueError, match="view"):
+        comparison.display_map(result, SEQUENCE, LETTERS, "sideways")
+    with pytest.raises(ValueError, match="positions"):
+        comparison.display_map(result, SEQUENCE + "A", LETTERS)
 
 
-def test_display_map_of_other_methods_is_the_importance(linear):
-    pred, _ = linear
-    result = comparison.run_method(pred, SEQUENCE, "saliency")
-    np.testing.assert_allclose(comparison.display_map(result, "substitutions"), result.importance)
+def test_observed_view_draws_x_times_the_attribution_and_all_view_every_letter(linear):
+    pred, weights = linear
+    x = onehot(SEQUENCE)
+    saliency = comparison.run_method(pred, SEQUENCE, "saliency")
+    observed = comparison.display_map(saliency, SEQUENCE, LETTERS)           # the default view
+    np.testing.assert_allclose(observed, x * weights, atol=1e-6)             # one letter per position
+    assert ((observed != 0).sum(-1) <= 1).all()
+    np.testing.assert_allclose(observed.sum(-1), comparison.observed_letter_scores(weights, SEQUENCE, LETTERS),
+                               atol=1e-6)
+    np.testing.assert_allclose(comparison.display_map(saliency, SEQUENCE, LETTERS, "all"), weights, atol=1e-6)
+    baseline = np.full((6, A), 0.25, np.float32)
+    for method in ("integrated_gradients", "deeplift"):
+        result = comparison.run_method(pred, SEQUENCE, method, {"baseline": baseline})
+        np.testing.assert_allclose(comparison.display_map(result, SEQUENCE, LETTERS), x * (x - baseline) * weights,
+                                   atol=1e-5, err_msg=method)
+        np.testing.assert_allclose(comparison.display_map(result, SEQUENCE, LETTERS, "all"),
+                                   (x - baseline) * weights, atol=1e-5, err_msg=method)
+    # position methods are on the observed letter in both views
+    scrambler = comparison.MethodResult("scrambler", {}, x * np.arange(6.0)[:, None], 0, 0.0)
+    for view in comparison.VIEWS:
+        np.testing.assert_allclose(comparison.display_map(scrambler, SEQUENCE, LETTERS, view), scrambler.importance)
+    # an unknown letter (N) draws nothing
+    assert not comparison.display_map(saliency, "ACNTTG", LETTERS)[2].any()
+
+
+def test_every_signed_method_agrees_in_sign_on_the_letter_that_lowers_the_output():
+    """A letter that lowers the output is below the line in every method's default view (one sign rule)."""
+    pred, weights = linear_predictor(6, seed=3)
+    sequence = "".join(LETTERS[k] for k in weights.argmin(1))                 # every letter the lowest weight
+    x = onehot(sequence)
+    signed = ["ism", "saliency", "gradient_x_input", "integrated_gradients", "deeplift", "deepshap"]
+    references = np.full((2, 6, A), 0.25, np.float32)          # shuffles of 6 letters may equal the sequence
+    results = comparison.compare_methods(pred, sequence, signed, {"deepshap": {"references": references}})
+    rows, raw, titles = comparison.display_rows(results, sequence, LETTERS)
+    for method, row in zip(signed, rows):
+        observed = (row * x).sum(-1)
+        assert (observed < 0).all(), (method, observed)
+        assert not (row * (1 - x)).any(), method                             # nothing on other letters
+    assert titles[0].startswith("In-silico mutagenesis (ISM) · 19 calls · ")
+
+
+def test_display_rows_normalise_each_row_to_its_tallest_stack(linear):
+    pred, weights = linear
+    results = comparison.compare_methods(pred, SEQUENCE, ["saliency", "ism"])
+    for view in comparison.VIEWS:
+        rows, raw, titles = comparison.display_rows(results, SEQUENCE, LETTERS, view, normalised=True)
+        for row, before in zip(rows, raw):
+            assert comparison.stack_peak(row) == pytest.approx(1.0)
+            peak = comparison.stack_peak(before)
+            np.testing.assert_allclose(row * peak, before, rtol=1e-5, atol=1e-6)   # signs and shape kept
+        if view == "observed":   # one letter per position: the tallest letter has height 1
+            assert all(np.abs(row).max() == pytest.approx(1.0) for row in rows)
+    assert titles == [comparison.row_title(results["saliency"]) + " · all letters",
+                      comparison.row_title(results["ism"]) + " · substitutions"]
+    unnormalised, raw, _ = comparison.display_rows(results, SEQUENCE, LETTERS)
+    assert all(np.array_equal(a, b) for a, b in zip(unnormalised, raw))
+
+
+def test_pair_display_rows_cut_each_chain_and_share_one_peak_per_method():
+    importance = np.zeros((8, A), np.float32)
+    importance[0, 0], importance[1, 1] = 2.0, -1.0            # chain a "AC" (padded to 4)
+    importance[4, 2] = 4.0                                     # chain b "G"
+    importance[5, 3] = 7.0                                     # padding of chain b: never drawn
+    result = comparison.MethodResult("saliency", {}, importance, 1, 0.0)
+    out = comparison.pair_display_rows({"saliency": result}, [(0, "AC"), (4, "G")], LETTERS, "observed", True)
+    (cut_a, rows_a, raw_a), (cut_b, rows_b, raw_b) = out
+    assert rows_a[0].shape == (2, A) and rows_b[0].shape == (1, A)
+    np.testing.assert_allclose(rows_a[0][:, :2], [[0.5, 0.0], [0.0, -0.25]])
+    np.testing.assert_allclose(rows_b[0], [[0.0, 0.0, 1.0, 0.0]])
+    assert raw_b[0][0, 2] == 4.0 and cut_b["saliency"].importance.shape == (1, A)
 
 
 def test_integrated_gradients_and_deeplift_are_exact_and_checked(linear):
@@ -104,7 +173,8 @@ def test_expected_calls_match_what_the_methods_report(linear):
 
     table = comparison.cost_table(results)
     assert list(table.method) == methods
-    assert list(table.columns) == ["method", "predictor_calls", "calls_formula", "seconds", "check"]
+    assert list(table.columns) == ["method", "name", "predictor_calls", "calls_formula", "seconds", "check"]
+    assert table.set_index("method").loc["integrated_gradients", "name"] == "Integrated gradients"
     assert table.set_index("method").loc["ism", "predictor_calls"] == 19
     assert table.set_index("method").loc["ism", "calls_formula"] == "1 + L(A−1) = 1 + 6×3 = 19"
     assert table.set_index("method").loc["deepshap", "calls_formula"] == "2R = 2×3 = 6"
@@ -158,6 +228,27 @@ def test_normalise():
     np.testing.assert_allclose(comparison.normalise(m), m / 4)
     assert np.abs(comparison.normalise(m)).max() == 1.0
     np.testing.assert_array_equal(comparison.normalise(np.zeros((3, 4))), np.zeros((3, 4)))
+    stacked = np.array([[1.0, 1.0, -0.5], [0.5, 0.0, 0.0]])      # a stack of two letters reaches 2
+    assert comparison.stack_peak(stacked) == 2.0
+    np.testing.assert_allclose(comparison.normalise(stacked), stacked / 2)
+    np.testing.assert_allclose(comparison.normalise(stacked, peak=4.0), stacked / 4)
+    assert comparison.stack_peak(np.zeros((0, 4))) == 0.0
+
+
+def test_every_method_has_a_human_name():
+    from scrambler_core.attribution import METHODS
+
+    assert set(comparison.METHOD_NAMES) == set(METHODS)
+    names = [comparison.method_name(m) for m in METHODS]
+    assert len(set(names)) == len(names)                                     # no two methods share a name
+    assert all(name != method for name, method in zip(names, METHODS))
+    assert comparison.method_name("integrated_gradients") == "Integrated gradients"
+    assert comparison.method_name("scrambler_optimized") == "Scrambler (per-example optimised)"
+    assert comparison.method_name("ism") == "In-silico mutagenesis (ISM)"
+    assert comparison.method_name("gradient_x_input") == "Gradient × input"
+    assert comparison.method_name("magic") == "magic"
+    assert comparison.methods_help(["ism", "deeplift"]) == ("* In-silico mutagenesis (ISM) — `ism`\n"
+                                                           "* DeepLIFT — `deeplift`")
 
 
 def test_scrambler_options_and_titles():
@@ -170,7 +261,7 @@ def test_scrambler_options_and_titles():
     with pytest.raises(ValueError):
         comparison.scrambler_options("nope")
     result = comparison.MethodResult("ism", {}, np.zeros((50, 4)), 151, 0.0123)
-    assert comparison.row_title(result) == "ism · 151 calls · 12 ms"
+    assert comparison.row_title(result) == "In-silico mutagenesis (ISM) · 151 calls · 12 ms"
     assert comparison.format_seconds(2.5) == "2.50 s"
     assert set(comparison.FAST_METHODS) | set(comparison.PER_EXAMPLE_METHODS) == set(comparison.METHODS)
     assert set(comparison.METHOD_NOTES) == set(comparison.METHODS)

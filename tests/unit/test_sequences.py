@@ -112,13 +112,13 @@ def test_wrong_length():
         validate_sequence("A" * 48, length=50)
     assert _msg(e) == (
         "sequence has length 48 but this predictor expects 50 nucleotides "
-        "(use pad/trim to adjust)"
+        "(add 2)"
     )
     with pytest.raises(SequenceError) as e:
         validate_sequence("M" * 12, "protein", length=10, name="p1")
     assert _msg(e) == (
         "sequence 'p1': sequence has length 12 but this predictor expects 10 "
-        "residues (use pad/trim to adjust)"
+        "residues (remove 2)"
     )
     assert validate_sequence("a" * 50, length=50) == "A" * 50
 
@@ -134,7 +134,7 @@ def test_n_refused_and_allowed():
         validate_sequence("ACGTNACGT")
     assert _msg(e) == (
         "'N' at position 5: ambiguous bases are refused; "
-        "pass allow_n=True (fill with background) to accept them"
+        "replace it with one of A, C, G, T"
     )
     assert validate_sequence("acgtnacgt", allow_n=True) == "ACGTNACGT"
     # protein: X is the ambiguous letter, N is asparagine
