@@ -42,6 +42,7 @@ from scrambler_core.predictors import APARENT2_ISOFORM_WINDOW
 from scrambler_core.logo_figures import logo_heights_importance
 from scrambler_core.predictors import ARCHITECTURES
 from scrambler_core.predictors import PAIR_BUILTINS
+from pages._ui.first_paint import LOGOS_KEY, explore_keys
 from scrambler_core.scrambler import drop_mask_from_ranges
 from scrambler_core.slider_figure import bits_slider_figure
 
@@ -51,14 +52,10 @@ TABLE_ROWS = 5
 MAX_LINK_SEQUENCE = 2000  # longer sequences are not written into the link
 
 
-LOGOS_KEY = "explore_logos"          # the main logos chart (its selection adds excluded positions)
 POSNEG_TITLES = {"maximize": "Raises the prediction", "minimize": "Lowers the prediction"}
 
 
-def _keys(name: str) -> dict:
-    return {"sequence": f"explore.sequence.{name}", "example": f"explore.example.{name}",
-            "zoom": f"explore.zoom.{name}", "record": f"explore.record.{name}",
-            "exclude": f"explore.exclude.{name}"}
+_keys = explore_keys
 
 
 # ----------------------------------------------------------------------------- link

@@ -202,6 +202,12 @@ def _parser():
                                                    "re-measure it (rewrites the file and its card)")
     p.add_argument("path", help="a scrambler .keras file for a built-in predictor")
     p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("first-view", help="precompute the app's first Explore view of a built-in "
+                                          "(pretrained/NAME_MODE_first_view.npz)")
+    p.add_argument("--predictor", default="utr5")
+    p.add_argument("--mode", choices=("inclusion", "occlusion"), default="inclusion")
+    p.add_argument("--output-dir", help="default: pretrained/")
     return parser
 
 
@@ -558,8 +564,15 @@ def cmd_calibrate_scrambler(args):
     print(json.dumps(card["metrics_held_out"], indent=2))
 
 
-COMMANDS = {"explain": cmd_explain, "batch": cmd_batch, "attribute": cmd_attribute, "benchmark": cmd_benchmark, "predict": cmd_predict, "train-predictor": cmd_train_predictor,
-            "train-scrambler": cmd_train_scrambler, "calibrate-scrambler": cmd_calibrate_scrambler}
+def cmd_first_view(args):
+    from .scrambler.first_view import write_first_view
+    path = write_first_view(args.predictor, args.mode, args.output_dir)
+    print(f"first view of {args.predictor} ({args.mode}) -> {path}", file=sys.stderr)
+
+
+COMMANDS = {"explain": cmd_explain, "batch": cmd_batch, "attribute": cmd_attribute, "benchmark": cmd_benchmark,
+            "predict": cmd_predict, "train-predictor": cmd_train_predictor, "train-scrambler": cmd_train_scrambler,
+            "calibrate-scrambler": cmd_calibrate_scrambler, "first-view": cmd_first_view}
 
 
 def main(argv=None) -> int:

@@ -5,8 +5,9 @@ needs (TensorFlow, the default predictor and scrambler, their compiled graphs) w
 loaded while the first visitor waits. This launcher starts ``streamlit run app.py`` in this process
 and, beside it, a thread that loads the default models into the same ``st.cache_resource`` entries
 the pages use and runs one explanation and one live-slider sweep of the default example, which
-traces the graphs. A visit that arrives before the thread is done sees the page's frame and a
-progress message (``app.py`` waits on :func:`wait`).
+traces the graphs. A visit that arrives before the thread is done sees Explore's shipped first view
+(:mod:`pages._ui.first_paint`; the thread waits up to :data:`PAINT_WAIT` seconds for it to go out,
+so TensorFlow's import does not slow it down) or a progress message.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from pathlib import Path
 
 DEFAULT_PREDICTOR = "utr5"
 DEFAULT_MODE = "inclusion"
-_STATE = {"thread": None, "seconds": None, "error": None}
+PAINT_WAIT = 2.0             # seconds the warm-up waits for a first visit's shipped view to be sent
+_STATE = {"thread": None, "seconds": None, "error": None, "painted": threading.Event()}
 
 
 def warm_default_view(name: str = DEFAULT_PREDICTOR, mode: str = DEFAULT_MODE) -> float:
@@ -41,6 +43,9 @@ def warm_default_view(name: str = DEFAULT_PREDICTOR, mode: str = DEFAULT_MODE) -
 
 
 def _run() -> None:
+    # let a first visit's shipped view go out before TensorFlow's import competes with it for the
+    # interpreter; without a visit, start after a short pause (the server's own start)
+    _STATE["painted"].wait(PAINT_WAIT)
     try:
         _STATE["seconds"] = warm_default_view()
         print(f"scrambler explorer: default models ready in {_STATE['seconds']:.1f} s", file=sys.stderr)
@@ -55,6 +60,11 @@ def start() -> threading.Thread:
         _STATE["thread"] = threading.Thread(target=_run, name="scrambler-warmup", daemon=True)
         _STATE["thread"].start()
     return _STATE["thread"]
+
+
+def first_view_sent() -> None:
+    """Called by the first visit once its shipped view is drawn: the warm-up may start loading now."""
+    _STATE["painted"].set()
 
 
 def running() -> bool:

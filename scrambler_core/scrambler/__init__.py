@@ -11,17 +11,40 @@ Submodules: :mod:`.maths` (PSSMs, conservation, sampling, losses, drop masks), :
 and :mod:`.recipes` (the pretrained scramblers' training recipes and the ``train-scrambler`` command).
 This package re-exports the public names for users; code inside ``scrambler_core`` imports the submodules.
 """
-from .checkpoint import checkpoint_epoch
-from .explain import (BATCH_BUCKETS, Explanation, Scrambler, bits_tracking, calibrate_bits,
-                      external_scrambler_path, load_scrambler, pretrained_scrambler_name)
-from .maths import (DROPOUT_KINDS, DROPOUT_SCALES, EPSILON, MODES, OBJECTIVES, SAMPLERS,
-                    background_from_sequences, biased_drop_masks, conservation, conservation_penalty,
-                    drop_mask_from_ranges, gaussian_kernel, prediction_loss, pwm_from_scores,
-                    random_drop_masks, sample_pwm, template_arrays, uniform_background)
-from .network import ScramblerModel
-from .sweep import BITS_GRID, BitsSweep, bits_grid
-from .faithfulness import Faithfulness, calibration_warning, check_faithfulness, output_reference
-from .train import train_scrambler
+import importlib
+
+# public name -> submodule (loaded on first use, PEP 562: importing the package or its numpy-only
+# submodules sweep and faithfulness does not import TensorFlow)
+_NAMES = {
+    "checkpoint": ("checkpoint_epoch",),
+    "explain": ("BATCH_BUCKETS", "Explanation", "Scrambler", "bits_tracking", "calibrate_bits",
+                "external_scrambler_path", "load_scrambler", "pretrained_scrambler_name"),
+    "maths": ("DROPOUT_KINDS", "DROPOUT_SCALES", "EPSILON", "MODES", "OBJECTIVES", "SAMPLERS",
+              "background_from_sequences", "biased_drop_masks", "conservation", "conservation_penalty",
+              "drop_mask_from_ranges", "gaussian_kernel", "prediction_loss", "pwm_from_scores",
+              "random_drop_masks", "sample_pwm", "template_arrays", "uniform_background"),
+    "network": ("ScramblerModel",),
+    "sweep": ("BITS_GRID", "BitsSweep", "bits_grid"),
+    "faithfulness": ("Faithfulness", "calibration_warning", "check_faithfulness", "output_reference"),
+    "train": ("train_scrambler",),
+}
+_LAZY = {name: module for module, names in _NAMES.items() for name in names}
+
+
+def __getattr__(name: str):
+    """Import a public name on first use and keep it in the package namespace."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    if name in _NAMES or name == "recipes":           # a submodule: S.maths, S.recipes
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "BATCH_BUCKETS", "BITS_GRID", "BitsSweep", "bits_grid", "Faithfulness", "calibration_warning", "check_faithfulness", "output_reference", "DROPOUT_KINDS", "DROPOUT_SCALES", "EPSILON", "MODES", "OBJECTIVES", "SAMPLERS",

@@ -90,6 +90,15 @@ class BitsSweep:
         """Index of the budget closest to ``target_bits``."""
         return int(np.argmin(np.abs(self.target_bits - float(target_bits))))
 
+    def subset(self, indices) -> "BitsSweep":
+        """The sweep at some of its budgets (``indices`` into ``target_bits``, kept in that order)."""
+        k = np.atleast_1d(np.asarray(indices, int))
+        return BitsSweep(target_bits=self.target_bits[k], importance=self.importance[k], pwm=self.pwm[k],
+                         sample_predictions=self.sample_predictions[k], prediction=self.prediction,
+                         conservation=self.conservation[k], mode=self.mode, sequence=self.sequence,
+                         alphabet=self.alphabet, fixed=self.fixed, drop=self.drop,
+                         output_reference=self.output_reference)
+
     def with_explanation(self, explanation, row: int = 0) -> "BitsSweep":
         """This sweep with the budget of one explained sequence put in (replacing an equal budget).
 
@@ -118,3 +127,37 @@ class BitsSweep:
                          prediction=self.prediction, conservation=joined(self.conservation, explanation.conservation),
                          mode=self.mode, sequence=self.sequence, alphabet=self.alphabet, fixed=self.fixed,
                          drop=self.drop, output_reference=self.output_reference)
+
+
+_ARRAYS = ("target_bits", "importance", "pwm", "sample_predictions", "conservation")
+
+
+def save_sweep(sweep: BitsSweep, path, metadata: dict | None = None) -> None:
+    """Write a sweep (and ``metadata``, JSON-able) to ``path`` as a compressed ``.npz``, atomically."""
+    import json
+    import os
+    from pathlib import Path
+
+    path = Path(path)
+    fields = {name: np.asarray(getattr(sweep, name), np.float32) for name in _ARRAYS}
+    info = {"prediction": float(sweep.prediction), "mode": sweep.mode, "sequence": sweep.sequence,
+            "alphabet": sweep.alphabet, "output_reference": list(map(float, sweep.output_reference)),
+            "metadata": metadata or {}}
+    fields["fixed"] = np.zeros(len(sweep.sequence), bool) if sweep.fixed is None else np.asarray(sweep.fixed, bool)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez_compressed(tmp, info=np.array(json.dumps(info)), **fields)
+    os.replace(tmp, path)
+
+
+def load_sweep(path) -> tuple[BitsSweep, dict]:
+    """Read a sweep written by :func:`save_sweep`: (BitsSweep, metadata)."""
+    import json
+
+    with np.load(path, allow_pickle=False) as data:
+        info = json.loads(str(data["info"]))
+        arrays = {name: data[name].astype(np.float64 if name == "target_bits" else np.float32) for name in _ARRAYS}
+        fixed = data["fixed"].astype(bool)
+    sweep = BitsSweep(prediction=info["prediction"], mode=info["mode"], sequence=info["sequence"],
+                      alphabet=info["alphabet"], fixed=fixed, output_reference=tuple(info["output_reference"]),
+                      **arrays)
+    return sweep, info["metadata"]

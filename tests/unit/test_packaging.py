@@ -69,7 +69,7 @@ def test_the_wheel_ships_the_package_weights_and_cards_but_not_the_repository(wh
         assert f"scrambler_core/pretrained/{stem}.keras" in names
         assert f"scrambler_core/pretrained/{stem}.json" in names
     shipped = {n.rsplit("/", 1)[1] for n in names if n.startswith("scrambler_core/pretrained/")}
-    assert shipped == {p.name for p in (ROOT / "pretrained").iterdir() if p.suffix in (".keras", ".json")}
+    assert shipped == {p.name for p in (ROOT / "pretrained").iterdir() if p.suffix in (".keras", ".json", ".npz")}
     tops = {n.split("/", 1)[0] for n in names}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"scrambler_core"}
     assert not [n for n in names if n.startswith(("tests/", "pages/", "bench/", "runs/", "app.py"))]
