@@ -14,6 +14,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages._ui.first_paint import draw_while_warming
+from pages._ui.shell import shell_running
 
 st.set_page_config(page_title="Scrambler Explorer", page_icon="🧬", layout="wide")
 
@@ -48,7 +49,8 @@ def run(page) -> None:
             st.stop()
     for note in notes:
         st.warning(note)
-    page.run()
+    with shell_running():
+        page.run()
 
 
 # the page list is drawn by hand (st.page_link) and Streamlit's own navigation is off

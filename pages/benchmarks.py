@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import scrambler_core as sc
+from pages._ui.shell import require_shell
 from pages._ui.errors import guard
 from pages._ui.figures import csv_download, figure_downloads, show_plotly
 from pages._ui.links import write_query
@@ -615,5 +616,6 @@ def kl_and_recall(name: str, predictor) -> None:
     _show_stored(stored.get(name), settings, "Run benchmarks", lambda entry: show_results(name, entry))
 
 
+require_shell()
 with guard():
     main()

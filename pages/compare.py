@@ -25,6 +25,7 @@ import pandas as pd
 import streamlit as st
 
 import scrambler_core as sc
+from pages._ui.shell import require_shell
 from pages._ui.errors import USER_ERRORS, guard
 from pages._ui.figures import csv_download, figure_downloads, logo_figure_matplotlib, show_plotly
 from pages._ui.help_text import COMPARE_NORMALISE_HELP, COMPARE_SIGN, COMPARE_VIEW_HELP, MODE_HELP
@@ -454,5 +455,6 @@ def main() -> None:
 
     cost_and_downloads(name, predictor, record_id, sequence, results, computed, rows, titles)
 
+require_shell()
 with guard():
     main()

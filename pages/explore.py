@@ -23,6 +23,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 import scrambler_core as sc
+from pages._ui.shell import require_shell
 from pages._ui.errors import guard
 from pages._ui.figures import (csv_download, figure_downloads, fixed_positions, logo_figure_matplotlib,
     logo_rows_figure, pwm_and_importance_rows, show_plotly)
@@ -626,5 +627,6 @@ def main() -> None:
                f"bits · {n_samples} samples · seed {SEED} · {seconds * 1000:.0f} ms")
 
 
+require_shell()
 with guard():
     main()

@@ -20,6 +20,7 @@ import streamlit as st
 
 import scrambler_core as sc
 from pages._ui.help_text import MODE_HELP
+from pages._ui.shell import require_shell
 from pages._ui.errors import guard
 from pages._ui.figures import (csv_download, figure_downloads, logo_figure_matplotlib, show_plotly,
     variant_summary_table)
@@ -654,5 +655,6 @@ def main() -> None:
                    f"ISM ± {int(ism_window)} positions")
 
 
+require_shell()
 with guard():
     main()

@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages._ui.shell import require_shell
 from pages._ui.errors import USER_ERRORS, guard
 from pages._ui.figures import show_plotly
 from pages._ui.models import PREDICTOR_KEY, register_user_model, user_models
@@ -409,5 +410,6 @@ def main() -> None:
         reload_step(predictor, sequences)
 
 
+require_shell()
 with guard():
     main()

@@ -84,7 +84,11 @@ def main(argv: list[str] | None = None) -> None:
     """``streamlit run app.py ARGV...`` in this process, with the warm-up thread beside it."""
     from streamlit.web import cli
 
+    from streamlit.runtime.pages_manager import PagesManager
+
     app = str(Path(__file__).resolve().parents[2] / "app.py")
+    # app.py's st.navigation from the first request on (see pages/_ui/shell.py), not the pages/ folder
+    PagesManager.uses_pages_directory = False
     start()
     sys.argv = ["streamlit", "run", app, *(sys.argv[1:] if argv is None else argv)]
     sys.exit(cli.main())

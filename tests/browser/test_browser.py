@@ -15,6 +15,7 @@ with ``UPDATE_SCREENSHOT=1`` the Explore one is also written to
 Timeouts are bounded everywhere; no test asserts a wall-clock time
 (``bench/browser_latency.py`` measures them).
 """
+import contextlib
 import os
 import re
 import socket
@@ -131,9 +132,13 @@ def chromium_path():
     return CHROMIUM
 
 
-@pytest.fixture(scope="module")
-def server(chromium_path, utr5_scrambler_file):
-    """A Streamlit server running app.py (``.url``, ``.output()``); stopped after the module."""
+STREAMLIT_RUN = ["-m", "streamlit", "run", str(ROOT / "app.py")]
+MAKE_RUN = ["-m", "pages._ui.warmup"]          # what `make run` starts: the server plus the warm-up thread
+
+
+@contextlib.contextmanager
+def streamlit_server(launcher=STREAMLIT_RUN):
+    """A Streamlit server on a free port (``.url``, ``.output()``), healthy; stopped on exit."""
     port = _free_port()
     log = tempfile.TemporaryFile()
     env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
@@ -141,7 +146,7 @@ def server(chromium_path, utr5_scrambler_file):
         env["SCRAMBLER_MODELS_DIR"] = str(EXTERNAL)
     # no file watcher: an edit elsewhere in the checkout must not rerun the pages under test
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+        [sys.executable, *launcher, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
@@ -153,7 +158,7 @@ def server(chromium_path, utr5_scrambler_file):
                 state = f"exited with {proc.returncode}" if proc.poll() is not None else \
                     f"not healthy after {START_TIMEOUT} s"
                 pytest.fail(f"streamlit server {state}; its output:\n{running.output()}")
-            time.sleep(0.5)
+            time.sleep(0.2)
         yield running
     finally:
         proc.terminate()
@@ -163,6 +168,13 @@ def server(chromium_path, utr5_scrambler_file):
             proc.kill()
             proc.wait(timeout=15)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(chromium_path, utr5_scrambler_file):
+    """A Streamlit server running app.py (``.url``, ``.output()``); stopped after the module."""
+    with streamlit_server() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
