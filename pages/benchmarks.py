@@ -75,8 +75,8 @@ def kl_test_set(name: str):
     if len(seqs) >= MIN_KL_SEQUENCES:
         return list(seqs), None
     return None, (f"{name} has no built-in sequence generator and fewer than {MIN_KL_SEQUENCES} uploaded "
-                  "sequences to use as the test set; run `python -m scrambler_core benchmark --predictor MODEL.keras "
-                  "--benchmark kl --input seqs.fa` on your own test set instead.")
+                  "sequences to use as the test set; upload at least that many sequences with your model, or run the "
+                  "benchmark from the command line on your own test set (docs/cli.md).")
 
 
 def kl_wide(kl: pd.DataFrame) -> pd.DataFrame:
@@ -340,7 +340,7 @@ def interface_page(name: str, predictor) -> None:
     st.title("Benchmarks")
     describe_predictor(predictor)
     st.caption("Sized for a browser: 32 pairs with the fast methods take seconds on a laptop CPU. The full protocol "
-               f"is `python -m scrambler_core benchmark --predictor {name}`.")
+               "runs from the command line (docs/cli.md).")
     with st.expander("What am I looking at?"):
         st.markdown(INTERFACE_PROTOCOL)
     st.subheader("Interface residues (Fig S5)")
@@ -578,9 +578,9 @@ def _run_pressed(name: str, predictor, settings: dict, test_sequences) -> dict |
 def kl_and_recall(name: str, predictor) -> None:
     """Settings, run button and results of the inclusion / occlusion and Table D benchmarks."""
     st.caption("Sized for a browser: small sets finish in well under a minute on a laptop CPU with the fast methods. "
-               f"The full protocol (KL sets of 256, 128 samples, Table D n = 512, per-example methods on 64) is "
-               f"`python -m scrambler_core benchmark --predictor {name}`; its measured figures are in the project's "
-               "docs/builtin_models.md (section Benchmarks).")
+               "The full protocol (KL sets of 256, 128 samples, Table D n = 512, per-example methods on 64) runs from "
+               "the command line; its measured figures are in the project's docs/builtin_models.md (section "
+               "Benchmarks).")
     with st.expander("What am I looking at?"):
         st.markdown(PROTOCOLS)
 

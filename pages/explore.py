@@ -30,8 +30,8 @@ from pages._ui.figures import (csv_download, figure_downloads, fixed_positions, 
 from pages._ui.help_text import BITS_AND_MODES, MODE_HELP, OCCLUSION_NOTE, READING_LOGOS
 from pages._ui.inputs import (example_and_sequence_input, examples_for, format_ranges, mode_and_bits,
     parse_one_sequence, selected_positions)
-from pages._ui.links import (apply_linked_sequence, apply_query_once, bits_from_query, deferred_from_query,
-    mode_from_query, pop_link, write_query)
+from pages._ui.links import (apply_linked_sequence, apply_query_once, bits_from_query, choice_from_query,
+    deferred_from_query, flag_from_query, mode_from_query, parse_zoom, pop_link, write_query)
 from pages._ui.models import (PREDICTOR_KEY, current_predictor_name, describe_predictor, get_predictor,
     get_scrambler, is_pair_predictor, predictor_names)
 from pages._ui.pairs import apply_pair_link, pair_example_index, pair_input, pair_keys, read_chain
@@ -67,6 +67,13 @@ def _apply_link_sequence(name, examples, keys) -> str | None:
     exclude = pop_link("explore", "exclude")
     if exclude is not None:
         st.session_state[keys["exclude"]] = exclude
+    zoom = pop_link("explore", "zoom")
+    if zoom is not None:
+        length = len(st.session_state.get(keys["sequence"]) or "") or None
+        parsed = parse_zoom(zoom, length or 10 ** 6)
+        if parsed is None:
+            return (note + " " if note else "") + f"The link's zoom {zoom!r} is not a position range FIRST-LAST."
+        st.session_state[keys["zoom"]] = parsed
     return note
 
 
@@ -425,9 +432,18 @@ def sidebar_settings():
 
 
 def _write_link(name, mode, bits, sequence, examples, drop) -> int | None:
-    """Write the view into the link; returns the 0-based index of the example shown, or None."""
+    """Write the view into the link (every control that changes what is drawn, defaults left out);
+    returns the 0-based index of the example shown, or None."""
     example_index = next((k for k, e in enumerate(examples) if e.sequence == sequence), None)
     link = {"predictor": name, "mode": mode, "bits": f"{bits:g}"}
+    state = st.session_state
+    if int(state.get("explore.n_samples", N_SAMPLES_DEFAULT)) != N_SAMPLES_DEFAULT:
+        link["n"] = int(state["explore.n_samples"])
+    link.update({flag: "1" for flag, key in (("truth", "explore.truth"), ("features", "explore.posneg"))
+                 if state.get(key)})
+    zoom = state.get(_keys(name)["zoom"])
+    if zoom and tuple(zoom) != (1, len(sequence)) and max(zoom) <= len(sequence):
+        link["zoom"] = f"{zoom[0]}-{zoom[1]}"
     if example_index is not None:
         link["example"] = example_index + 1
     elif len(sequence) <= MAX_LINK_SEQUENCE:
@@ -465,9 +481,10 @@ def _explain_with_exclusions(name, mode, sequence, bits, n_samples, drop):
             try:
                 explanation = explain(name, mode, sequence, bits, int(n_samples), drop=drop)
                 excluded = [int(p) for p in np.flatnonzero(drop == 0)]
-            except sc.ModelFileError as err:
-                st.info(f"Excluding positions needs a scrambler trained with mask dropout, which is not available "
-                        f"for {name} ({mode}): {err}. The explanation below excludes nothing.")
+            except sc.ModelFileError:
+                st.info(f"Excluding positions needs a scrambler trained with mask dropout, which {name} does not "
+                        f"have in {mode} mode (the built-ins utr5 and polya have one for inclusion). The "
+                        "explanation below excludes nothing.")
     return plain, explanation, excluded, time.perf_counter() - started
 
 
@@ -578,9 +595,13 @@ def main() -> None:
     names = predictor_names()
     notes = apply_query_once("explore", {"mode": mode_from_query("explore.mode"),
                                          "bits": bits_from_query("explore.bits"),
+                                         "n": choice_from_query("explore.n_samples", N_SAMPLES_CHOICES, "samples"),
+                                         "truth": flag_from_query("explore.truth"),
+                                         "features": flag_from_query("explore.posneg"),
                                          "example": deferred_from_query("explore", "example"),
                                          "seq": deferred_from_query("explore", "seq"),
-                                         "exclude": deferred_from_query("explore", "exclude")})
+                                         "exclude": deferred_from_query("explore", "exclude"),
+                                         "zoom": deferred_from_query("explore", "zoom")})
     name = current_predictor_name()
     predictor = get_predictor(name)
     if is_pair_predictor(predictor):

@@ -325,15 +325,15 @@ BATCH_CAPTION = (
     f"Paste a VCF of up to {BATCH_MAX_LINES} data lines and give a reference FASTA. Each variant gets a window of "
     "the predictor's length cut from the reference, with the variant's first REF letter at the anchor position; "
     "every ALT allele is scored (reference and alternative window), and rows that cannot be scored (REF mismatch, "
-    "symbolic allele, window past the contig end, ...) are listed with the reason. `python -m scrambler_core batch` "
-    "does the same from the command line for millions of rows (resumable, sharded Parquet output).")
+    "symbolic allele, window past the contig end, ...) are listed with the reason. The command line's batch scoring "
+    "does the same for millions of rows (resumable, sharded Parquet output; docs/cli.md).")
 
 
 def fasta_size_problem(name: str, size: int) -> str | None:
     """The reason an uploaded reference FASTA of ``size`` bytes is refused, or None."""
     if size > BATCH_MAX_FASTA_MB * 1024 * 1024:
         return (f"Reference FASTA: {name} is {size / (1024 * 1024):.1f} MB; the app takes files up to "
-                f"{BATCH_MAX_FASTA_MB} MB. For a whole genome use python -m scrambler_core batch --fasta genome.fa.")
+                f"{BATCH_MAX_FASTA_MB} MB. For a whole genome use the command line's batch scoring (docs/cli.md).")
     return None
 
 
@@ -486,8 +486,8 @@ def _batch_problem(vcf_text: str, uploaded, methods: list, bits: list, has_examp
     """Why the batch cannot run: a message, True (the reason is shown under the uploader already) or None."""
     lines = count_vcf_data_lines(vcf_text)
     if lines > BATCH_MAX_LINES:
-        return (f"The VCF has {lines} data lines; the app scores up to {BATCH_MAX_LINES}; use "
-                "python -m scrambler_core batch for more.")
+        return (f"The VCF has {lines} data lines; the app scores up to {BATCH_MAX_LINES}; use the command line's "
+                "batch scoring for more (docs/cli.md).")
     if lines == 0:
         return ("The VCF has no data lines: paste VCF records (CHROM POS ID REF ALT, tab- or space-separated)"
                 + (", or press Load example." if has_example else "."))
@@ -511,9 +511,9 @@ def batch_section(name: str, predictor, mode: str) -> None:
         return
     model = batch_model(name)
     if model is None:
-        st.info(f"Batch scoring in the app takes the built-in and published predictors. For {name}, run "
-                "python -m scrambler_core batch --predictor YOUR_MODEL.keras --scrambler YOUR_SCRAMBLER.keras "
-                "--input variants.vcf --fasta genome.fa.")
+        st.info(f"Batch scoring in the app takes the built-in and published predictors. For {name}, use the "
+                "command line's batch scoring with your model and the scrambler downloaded from the Your model "
+                "page (docs/cli.md).")
         return
 
     has_example = name in BATCH_EXAMPLE_PREDICTORS

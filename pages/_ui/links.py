@@ -83,6 +83,36 @@ def bits_from_query(key: str):
     return handler
 
 
+def choice_from_query(key: str, choices, what: str):
+    """Query handler for a value among ``choices`` (compared as text), e.g. the number of samples."""
+    def handler(value):
+        for choice in choices:
+            if str(choice) == value:
+                st.session_state[key] = choice
+                return None
+        return f"The link's {what} {value!r} is not one of {', '.join(map(str, choices))}."
+    return handler
+
+
+def flag_from_query(key: str):
+    """Query handler for an on/off toggle: ``1`` or ``0``."""
+    def handler(value):
+        if value in ("0", "1"):
+            st.session_state[key] = value == "1"
+            return None
+        return f"The link's {key.split('.')[-1]} value {value!r} should be 1 or 0."
+    return handler
+
+
+def parse_zoom(text, length: int):
+    """A link's ``zoom`` value ``"FIRST-LAST"`` (1-based, inclusive) as a tuple inside 1..length, or None."""
+    try:
+        first, last = (int(v) for v in str(text).split("-"))
+    except ValueError:
+        return None
+    return (first, last) if 1 <= first < last <= length else None
+
+
 def deferred_from_query(page: str, kind: str):
     """Query handler that keeps the value until the page knows its predictor (see ``pop_link``)."""
     def handler(value):

@@ -196,8 +196,8 @@ def sidebar_predictor() -> str | None:
     """Draw the sidebar's predictor choice (shared by every page); ``None`` when none exists."""
     names = predictor_names()
     if not names:
-        st.sidebar.error("No predictor weights were found in pretrained/. Train one with: "
-                         "python -m scrambler_core train-predictor utr5")
+        st.sidebar.error("No predictor is installed on this server: the built-in weights are missing. Upload "
+                         "your own model on the Your model page.")
         sidebar_published_models()
         return None
     if st.session_state.get(PREDICTOR_KEY) not in names:

@@ -249,3 +249,31 @@ def test_an_unfaithful_explanation_says_so(utr5_scrambler_file):
     # at 1 bit the same explanation is faithful: no warning
     at.sidebar.slider(key="explore.bits").set_value(1.0).run()
     assert not [w.value for w in at.warning if "not faithful" in w.value]
+
+
+def test_a_shared_link_holds_and_restores_the_whole_view(utr5_scrambler_file):
+    """Samples, true-element bands, feature signs and zoom travel in the link and come back from it."""
+    link = {"predictor": "utr5", "mode": "inclusion", "bits": "0.75", "example": "2", "n": "64", "truth": "1",
+            "features": "1", "zoom": "5-30"}
+    at = new_app(**link)
+    at.run()
+    assert_clean(at)
+    assert not at.warning or all("not faithful" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert at.sidebar.select_slider(key="explore.n_samples").value == 64
+    assert at.toggle(key="explore.truth").value is True and at.toggle(key="explore.posneg").value is True
+    assert at.slider(key="explore.zoom.utr5").value == (5, 30)
+    assert live_view(at)["active"] == pytest.approx(0.75)
+    assert {k: at.query_params[k] for k in link} == link or dict(at.query_params) == link, dict(at.query_params)
+    # the view written back is the same link: opening it again gives the same page
+    again = new_app(**{k: (v[0] if isinstance(v, list) else v) for k, v in dict(at.query_params).items()})
+    again.run()
+    assert_clean(again)
+    assert again.slider(key="explore.zoom.utr5").value == (5, 30)
+    assert again.sidebar.select_slider(key="explore.n_samples").value == 64
+
+
+def test_a_bad_zoom_in_a_link_is_named():
+    at = new_app(predictor="utr5", zoom="30-5")
+    at.run()
+    assert_clean(at)
+    assert any("zoom '30-5'" in w.value for w in at.warning), [w.value for w in at.warning]

@@ -156,7 +156,7 @@ def test_too_many_lines_are_refused(polya_files):
     lines = "\n".join(f"chrDemo\t{100 + k}\tv{k}\tA\tG" for k in range(501))
     at.text_area(key=VCF_KEY).input("#CHROM\tPOS\tID\tREF\tALT\n" + lines)
     click(at, "variant_batch_run")
-    assert "The VCF has 501 data lines; the app scores up to 500; use python -m scrambler_core batch for more" \
+    assert "The VCF has 501 data lines; the app scores up to 500; use the command line's batch scoring for more" \
         in errors(at)
     assert not batch_frames(at)
     assert RESULTS_KEY not in at.session_state             # nothing was run

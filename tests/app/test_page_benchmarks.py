@@ -60,7 +60,8 @@ def test_page_loads_without_running_anything(utr5_predictor_file, runs):
     assert at.number_input(key="benchmarks.n").value == 32
     assert at.number_input(key="benchmarks.n_samples").value == 32
     assert at.number_input(key="benchmarks.n_recall").value == 64
-    assert any("python -m scrambler_core benchmark --predictor utr5" in c.value for c in at.caption)
+    assert any("The full protocol" in c.value and "command line" in c.value for c in at.caption)
+    assert not any("python -m" in c.value for c in at.caption)
     assert any(e.label == "What am I looking at?" for e in at.expander)
 
 

@@ -139,6 +139,8 @@ def test_exclusion_without_a_dropout_scrambler_says_so(utr5_example):
     at = open_page("pages/explore.py", name, **{f"explore.exclude.{name}": "3-5", "explore.mode": "occlusion"})
     assert not at.error, texts(at.error)
     assert "mask dropout" in texts(at.info), texts(at.info)
+    shown = texts(at.info) + texts(at.error) + texts(at.warning)
+    assert "python -m" not in shown and "/pretrained/" not in shown and ".keras" not in shown, shown
     figure = figure_with_title(at, "Importance on your sequence")
     assert not any("alternative" in t for t in titles(figure))
 
