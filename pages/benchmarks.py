@@ -143,8 +143,21 @@ def _run(predictor, settings: dict, test_sequences, scramblers: dict):
 
 # ----------------------------------------------------------------------------- showing results
 
+def _table_d_columns() -> dict:
+    """Column labels of the measured-beside-paper Table D ("1/1 start", "paper", ...)."""
+    labels = {"start_1_1": "1 / 1 start", "stop_1_1": "1 / 1 stop", "start_2_2": "2 / 2 start",
+              "stop_2_2": "2 / 2 stop"}
+    config = {}
+    for column, label in labels.items():
+        config[column] = st.column_config.NumberColumn(label, format="%.2f")
+        config[f"{column}_paper"] = st.column_config.NumberColumn("paper", format="%.2f",
+                                                                  help=f"{label}, the paper's Table D")
+    return config
+
+
 def show_results(name: str, entry: dict) -> None:
     results, settings = entry["results"], entry["settings"]
+    divergence = benchmarks.divergence_name(get_predictor(name).output_kind)
     source = ("served from the cache" if entry["from_cache"]
               else f"computed in {results.get('seconds', entry['seconds']):.1f} s")
     sizes = []
@@ -159,9 +172,10 @@ def show_results(name: str, entry: dict) -> None:
 
     if "kl" in results:
         kl = results["kl"]
-        st.subheader("Inclusion / occlusion")
-        st.caption("Median divergence between the prediction on the original and on the samples. Inclusion keeps the "
-                   "top positions (lower is better); occlusion redraws them (higher is better).")
+        st.subheader(f"Inclusion / occlusion ({divergence})")
+        st.caption(f"Median {divergence} between the prediction on the original and on the samples ({name} has a "
+                   f"{get_predictor(name).output_kind} output). Inclusion keeps the top positions (lower is better); "
+                   "occlusion redraws them (higher is better).")
         wide = kl_wide(kl)
         st.dataframe(wide, hide_index=True, width="stretch",
                      column_config={c: st.column_config.NumberColumn(c, format="%.4g")
@@ -183,17 +197,10 @@ def show_results(name: str, entry: dict) -> None:
         st.subheader("Table D: ground-truth recall")
         st.caption("Fraction of sequences whose top 6 positions hold a whole upstream ATG (start) / a whole in-frame "
                    "stop codon (stop), for 1 start / 1 stop and 2 starts / 2 stops.")
-        measured = results["table_d"][["method"] + TABLE_D_COLUMNS]
-        paper = benchmarks.paper_table_d()
-        c1, c2 = st.columns(2)
-        with c1:
-            st.markdown(f"**Measured on {name}** (n = {settings['n_recall']} per setting)")
-            st.dataframe(measured, hide_index=True, width="stretch",
-                         column_config={c: st.column_config.NumberColumn(c, format="%.2f") for c in TABLE_D_COLUMNS})
-        with c2:
-            st.markdown("**Paper** (Optimus 5-Prime, n = 512)")
-            st.dataframe(paper, hide_index=True, width="stretch",
-                         column_config={c: st.column_config.NumberColumn(c, format="%.2f") for c in TABLE_D_COLUMNS})
+        beside = benchmarks.table_d_beside_paper(results["table_d"][["method"] + TABLE_D_COLUMNS])
+        st.markdown(f"**Measured on {name}** (n = {settings['n_recall']} per setting) beside **the paper** "
+                    "(Optimus 5-Prime, n = 512), row by row")
+        st.dataframe(beside, hide_index=True, width="stretch", column_config=_table_d_columns())
         c1, c2 = st.columns(2)
         with c1:
             csv_download(results["table_d"], "Table D CSV (with the paper's)", f"{stem}_table_d.csv",
@@ -204,8 +211,11 @@ def show_results(name: str, entry: dict) -> None:
 
     if "cost" in results:
         st.subheader("Cost")
-        st.caption("Predictor calls and seconds per sequence (graph tracing excluded), and ratios to the scrambler.")
-        st.dataframe(results["cost"], hide_index=True, width="stretch",
+        cost = results["cost"].dropna(axis=1, how="all")
+        st.caption("Predictor calls and seconds per sequence (graph tracing excluded), and ratios to the scrambler"
+                   + ("." if "calls_ratio" in cost else "; the scrambler's scores need no predictor call, so calls "
+                      "have no ratio to it."))
+        st.dataframe(cost, hide_index=True, width="stretch",
                      column_config={"predictor_calls_per_sequence": st.column_config.NumberColumn(
                                         "predictor calls / sequence", format="%.0f"),
                                     "seconds_per_sequence": st.column_config.NumberColumn(

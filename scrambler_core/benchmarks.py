@@ -46,6 +46,34 @@ def paper_table_d() -> pd.DataFrame:
     return PAPER_TABLE_D.copy()
 
 
+def table_d_beside_paper(measured: pd.DataFrame) -> pd.DataFrame:
+    """Measured Table D with the paper's figure after each column, in the measured rows' order.
+
+    Parameters
+    ----------
+    measured : DataFrame — ``method`` and the four recall columns (``start_1_1`` ... ``stop_2_2``)
+
+    Returns
+    -------
+    DataFrame — ``method``, then per setting the measured column and ``<column>_paper`` (NaN where the
+    paper has no such method); the paper's rows without a measured method come last
+    """
+    columns = ["start_1_1", "stop_1_1", "start_2_2", "stop_2_2"]
+    paper = PAPER_TABLE_D.set_index("method")[columns]
+    rows = list(measured["method"]) + [m for m in paper.index if m not in set(measured["method"])]
+    out = pd.DataFrame({"method": rows})
+    mine = measured.set_index("method")
+    for column in columns:
+        out[column] = [mine[column].get(m, np.nan) if m in mine.index else np.nan for m in rows]
+        out[f"{column}_paper"] = [paper[column].get(m, np.nan) for m in rows]
+    return out
+
+
+def divergence_name(output_kind: str) -> str:
+    """What the inclusion / occlusion benchmark measures for an output kind (its divergence)."""
+    return "squared error" if output_kind == "regression" else "symmetric KL divergence"
+
+
 # ============================================================================ helpers
 
 def _options_for(method, method_options, mode=None):

@@ -2,6 +2,7 @@
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -77,10 +78,15 @@ def test_run_shows_tables_plot_and_cache(utr5_scrambler_file, runs):
     assert kl.method.tolist() == ["scrambler", "saliency"]
     assert len(kl.columns) == 1 + 2 * 4
     assert (kl.drop(columns="method").to_numpy() >= 0).all()
-    measured, paper = frame_with(at, *TABLE_D)[:2]
-    assert list(measured.columns) == TABLE_D and measured.method.tolist() == ["scrambler", "saliency"]
-    assert measured.drop(columns="method").stack().between(0, 1).all()
-    assert "paper_name" in paper.columns and paper.set_index("method").loc["ism", "stop_1_1"] == 0.07
+    beside = frame_with(at, *TABLE_D)[0]                                # measured, the paper's figure after each
+    assert list(beside.columns) == ["method"] + [c for col in TABLE_D[1:] for c in (col, f"{col}_paper")]
+    assert beside.method.tolist()[:2] == ["scrambler", "saliency"]      # the measured rows first, in their order
+    measured = beside.set_index("method").loc[["scrambler", "saliency"], TABLE_D[1:]]
+    assert measured.stack().between(0, 1).all()
+    paper = beside.set_index("method")
+    assert paper.loc["scrambler", "stop_1_1_paper"] == 0.84 and paper.loc["ism", "stop_1_1_paper"] == 0.07
+    assert np.isnan(paper.loc["ism", "stop_1_1"])                       # not measured in this run
+    assert any("squared error" in h.value for h in at.subheader), [h.value for h in at.subheader]
     cost = frame_with(at, "predictor_calls_per_sequence", "time_ratio")[0]
     assert cost.method.tolist() == ["scrambler", "saliency"]
     assert len(at.image) == 1                                           # the KL plot

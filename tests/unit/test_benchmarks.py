@@ -126,3 +126,22 @@ def test_every_method_on_a_tiny_utr5_benchmark(tmp_path):
 def test_kl_benchmark_of_a_user_model_needs_test_sequences(tmp_path):
     with pytest.raises(ValueError, match="give the KL test set"):
         B.run_benchmarks(one_position_predictor(), tmp_path, which=("kl",), methods=["ism"])
+
+
+def test_table_d_beside_the_paper_keeps_the_measured_order_and_aligns_the_paper():
+    import pandas as pd
+
+    from scrambler_core.benchmarks import divergence_name, table_d_beside_paper
+
+    measured = pd.DataFrame({"method": ["ism", "scrambler", "magic"], "start_1_1": [0.9, 0.8, 0.1],
+                             "stop_1_1": [0.8, 0.7, 0.1], "start_2_2": [0.9, 0.6, 0.1], "stop_2_2": [0.1, 0.5, 0.1]})
+    out = table_d_beside_paper(measured)
+    assert out.method.tolist()[:3] == ["ism", "scrambler", "magic"]
+    assert set(out.method[3:]) == {"scrambler_low_penalty", "saliency", "integrated_gradients", "deeplift",
+                                   "deepshap"}
+    row = out.set_index("method")
+    assert row.loc["ism", "stop_1_1"] == 0.8 and row.loc["ism", "stop_1_1_paper"] == 0.07
+    assert row.loc["scrambler", "stop_2_2_paper"] == 0.70 and pd.isna(row.loc["magic", "start_1_1_paper"])
+    assert pd.isna(row.loc["deeplift", "start_1_1"]) and row.loc["deeplift", "start_1_1_paper"] == 0.54
+    assert divergence_name("regression") == "squared error"
+    assert divergence_name("sigmoid") == "symmetric KL divergence"
