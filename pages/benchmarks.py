@@ -155,19 +155,20 @@ def _table_d_columns() -> dict:
     return config
 
 
-def show_results(name: str, entry: dict) -> None:
+def show_results(name: str, entry: dict, prefix: str = "benchmarks") -> None:
+    """The tables, plot and downloads of one benchmark run (``prefix`` keeps two sets' widget keys apart)."""
     results, settings = entry["results"], entry["settings"]
     divergence = benchmarks.divergence_name(get_predictor(name).output_kind)
-    source = ("served from the cache" if entry["from_cache"]
-              else f"computed in {results.get('seconds', entry['seconds']):.1f} s")
+    source = ("served from the cache" if entry.get("from_cache")
+              else f"computed in {results.get('seconds', entry.get('seconds', 0.0)):.1f} s")
     sizes = []
     if "kl" in results:
         sizes.append(f"KL: {settings['n']} sequences × {settings['n_samples']} samples")
     if "recall" in results:
         sizes.append(f"Table D: {settings['n_recall']} sequences per setting")
-    if any(m in comparison.PER_EXAMPLE_METHODS for m in settings["methods"]):
+    if any(m in comparison.PER_EXAMPLE_METHODS for m in settings.get("methods", [])):
         sizes.append(f"per-example methods on {settings['n_per_example']} sequences, {settings['steps']} steps")
-    st.success(f"Results for {name} ({'; '.join(sizes)}), {source}.")
+    st.success(entry.get("headline") or f"Results for {name} ({'; '.join(sizes)}), {source}.")
     stem = f"{name}_benchmark"
 
     if "kl" in results:
@@ -189,9 +190,9 @@ def show_results(name: str, entry: dict) -> None:
         c1, c2 = st.columns(2)
         with c1:
             figure_downloads(lambda: benchmarks.plot_kl(kl, title=title), stem=f"{stem}_kl",
-                             key="benchmarks_kl_plot")
+                             key=f"{prefix}_kl_plot")
         with c2:
-            csv_download(kl, "KL table CSV", f"{stem}_kl.csv", key="benchmarks_kl_csv")
+            csv_download(kl, "KL table CSV", f"{stem}_kl.csv", key=f"{prefix}_kl_csv")
 
     if "recall" in results:
         st.subheader("Table D: ground-truth recall")
@@ -204,10 +205,10 @@ def show_results(name: str, entry: dict) -> None:
         c1, c2 = st.columns(2)
         with c1:
             csv_download(results["table_d"], "Table D CSV (with the paper's)", f"{stem}_table_d.csv",
-                         key="benchmarks_table_d_csv")
+                         key=f"{prefix}_table_d_csv")
         with c2:
             csv_download(results["recall"], "Recall CSV (all four settings)", f"{stem}_recall.csv",
-                         key="benchmarks_recall_csv")
+                         key=f"{prefix}_recall_csv")
 
     if "cost" in results:
         st.subheader("Cost")
@@ -222,7 +223,7 @@ def show_results(name: str, entry: dict) -> None:
                                         "seconds / sequence", format="%.2e"),
                                     "calls_ratio": st.column_config.NumberColumn("calls ratio", format="%.3g"),
                                     "time_ratio": st.column_config.NumberColumn("time ratio", format="%.3g")})
-        csv_download(results["cost"], "Cost table CSV", f"{stem}_cost.csv", key="benchmarks_cost_csv")
+        csv_download(results["cost"], "Cost table CSV", f"{stem}_cost.csv", key=f"{prefix}_cost_csv")
 
 
 # ----------------------------------------------------------------------------- binder: interface residues (Fig S5)
@@ -518,9 +519,30 @@ def main() -> None:
 
     st.title("Benchmarks")
     describe_predictor(predictor)
+    shipped_section(name)
     kl_and_recall(name, predictor)
     if name == "polya":
         polya_sections(name)
+
+
+def shipped_section(name: str) -> None:
+    """The full-protocol results shipped with this version, drawn at once (``bench/ship_benchmarks.py``)."""
+    shipped = benchmarks.shipped_benchmark(name)
+    if shipped is None:
+        st.info(f"No full-protocol results are shipped for {name}: run the benchmark below at browser size.")
+        return
+    meta = shipped["provenance"]
+    st.subheader("Full protocol")
+    results = {k: v for k, v in shipped.items() if k in ("kl", "table_d", "recall", "cost")}
+    settings = {"n": 256, "n_samples": 128, "n_recall": 512, "methods": list(results["kl"]["method"].unique())
+                if "kl" in results else []}
+    dirty = " (with uncommitted changes)" if meta.get("uncommitted_changes") else ""
+    headline = (f"Shipped with this version: KL sets of 256 sequences × 128 samples, Table D n = 512 per setting; "
+                f"computed {meta['date'][:10]} at commit {meta['commit'][:10]}{dirty} on {meta['machine']} in "
+                f"{meta['seconds'] / 60:.1f} min (`{meta['command']}`).")
+    with st.container(border=True):
+        show_results(name, {"results": results, "settings": settings, "headline": headline}, prefix="shipped")
+    st.subheader("Run at browser size")
 
 
 def _which_benchmarks(name: str, kl_reason, recall_reason) -> tuple[bool, bool]:

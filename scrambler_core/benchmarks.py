@@ -69,6 +69,27 @@ def table_d_beside_paper(measured: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def shipped_benchmark(name: str) -> dict | None:
+    """The full-protocol results shipped for predictor ``name`` (``pretrained/benchmarks/NAME``), or None.
+
+    Returns
+    -------
+    dict — ``{"kl", "table_d", "recall", "cost", ...: DataFrame}`` for the tables present, and ``"provenance"``
+    (commit, date, machine, command, seconds; see ``bench/ship_benchmarks.py``)
+    """
+    import json
+
+    from .paths import PRETRAINED_DIR
+
+    folder = PRETRAINED_DIR / "benchmarks" / name
+    if not (folder / "provenance.json").is_file():
+        return None
+    out = {"provenance": json.loads((folder / "provenance.json").read_text())}
+    for table in sorted(folder.glob("*.csv")):
+        out[table.stem] = pd.read_csv(table)
+    return out
+
+
 def divergence_name(output_kind: str) -> str:
     """What the inclusion / occlusion benchmark measures for an output kind (its divergence)."""
     return "squared error" if output_kind == "regression" else "symmetric KL divergence"

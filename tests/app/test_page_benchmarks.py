@@ -52,7 +52,7 @@ def test_page_loads_without_running_anything(utr5_predictor_file, runs):
     assert at.title[0].value == "Benchmarks"
     assert runs == []
     assert not at.warning, [w.value for w in at.warning]
-    assert not at.dataframe and not at.image
+    assert len(at.image) == 1                                          # only the shipped full-protocol plot
     assert any("nothing runs until you do" in i.value for i in at.info)
     assert at.button(key="benchmarks_run").label == "Run benchmarks"
     assert at.checkbox(key="benchmarks.kl").value and at.checkbox(key="benchmarks.recall").value
@@ -74,11 +74,11 @@ def test_run_shows_tables_plot_and_cache(utr5_scrambler_file, runs):
     assert_clean(at)
     assert len(runs) == 1 and list(runs[0]) == ["scrambler", "saliency"]
 
-    kl = frame_with(at, "method", "inclusion 20 %", "occlusion 2 %")[0]
+    kl = frame_with(at, "method", "inclusion 20 %", "occlusion 2 %")[-1]       # after the shipped tables
     assert kl.method.tolist() == ["scrambler", "saliency"]
     assert len(kl.columns) == 1 + 2 * 4
     assert (kl.drop(columns="method").to_numpy() >= 0).all()
-    beside = frame_with(at, *TABLE_D)[0]                                # measured, the paper's figure after each
+    beside = frame_with(at, *TABLE_D)[-1]                               # measured, the paper's figure after each
     assert list(beside.columns) == ["method"] + [c for col in TABLE_D[1:] for c in (col, f"{col}_paper")]
     assert beside.method.tolist()[:2] == ["scrambler", "saliency"]      # the measured rows first, in their order
     measured = beside.set_index("method").loc[["scrambler", "saliency"], TABLE_D[1:]]
@@ -87,9 +87,9 @@ def test_run_shows_tables_plot_and_cache(utr5_scrambler_file, runs):
     assert paper.loc["scrambler", "stop_1_1_paper"] == 0.84 and paper.loc["ism", "stop_1_1_paper"] == 0.07
     assert np.isnan(paper.loc["ism", "stop_1_1"])                       # not measured in this run
     assert any("squared error" in h.value for h in at.subheader), [h.value for h in at.subheader]
-    cost = frame_with(at, "predictor_calls_per_sequence", "time_ratio")[0]
+    cost = frame_with(at, "predictor_calls_per_sequence", "time_ratio")[-1]
     assert cost.method.tolist() == ["scrambler", "saliency"]
-    assert len(at.image) == 1                                           # the KL plot
+    assert len(at.image) == 2                                           # the shipped KL plot and this run's
     labels = {b.label for b in at.get("download_button")}
     assert {"Download PNG", "Download SVG", "KL table CSV", "Table D CSV (with the paper's)",
             "Recall CSV (all four settings)", "Cost table CSV"} <= labels, labels
@@ -102,7 +102,7 @@ def test_run_shows_tables_plot_and_cache(utr5_scrambler_file, runs):
     assert len(runs) == 1
     assert results.result_cache().stats()["hits"] == hits + 1
     assert any("served from the cache" in s.value for s in at.success), [s.value for s in at.success]
-    assert frame_with(at, "method", "inclusion 20 %")[0].method.tolist() == ["scrambler", "saliency"]
+    assert frame_with(at, "method", "inclusion 20 %")[-1].method.tolist() == ["scrambler", "saliency"]
 
     at.session_state["compare.methods"] = ["saliency"]                  # keep the other page cheap
     at.switch_page("pages/compare.py").run()                            # results survive a page switch
@@ -110,7 +110,7 @@ def test_run_shows_tables_plot_and_cache(utr5_scrambler_file, runs):
     at.switch_page(PAGE).run()
     assert_clean(at)
     assert len(runs) == 1
-    assert frame_with(at, "method", "inclusion 20 %")[0].method.tolist() == ["scrambler", "saliency"]
+    assert frame_with(at, "method", "inclusion 20 %")[-1].method.tolist() == ["scrambler", "saliency"]
     at.number_input(key="benchmarks.n").set_value(16).run()
     assert any("settings above have changed" in c.value for c in at.caption)
 
@@ -128,3 +128,24 @@ def test_recall_is_explained_as_unavailable_for_polya(utr5_predictor_file, runs)
     assert "benchmarks.kl" in keys and "benchmarks.recall" not in keys
     assert at.number_input(key="benchmarks.n_recall").disabled
     assert runs == []
+
+
+def test_the_shipped_full_protocol_is_drawn_when_the_page_opens(utr5_scrambler_file, runs):
+    """Nothing to press: the full-protocol tables shipped with this version, with their provenance."""
+    from scrambler_core import benchmarks
+
+    shipped = benchmarks.shipped_benchmark("utr5")
+    assert shipped is not None, "pretrained/benchmarks/utr5 is missing (python bench/ship_benchmarks.py)"
+    at = new_page()
+    at.run()
+    assert_clean(at)
+    assert runs == []                                                     # nothing was computed
+    assert "Full protocol" in [h.value for h in at.subheader]
+    headline = [s.value for s in at.success if "Shipped with this version" in s.value]
+    assert headline and shipped["provenance"]["commit"][:10] in headline[0], [s.value for s in at.success]
+    beside = frame_with(at, *TABLE_D)[0]
+    expected = shipped["table_d"].set_index("method")
+    assert beside.set_index("method").loc["scrambler", "stop_1_1"] == pytest.approx(
+        expected.loc["scrambler", "stop_1_1"])
+    kl = frame_with(at, "method", "inclusion 20 %")[0]
+    assert set(kl.method) == set(shipped["kl"].method)
