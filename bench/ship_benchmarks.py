@@ -36,10 +36,21 @@ def _git(*args) -> str:
     return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
 
 
+def supported_methods(name: str) -> str:
+    """The one-pass methods that can explain ``name`` (DeepLIFT's rules do not cover every layer)."""
+    sys.path.insert(0, str(ROOT))
+    from scrambler_core import benchmarks, load_predictor
+
+    predictor = load_predictor(name)
+    return ",".join(m for m in METHODS.split(",") if m not in benchmarks.PROBED_METHODS
+                    or benchmarks.method_unavailable_reason(predictor, m) is None)
+
+
 def ship(name: str) -> dict:
     """Run the benchmark of ``name`` and copy its tables and provenance into ``pretrained/benchmarks/NAME``."""
+    methods = supported_methods(name)
     command = [sys.executable, "-m", "scrambler_core", "benchmark", "--predictor", name, "--benchmark", "all",
-               "--methods", METHODS]
+               "--methods", methods]
     with tempfile.TemporaryDirectory() as scratch:
         started = time.perf_counter()
         subprocess.run(command + ["--output-dir", scratch], cwd=ROOT, check=True)
@@ -55,7 +66,7 @@ def ship(name: str) -> dict:
         "uncommitted_changes": bool(_git("status", "--porcelain", "--", "scrambler_core")),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}",
-        "command": "python -m scrambler_core benchmark --predictor " + name + " --benchmark all --methods " + METHODS,
+        "command": "python -m scrambler_core benchmark --predictor " + name + " --benchmark all --methods " + methods,
         "seconds": round(seconds, 1), "tables": sorted(p.name for p in target.glob("*.csv")),
     }
     (target / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")

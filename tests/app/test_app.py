@@ -195,7 +195,9 @@ def test_no_weights_shows_error(tmp_path, monkeypatch):
     at = new_app()
     at.run()
     assert_clean(at)
-    assert any("train-predictor" in e.value for e in at.error), [e.value for e in at.error]
+    shown = [e.value for e in at.error]
+    assert any("built-in weights are missing" in e and "Your model" in e for e in shown), shown
+    assert not any("python -m" in e or "pretrained/" in e for e in shown), shown
 
 
 # ----------------------------------------------------------------------------- drawing helpers the page uses
