@@ -64,12 +64,7 @@ def predictor_from_query(value: str) -> str | None:
 
 def mode_from_query(key: str):
     """Query handler for ``mode``: sets widget ``key`` to inclusion/occlusion."""
-    def handler(value):
-        if value in MODES:
-            st.session_state[key] = value
-            return None
-        return f"The link asks for mode {value!r}; choose inclusion or occlusion."
-    return handler
+    return choice_from_query(key, MODES, "mode")
 
 
 def bits_from_query(key: str):
