@@ -225,19 +225,21 @@ def output_note(predictor) -> None:
 
 
 def cleavage_figure(profile: np.ndarray, log_scale: bool = False):
-    """Line chart of a cleavage distribution over positions 0-204 and the distal slot 205 (plotly)."""
-    positions = np.arange(len(profile))
+    """Line chart of a cleavage distribution over positions 1-205 (1-based, as the logos count) and the
+    distal slot (206) (plotly)."""
+    positions = np.arange(len(profile)) + 1
     fig = go.Figure(go.Scatter(x=positions, y=profile, mode="lines", line=dict(color="#4c78a8", width=1.5),
                                hovertemplate="position %{x}<br>cleavage %{y:.4g}<extra></extra>"))
     fig.add_trace(go.Scatter(x=[positions[-1]], y=[profile[-1]], mode="markers+text", text=["distal"],
                              textposition="middle left", marker=dict(color="#e45756", size=7),
                              textfont=dict(color="#e45756"),
                              hovertemplate="distal (beyond the window)<br>%{y:.4g}<extra></extra>"))
-    start, end = APARENT2_ISOFORM_WINDOW
-    fig.add_vrect(x0=start - 0.5, x1=end - 0.5, fillcolor="#f2cf5b", opacity=0.25, line_width=0,
-                  annotation_text=f"proximal isoform ({start}–{end - 1})", annotation_position="top left")
+    start, end = APARENT2_ISOFORM_WINDOW           # 0-based, end exclusive
+    fig.add_vrect(x0=start + 0.5, x1=end + 0.5, fillcolor="#f2cf5b", opacity=0.25, line_width=0,
+                  annotation_text=f"proximal isoform ({start + 1}–{end})", annotation_position="top left")
     fig.update_layout(height=240, margin=dict(l=10, r=10, t=30, b=10), showlegend=False,
-                      xaxis_title="cleavage position (0-based; 205 = distal)", yaxis_title="probability")
+                      xaxis_title=f"cleavage position (1-based, as in the logos; {len(profile)} = distal)",
+                      yaxis_title="probability")
     if log_scale:
         fig.update_yaxes(type="log", exponentformat="power")
     return fig
@@ -255,9 +257,9 @@ def show_cleavage(name: str, sequence: str) -> None:
                                "the window.")
     show_plotly(cleavage_figure(profile, log_scale), key="explore_cleavage")
     start, end = APARENT2_ISOFORM_WINDOW
-    st.caption("Predicted probability of cleavage at each position of the window (0–204) and, at 205, beyond it "
-               f"(distal: {profile[-1]:.3f}). The prediction is the mass on the shaded positions {start}–{end - 1}: "
-               f"{profile[start:end].sum():.3f}.")
+    st.caption(f"Predicted probability of cleavage at each position of the window (1–{len(profile) - 1}, counted "
+               f"as in the logos) and, at {len(profile)}, beyond it (distal: {profile[-1]:.3f}). The prediction is "
+               f"the mass on the shaded positions {start + 1}–{end}: {profile[start:end].sum():.3f}.")
 
 
 # ----------------------------------------------------------------------------- pair predictors

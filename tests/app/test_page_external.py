@@ -4,6 +4,7 @@ The published weights are read from ../shared/external (fixture ``models_dir``);
 it is absent. Their pretrained scramblers may not exist yet: a page must then say so and still show
 everything that does not need one.
 """
+import json
 from pathlib import Path
 
 import numpy as np
@@ -78,8 +79,15 @@ def test_explore_shows_the_prediction_with_or_without_a_scrambler(models_dir, na
     if name == "optimus5":
         assert "mean ribosome load (MRL) = 1.73 · z + 7.09" in captions, captions
     else:
-        assert "distal" in captions and "80–109" in captions, captions
-        assert len(at.get("plotly_chart")) >= 1          # the cleavage profile
+        assert "distal" in captions and "81–110" in captions, captions      # 1-based, as the logos count
+        charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        profile = [c for c in charts if "cleavage position" in str(c["layout"].get("xaxis", {}).get("title"))]
+        assert profile, "no cleavage profile chart"
+        xs = profile[0]["data"][0]["x"]
+        if isinstance(xs, dict):                                 # plotly's typed array: {"dtype", "bdata"}
+            import base64
+            xs = np.frombuffer(base64.b64decode(xs["bdata"]), dtype=xs["dtype"])
+        assert xs[0] == 1 and xs[-1] == 206, (xs[0], xs[-1])            # positions 1-205 and the distal slot
 
 
 @pytest.mark.parametrize("name", ["optimus5", "aparent2"])
