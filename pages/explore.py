@@ -40,7 +40,7 @@ from pages._ui.results import (SEED, cleavage_profile, explain, explain_bits_gri
 from scrambler_core.comparison import explanation_scores_table, pair_ism_table
 from scrambler_core.examples import pair_examples
 from scrambler_core.predictors import APARENT2_ISOFORM_WINDOW
-from scrambler_core.logo_figures import logo_heights_importance
+from scrambler_core.logo_figures import logo_heights_importance, readable_window
 from scrambler_core.predictors import ARCHITECTURES
 from scrambler_core.predictors import PAIR_BUILTINS
 from pages._ui.first_paint import LOGOS_KEY, explore_keys
@@ -490,12 +490,18 @@ def _explain_with_exclusions(name, mode, sequence, bits, n_samples, drop):
     return plain, explanation, excluded, time.perf_counter() - started
 
 
-def _zoom_and_truth(keys, length, truth):
-    """The zoom slider and the true-elements toggle; returns (zoom (first, last) 1-based, highlight or None)."""
+def _zoom_and_truth(keys, sequence, truth, importance):
+    """The zoom slider and the true-elements toggle; returns (zoom (first, last) 1-based, highlight or None).
+
+    A new sequence longer than 80 positions opens on 80 of them around its true elements or its top score
+    (``logo_figures.readable_window``); a zoom from the link or the slider stays while the sequence does.
+    """
     cols = st.columns([3, 1])
-    zoom_key = keys["zoom"]
-    if st.session_state.get(zoom_key) is None or max(st.session_state[zoom_key]) > length:
-        st.session_state[zoom_key] = (1, length)
+    zoom_key, length = keys["zoom"], len(sequence)
+    zoom = st.session_state.get(zoom_key)
+    if zoom is None or max(zoom) > length or st.session_state.get(f"{zoom_key}.for") not in (None, sequence):
+        st.session_state[zoom_key] = readable_window(length, importance, truth)
+    st.session_state[f"{zoom_key}.for"] = sequence
     zoom = cols[0].slider("Positions", 1, length, key=zoom_key, help="Zoom the logos to a position range.")
     show_truth = cols[1].toggle("Show the true elements", key="explore.truth", disabled=truth is None,
                                 help="Yellow bands mark the positions the grammar's value depends on (built-in examples).")
@@ -522,7 +528,7 @@ def _live_section(keys, view: dict, explanation, truth, excluded) -> tuple:
     title.subheader("Scrambled PWM, importance and samples")
     value.metric("Prediction (original)", f"{float(explanation.prediction[0]):.3f}")
     sequence = view["sequence"]
-    zoom, highlight = _zoom_and_truth(keys, len(sequence), truth)
+    zoom, highlight = _zoom_and_truth(keys, sequence, truth, explanation.importance[0])
     sweep = explain_bits_grid(view["name"], view["mode"], sequence, int(view["n_samples"]),
                               drop=view["drop"] if excluded else None).with_explanation(explanation)
     titles = ["Scrambled PWM", "Importance on your sequence"]

@@ -36,7 +36,7 @@ import numpy as np
 from .plot import _color_scheme, _letters, information_content
 
 __all__ = ["logo_heights_pwm", "logo_heights_importance", "stack_heights", "glyph_outline",
-           "letter_colors", "logos_figure", "GLYPH_WIDTH"]
+           "letter_colors", "logos_figure", "readable_window", "GLYPH_WIDTH"]
 
 GLYPH_WIDTH = 0.9            # glyphs span x - 0.45 .. x + 0.45
 FONT_FAMILY = "sans"         # logomaker's default font_name
@@ -648,3 +648,29 @@ def _logos_layout(titles, y_labels, y_ranges, positions, shown, row_height, uire
                 uirevision=uirevision, annotations=_title_annotations(titles, domains),
                 shapes=_highlight_shapes(shade, positions, n_rows, SHADE_COLOR, "shade")
                 + _highlight_shapes(highlight, positions, n_rows))
+
+
+def readable_window(length: int, importance=None, important=None, width: int = 80) -> tuple[int, int]:
+    """The position range a long logo opens on, so its letters are readable (1-based, inclusive).
+
+    Parameters
+    ----------
+    length : int — L
+    importance : array_like (L,), optional — centre on the highest score when ``important`` is not given
+    important : array_like of bool (L,), optional — the true elements: centre on them
+    width : int — sequences up to this long are shown whole
+
+    Returns
+    -------
+    (first, last) with ``last - first + 1 == min(width, L)``
+    """
+    if length <= width:
+        return 1, length
+    if important is not None and np.any(important):
+        centre = float(np.median(np.flatnonzero(np.asarray(important, bool))))
+    elif importance is not None and np.size(importance) == length:
+        centre = float(np.argmax(np.abs(np.asarray(importance, np.float64))))
+    else:
+        return 1, length
+    first = int(min(max(round(centre) - width // 2, 0), length - width)) + 1
+    return first, first + width - 1

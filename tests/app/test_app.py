@@ -279,3 +279,24 @@ def test_a_bad_zoom_in_a_link_is_named():
     at.run()
     assert_clean(at)
     assert any("zoom '30-5'" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_a_long_window_opens_on_its_element_and_a_new_sequence_resets_the_zoom(utr5_scrambler_file):
+    from scrambler_core import examples
+
+    first, second = examples.examples("polya")[:2]
+    at = new_app(predictor="polya", example="1")
+    at.run()
+    assert_clean(at)
+    low, high = at.slider(key="explore.zoom.polya").value
+    assert high - low + 1 == 80                                         # 80 of 205 positions: readable letters
+    truth = [p + 1 for p in range(205) if first.important[p]]
+    assert low <= sorted(truth)[len(truth) // 2] <= high                 # around the true elements
+    at.selectbox(key="explore.example.polya").set_value(second.label).run()
+    assert_clean(at)
+    low2, high2 = at.slider(key="explore.zoom.polya").value
+    truth2 = [p + 1 for p in range(205) if second.important[p]]
+    assert high2 - low2 + 1 == 80 and low2 <= sorted(truth2)[len(truth2) // 2] <= high2
+    utr5 = new_app(predictor="utr5")
+    utr5.run()
+    assert utr5.slider(key="explore.zoom.utr5").value == (1, 50)       # short sequences are shown whole

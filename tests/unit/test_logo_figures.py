@@ -244,3 +244,17 @@ def test_one_row_205_nt_pwm_logo_json_is_small():
     pwm = np.random.default_rng(2).dirichlet(np.full(4, 0.5), size=205)
     text = lf.logos_figure([lf.logo_heights_pwm(pwm, "dna")], "dna").to_json()
     assert len(text) < 1.5e6
+
+
+@pytest.mark.parametrize("length, importance, important, expected", [
+    (50, None, None, (1, 50)),                                          # short: whole
+    (205, None, None, (1, 205)),                                        # nothing to centre on: whole
+    (205, np.eye(205)[100], None, (61, 140)),                           # centred on the top score
+    (205, np.eye(205)[3], None, (1, 80)),                               # clipped at the start
+    (205, np.eye(205)[204], None, (126, 205)),                          # clipped at the end
+    (205, np.eye(205)[3], np.arange(205) // 10 == 7, (35, 114)),        # the true elements win (70-79)
+])
+def test_readable_window(length, importance, important, expected):
+    from scrambler_core.logo_figures import readable_window
+
+    assert readable_window(length, importance, important) == expected
