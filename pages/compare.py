@@ -29,7 +29,8 @@ from pages._ui.shell import require_shell
 from pages._ui.errors import USER_ERRORS, guard
 from pages._ui.figures import csv_download, figure_downloads, logo_figure_matplotlib, show_plotly
 from pages._ui.help_text import COMPARE_NORMALISE_HELP, COMPARE_SIGN, COMPARE_VIEW_HELP, MODE_HELP
-from pages._ui.inputs import example_and_sequence_input, examples_for, mode_and_bits, parse_one_sequence
+from pages._ui.inputs import (adopt_shared_sequence, example_and_sequence_input, examples_for, mode_and_bits,
+    parse_one_sequence, share_sequence)
 from pages._ui.links import apply_linked_sequence, apply_query_once, deferred_from_query, write_query
 from pages._ui.models import (current_predictor_name, describe_predictor, get_predictor, get_scrambler,
     is_pair_predictor)
@@ -414,6 +415,7 @@ def main() -> None:
         return
     examples = examples_for(name)
     keys = _keys(name)
+    adopt_shared_sequence("compare", name, keys["sequence"])     # typed on Explore: compared here
     note = apply_linked_sequence("compare", name, examples, keys)
     for text in notes + ([note] if note else []):
         st.warning(text)
@@ -438,6 +440,7 @@ def main() -> None:
 
     with guard("Sequence: "):
         record_id, sequence = parse_one_sequence(text, predictor, keys["record"])
+    share_sequence("compare", name, text)
 
     example_index = _write_link(name, methods, sequence, examples)
 

@@ -28,8 +28,8 @@ from pages._ui.errors import guard
 from pages._ui.figures import (csv_download, figure_downloads, fixed_positions, logo_figure_matplotlib,
     logo_rows_figure, pwm_and_importance_rows, show_plotly)
 from pages._ui.help_text import BITS_AND_MODES, MODE_HELP, OCCLUSION_NOTE, READING_LOGOS
-from pages._ui.inputs import (example_and_sequence_input, examples_for, format_ranges, mode_and_bits,
-    parse_one_sequence, selected_positions)
+from pages._ui.inputs import (adopt_shared_sequence, example_and_sequence_input, examples_for, format_ranges,
+    mode_and_bits, parse_one_sequence, selected_positions, share_sequence)
 from pages._ui.links import (apply_linked_sequence, apply_query_once, bits_from_query, choice_from_query,
     deferred_from_query, flag_from_query, mode_from_query, parse_zoom, pop_link, write_query)
 from pages._ui.models import (PREDICTOR_KEY, current_predictor_name, describe_predictor, get_predictor,
@@ -581,6 +581,7 @@ def _samples_section(explanation, sample_frame) -> None:
 
 def _header(name, predictor, examples, keys, notes):
     """Link warnings, title, predictor line, sidebar settings and help; returns (mode, bits, n_samples)."""
+    adopt_shared_sequence("explore", name, keys["sequence"])    # typed on Compare: shown here too
     note = _apply_link_sequence(name, examples, keys)
     for text in notes + ([note] if note else []):
         st.warning(text)
@@ -622,6 +623,7 @@ def main() -> None:
     text = example_and_sequence_input(predictor, examples, keys, side_by_side=True)
     with guard("Sequence: "):
         record_id, sequence = parse_one_sequence(text, predictor, keys["record"])
+    share_sequence("explore", name, text)
     live_slot = st.container()          # the live view, drawn above the exclusions that it depends on
     drop = exclusion_input(keys, len(sequence))
     example_index = _write_link(name, mode, bits, sequence, examples, drop)

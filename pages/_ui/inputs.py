@@ -100,6 +100,27 @@ def example_and_sequence_input(predictor, examples: list, keys: dict, side_by_si
     return text
 
 
+SHARED_SEQUENCE_KEY = "_shared_sequence"   # {predictor name: (version, sequence)}: the last one a page showed
+
+
+def share_sequence(page: str, name: str, sequence: str) -> None:
+    """The sequence ``page`` shows for predictor ``name`` becomes the one the other pages open with."""
+    shared = st.session_state.setdefault(SHARED_SEQUENCE_KEY, {})
+    current = shared.get(name)
+    if current is None or current[1] != sequence:
+        shared[name] = ((current[0] + 1) if current else 1, sequence)
+    st.session_state[f"_shared_seen_{page}_{name}"] = shared[name][0]
+
+
+def adopt_shared_sequence(page: str, name: str, key: str) -> None:
+    """Before ``page`` draws its sequence box (``key``): take the sequence another page showed since."""
+    shared = st.session_state.get(SHARED_SEQUENCE_KEY, {}).get(name)
+    seen = f"_shared_seen_{page}_{name}"
+    if shared is not None and st.session_state.get(seen) != shared[0]:
+        st.session_state[key] = shared[1]
+        st.session_state[seen] = shared[0]
+
+
 MAX_PASTED_RECORDS = 1000   # records a one-sequence page reads from a pasted FASTA
 
 

@@ -300,3 +300,24 @@ def test_a_long_window_opens_on_its_element_and_a_new_sequence_resets_the_zoom(u
     utr5 = new_app(predictor="utr5")
     utr5.run()
     assert utr5.slider(key="explore.zoom.utr5").value == (1, 50)       # short sequences are shown whole
+
+
+def test_the_sequence_travels_between_explore_and_compare(utr5_scrambler_file):
+    """A sequence typed on one page is the one the other opens with (per predictor); a link still wins."""
+    seq = example_utr5()
+    edited = ("C" if seq[0] != "C" else "G") + seq[1:]
+    at = new_app(predictor="utr5")
+    at.run()
+    at.text_area(key=SEQUENCE_KEY).input(edited).run()
+    assert_clean(at)
+    at.session_state["compare.methods"] = ["saliency"]                  # keep Compare cheap
+    at.switch_page("pages/compare.py").run()
+    assert_clean(at)
+    assert at.text_area(key="compare.sequence.utr5").value == edited
+    back = ("A" if edited[5] != "A" else "T")
+    on_compare = edited[:5] + back + edited[6:]
+    at.text_area(key="compare.sequence.utr5").input(on_compare).run()
+    assert_clean(at)
+    at.switch_page("pages/explore.py").run()
+    assert_clean(at)
+    assert at.text_area(key=SEQUENCE_KEY).value == on_compare
