@@ -34,7 +34,7 @@ from pages._ui.sessions import session_directory
 from scrambler_core import predictors as external
 from scrambler_core.batch import BatchError, read_results, results_to_csv, results_to_parquet, run_batch
 from scrambler_core.examples import batch_example
-from scrambler_core.logo_figures import logo_heights_importance, logos_figure
+from scrambler_core.logo_figures import logo_heights_importance, logos_figure, readable_window
 from scrambler_core.pasted_inputs import count_vcf_data_lines, normalised_fasta
 from scrambler_core.variants import (Variant, apply_variants, diff_sequences, format_variants,
                                      parse_variants, parse_vcf_line, score_variant)
@@ -252,9 +252,15 @@ def show_logos(result, name: str, mode: str, bits: float, keys: dict) -> None:
     st.subheader("Importance: reference, alternative and difference")
     length = result.length
     zoom_key = keys["zoom"]
-    if st.session_state.get(zoom_key) is None or max(st.session_state[zoom_key]) > length:
-        st.session_state[zoom_key] = (1, length)
-    zoom = st.slider("Positions", 1, length, key=zoom_key, help="Zoom the logos to a position range.")
+    changed = np.zeros(length, bool)
+    changed[[int(i) for i in result.changed]] = True
+    marker = f"{length}:{np.flatnonzero(changed).tolist()}"      # a new variant opens on itself
+    zoom = st.session_state.get(zoom_key)
+    if zoom is None or max(zoom) > length or st.session_state.get(f"{zoom_key}.for") not in (None, marker):
+        st.session_state[zoom_key] = readable_window(length, important=changed)
+    st.session_state[f"{zoom_key}.for"] = marker
+    zoom = st.slider("Positions", 1, length, key=zoom_key,
+                     help="Zoom the logos to a position range (windows over 80 positions open on the variant).")
     rows = logo_rows(result)
     figure = logos_figure(rows, result.letters, titles=LOGO_TITLES,
                           y_labels=["importance", "importance", "Δ importance"],

@@ -200,3 +200,13 @@ def test_without_a_scrambler_predictions_and_ism_still_show(utr5_predictor_file,
     labels = {b.label for b in at.get("download_button")}
     assert {"Per-position CSV", "ISM CSV"} <= labels, labels
     st.cache_resource.clear()                              # later tests load the real scramblers again
+
+
+def test_a_long_window_opens_on_the_variant(utr5_scrambler_file):
+    if not (ROOT / "pretrained" / "polya.keras").exists():
+        pytest.skip("pretrained polya predictor absent")
+    at = open_page("polya", variants="150A>G")
+    zoom = [s for s in at.slider if s.label == "Positions"][0].value
+    assert zoom[1] - zoom[0] + 1 == 80 and zoom[0] <= 150 <= zoom[1], zoom       # 80 of 205, around 150
+    short = open_page("utr5")
+    assert [s for s in short.slider if s.label == "Positions"][0].value == (1, 50)
