@@ -42,7 +42,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "browser")]   # concurrency_tools needs test_browser
 
 from concurrency_tools import (AppServer, BITS_START, BITS_STEP, CHROMIUM, build_upload,  # noqa: E402
                                distinct_sequences, fmt_bits, p50_p95, run_sessions)
@@ -93,7 +93,7 @@ def session_rows(title: str, sessions) -> None:
               f"{_ms(p50)}{_ms(p95)}{_ms(run50)}{len(s.problems):>10}")
 
 
-def main():
+def _arguments():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=8, help="sessions at once in the loaded run")
     parser.add_argument("--presses", type=int, default=4, help="slider presses per explore session (max 30)")
@@ -102,13 +102,17 @@ def main():
     parser.add_argument("--chromium", default=CHROMIUM)
     parser.add_argument("--json", help="also write every figure to this file")
     args = parser.parse_args()
-    presses = max(1, min(args.presses, 30))
-    sessions = max(1, args.sessions)
-    n_uploads = max(0, min(args.uploads, sessions - 1))
-    n_explore = sessions - n_uploads
+    args.presses = max(1, min(args.presses, 30))
+    args.sessions = max(1, args.sessions)
+    args.uploads = max(0, min(args.uploads, args.sessions - 1))
+    return args
 
+
+def _run_all(args):
+    """Single sessions one after the other, then all at once: (single, loaded, times, expected, uploads, output)."""
     import scrambler_core as sc
 
+    n_explore = args.sessions - args.uploads
     cache_dir = tempfile.mkdtemp(prefix="scrambler_bench_cache_")
     work = tempfile.mkdtemp(prefix="scrambler_bench_uploads_")
     server = AppServer(cache_dir)
@@ -118,42 +122,42 @@ def main():
         loaded_sequences = distinct_sequences(predictor, n_explore, seed=202)
         expected = {s: float(v) for s, v in zip(single_sequences + loaded_sequences,
                                                 predictor.predict(single_sequences + loaded_sequences))}
-        uploads = [build_upload(work, f"s{n_explore + k + 1}", seed=n_explore + k + 1) for k in range(n_uploads)]
+        uploads = [build_upload(work, f"s{n_explore + k + 1}", seed=n_explore + k + 1) for k in range(args.uploads)]
         healthy = server.wait_healthy()
         print(f"... server healthy after {healthy:.1f} s; single sessions", file=sys.stderr, flush=True)
-
-        single = []
-        started = time.monotonic()
+        single, started = [], time.monotonic()
         for k, sequence in enumerate(single_sequences):
-            (s,) = asyncio.run(run_sessions(server.url, [sequence], [], presses, timeout=args.timeout,
+            (s,) = asyncio.run(run_sessions(server.url, [sequence], [], args.presses, timeout=args.timeout,
                                             chromium=args.chromium))
             s.name = f"single{k + 1}"
             single.append(s)
         single_s = time.monotonic() - started
-        print(f"... {len(single)} single sessions in {single_s:.0f} s; {sessions} sessions at once",
+        print(f"... {len(single)} single sessions in {single_s:.0f} s; {args.sessions} sessions at once",
               file=sys.stderr, flush=True)
         started = time.monotonic()
-        loaded = asyncio.run(run_sessions(server.url, loaded_sequences, uploads, presses, timeout=args.timeout,
-                                          chromium=args.chromium))
-        loaded_s = time.monotonic() - started
-        server_output = server.output(20_000)
+        loaded = asyncio.run(run_sessions(server.url, loaded_sequences, uploads, args.presses,
+                                          timeout=args.timeout, chromium=args.chromium))
+        return single, loaded, (single_s, time.monotonic() - started), expected, uploads, server.output(20_000)
     finally:
         server.stop()
         shutil.rmtree(cache_dir, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
 
-    values = [fmt_bits(BITS_START + BITS_STEP * (k + 1)) for k in range(presses)]
+
+def _summary(args, single, loaded, seconds) -> dict:
+    """Print the per-session tables and the single / loaded comparison; returns its rows."""
+    values = [fmt_bits(BITS_START + BITS_STEP * (k + 1)) for k in range(args.presses)]
     print(f"Explore page, utr5, inclusion, 32 samples; slider {fmt_bits(BITS_START)} -> {', '.join(values)} "
           f"(cache misses); {os.cpu_count()} CPUs; browser and server on this machine")
     print()
-    session_rows(f"single: {len(single)} explore sessions one after the other ({single_s:.0f} s; the first one "
+    session_rows(f"single: {len(single)} explore sessions one after the other ({seconds[0]:.0f} s; the first one "
                  "warms the server)", single)
     print()
-    session_rows(f"loaded: {sessions} sessions at once ({n_explore} explore, {n_uploads} upload; {loaded_s:.0f} s)",
-                 loaded)
+    session_rows(f"loaded: {args.sessions} sessions at once ({args.sessions - args.uploads} explore, "
+                 f"{args.uploads} upload; {seconds[1]:.0f} s)", loaded)
     print()
     rows = {}
-    for label, group in (("single session", single), (f"{sessions} sessions at once", loaded)):
+    for label, group in (("single session", single), (f"{args.sessions} sessions at once", loaded)):
         latencies = [ms for s in group for ms in s.latencies_ms]
         runs = [ms for s in group for ms in s.run_ms]
         rows[label] = (len(latencies), *p50_p95(latencies), *p50_p95(runs))
@@ -164,19 +168,30 @@ def main():
     print(f"{'ratio loaded / single':<28}{'':>4}{l50 / s50:>8.1f}x{l95 / s95:>8.1f}x"
           f"{(lr50 / sr50 if sr50 else float('nan')):>8.1f}x{(lr95 / sr95 if sr95 else float('nan')):>8.1f}x")
     print("(run: the server's share of a press, first script run starting to the last one ending)")
+    return rows
 
+
+def _findings(single, loaded, expected, uploads, server_output) -> list[str]:
     findings = [f"{s.name}: {p}" for s in single + loaded for p in s.problems]
     findings += own_prediction_mismatches(single + loaded, expected)
     findings += upload_leaks(loaded, uploads)
     if "Traceback" in server_output or "unexpected error" in server_output:
         findings.append(f"server output has a traceback:\n{server_output[-3000:]}")
+    return findings
+
+
+def main():
+    args = _arguments()
+    single, loaded, seconds, expected, uploads, server_output = _run_all(args)
+    rows = _summary(args, single, loaded, seconds)
+    findings = _findings(single, loaded, expected, uploads, server_output)
     print()
     print("findings: " + ("none (no page errors, every session saw only its own results)" if not findings
                           else "\n  " + "\n  ".join(findings)))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({
-            "sessions": sessions, "uploads": n_uploads, "presses": presses, "cpus": os.cpu_count(),
+            "sessions": args.sessions, "uploads": args.uploads, "presses": args.presses, "cpus": os.cpu_count(),
             "summary": {label: dict(zip(("n", "p50_ms", "p95_ms", "run_p50_ms", "run_p95_ms"), row))
                         for label, row in rows.items()},
             "single": [s.summary() for s in single], "loaded": [s.summary() for s in loaded],

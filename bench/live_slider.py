@@ -36,8 +36,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+_ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(_ROOT / "bench"), str(_ROOT / "tests"), str(_ROOT / "tests" / "browser")]
 from browser_latency import CHROMIUM_ARGS, LOGO, Server  # noqa: E402
+from test_browser import SLIDER_TICKS_JS as TICKS_JS, SLIDER_VALUE_JS  # noqa: E402  (the tests' slider probes)
 
 RENDER_TIMEOUT = 240_000
 STEP_TIMEOUT = 60_000
@@ -68,10 +70,6 @@ SETTLED_JS = """([quiet, server]) => {
   }
   return window.__last - window.__input;
 }"""
-SLIDER_VALUE_JS = """(sel) => { const t = Array.from(document.querySelectorAll(sel + ' .slider-container text'))
-  .find(t => t.textContent.startsWith('Target bits:')); return t ? t.textContent : null; }"""
-TICKS_JS = """(sel) => Array.from(document.querySelectorAll(sel + ' .slider-container rect.slider-tick-rect'))
-  .map(r => { const b = r.getBoundingClientRect(); return [b.x + b.width / 2, b.y + b.height / 2]; })"""
 RAIL_JS = """(sel) => { const r = document.querySelector(sel + ' .slider-container rect.slider-rail-touch-rect');
   const b = r.getBoundingClientRect(); return [b.y + b.height / 2]; }"""
 
