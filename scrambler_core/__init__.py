@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 _NAMES = {
     "scrambler_core.attribution": ("METHODS", "attribute", "dinucleotide_shuffle", "method_options"),
     "scrambler_core.predictors.base": ("ModelFileError", "Predictor", "PairPredictor"),
-    "scrambler_core.predictors.registry": ("list_predictors", "load_predictor"),
+    "scrambler_core.predictors.registry": ("as_predictor", "list_predictors", "load_predictor"),
     "scrambler_core.predictors.pairs": ("ConcatenatedPair",),
     "scrambler_core.scrambler": ("BitsSweep", "Explanation", "Scrambler", "ScramblerModel", "background_from_sequences",
                                  "conservation", "drop_mask_from_ranges", "load_scrambler", "pwm_from_scores",
@@ -30,6 +30,7 @@ _NAMES = {
     "scrambler_core.cache": ("ResultCache", "cache_key", "fingerprint"),
     "scrambler_core.variants": ("Variant", "VariantResult", "apply_variants", "diff_sequences", "parse_variants",
                                 "parse_vcf_line", "score_variant"),
+    "scrambler_core.variant_scoring": ("score_variants",),
     "scrambler_core.sequences": ("DNA", "PROTEIN", "RNA", "Alphabet", "SequenceError", "decode", "get_alphabet",
                                  "one_hot", "parse_text", "read_sequences", "validate_sequence"),
 }
@@ -45,12 +46,12 @@ _SUBMODULES = {
 
 __all__ = [
     "Alphabet", "DNA", "RNA", "PROTEIN", "SequenceError", "ModelFileError", "get_alphabet", "one_hot", "decode",
-    "parse_text", "read_sequences", "validate_sequence", "Predictor", "load_predictor", "list_predictors",
+    "parse_text", "read_sequences", "validate_sequence", "Predictor", "as_predictor", "load_predictor", "list_predictors",
     "Scrambler", "ScramblerModel", "Explanation", "BitsSweep", "load_scrambler", "train_scrambler", "pwm_from_scores",
     "conservation", "sample_pwm", "background_from_sequences", "drop_mask_from_ranges", "PairPredictor",
     "ConcatenatedPair", "attribute", "METHODS", "method_options",
     "dinucleotide_shuffle", "ResultCache", "cache_key", "fingerprint", "Variant", "VariantResult", "apply_variants",
-    "diff_sequences", "parse_variants", "parse_vcf_line", "score_variant",
+    "diff_sequences", "parse_variants", "parse_vcf_line", "score_variant", "score_variants",
 ]
 
 

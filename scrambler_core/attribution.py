@@ -729,8 +729,10 @@ def attribute(predictor, seqs, method, *, return_info=False, **options):
 
     Parameters
     ----------
-    predictor : Predictor, or a pair predictor (then ``seqs`` are (seq_a, seq_b) pairs and the result
-        is chain a then chain b along the length axis, (N, 2 Lmax, A); see :mod:`scrambler_core.predictors.pairs`)
+    predictor : Predictor, a ``keras.Model`` with one input (N, L, A) (wrapped by
+        :func:`~scrambler_core.predictors.registry.as_predictor`), or a pair predictor (then ``seqs`` are
+        (seq_a, seq_b) pairs and the result is chain a then chain b along the length axis, (N, 2 Lmax, A);
+        see :mod:`scrambler_core.predictors.pairs`)
     seqs : str, list of str, or np.ndarray (N, L, A)
     method : str — one of :data:`METHODS`
     return_info : bool — also return a dict with ``predictor_calls``, ``seconds``,
@@ -753,7 +755,8 @@ def attribute(predictor, seqs, method, *, return_info=False, **options):
     if unknown:
         raise ValueError(f"{method} does not take {', '.join(unknown)}; its options are {', '.join(allowed)}")
     from .predictors.pairs import as_single_input
-    predictor = as_single_input(predictor)
+    from .predictors.registry import as_predictor
+    predictor = as_single_input(as_predictor(predictor))
     if getattr(predictor, "is_concatenated_pair", False) and method in PAIR_UNSUPPORTED:
         raise ValueError(f"{method} is not available for pair predictors (the layer-by-layer rules do not cover the "
                          f"split of the two chains); use ism, saliency, gradient_x_input, integrated_gradients or "

@@ -79,7 +79,7 @@ def register_user_model(predictor, scramblers: dict, *, label: str | None = None
 def predictor_names() -> list[str]:
     """Built-in predictors with weights present, then published models found in
     ``$SCRAMBLER_MODELS_DIR``, then this session's own models."""
-    builtins = sc.list_predictors()
+    builtins = sc.list_predictors(published=False)
     published = [n for n in published_models() if n not in builtins]
     return builtins + published + list(user_models())
 
@@ -212,7 +212,8 @@ def sidebar_predictor() -> str | None:
 
 def predictor_label(name: str) -> str:
     """How the sidebar lists a predictor: published models get a short tag."""
-    if name in registry.EXTERNAL_PREDICTORS and name not in sc.list_predictors() and name not in user_models():
+    builtin = name in sc.list_predictors(published=False)
+    if name in registry.EXTERNAL_PREDICTORS and not builtin and name not in user_models():
         return f"{name} (published)"
     return name
 

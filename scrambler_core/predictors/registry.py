@@ -205,18 +205,56 @@ def load_predictor(name_or_path, *, path=None, alphabet=None, output_kind=None, 
         raise ModelFileError(f"unknown predictor {key!r}: built-ins are {', '.join(BUILTIN_PREDICTORS)}, "
                              f"published models {', '.join(EXTERNAL_PREDICTORS)} (with path= or "
                              "$SCRAMBLER_MODELS_DIR), or give the path of a .keras file")
-    model = load_keras_model(path)
+    return _wrap_keras_model(load_keras_model(path), name=name or path.stem, what=path.name, alphabet=alphabet,
+                             output_kind=output_kind, output_index=output_index, path=path)
+
+
+def _wrap_keras_model(model, *, name, what, alphabet=None, output_kind=None, output_index=0, path=None):
+    """A :class:`Predictor` around a one-input Keras model (N, L, A) -> output, after checking its shapes."""
     if len(model.inputs) != 1 or len(model.inputs[0].shape) != 3:
-        raise ModelFileError(f"{path.name}: expected one input of shape (N, L, A); the model has inputs "
+        raise ModelFileError(f"{what}: expected one input of shape (N, L, A); the model has inputs "
                              f"{[tuple(i.shape) for i in model.inputs]}")
+    if model.inputs[0].shape[1] is None:
+        raise ModelFileError(f"{what}: the input length is not fixed (shape {tuple(model.inputs[0].shape)}); "
+                             "build the model with keras.Input((L, A))")
     channels = model.inputs[0].shape[-1]
     alphabet = alphabet or _alphabet_for_channels(channels)
     if alphabet is None:
-        raise ModelFileError(f"{path.name}: input has {channels} channels per position; expected 4 (DNA/RNA) "
+        raise ModelFileError(f"{what}: input has {channels} channels per position; expected 4 (DNA/RNA) "
                              "or 20 (protein)")
-    return Predictor(model, name=name or path.stem, alphabet=alphabet,
-                     output_kind=output_kind or infer_output_kind(model), output_index=output_index,
-                     path=path)
+    return Predictor(model, name=name, alphabet=alphabet, output_kind=output_kind or infer_output_kind(model),
+                     output_index=output_index, path=path)
+
+
+def as_predictor(model, *, alphabet=None, output_kind=None, output_index=0, name=None) -> BasePredictor:
+    """A predictor from what a notebook user holds: a Predictor, a ``keras.Model`` or a name/path.
+
+    Parameters
+    ----------
+    model : Predictor, PairPredictor, keras.Model (one input (N, L, A)), or str / Path
+        (see :func:`load_predictor`).
+    alphabet, output_kind, output_index, name : optional
+        For a ``keras.Model``: override what is inferred (4 channels DNA, 20 protein; the last
+        activation decides sigmoid / softmax / regression); ``name`` defaults to ``model.name``.
+
+    Returns
+    -------
+    Predictor or PairPredictor
+
+    Examples
+    --------
+    >>> predictor = as_predictor(keras_model)           # tangermeme / captum style: pass the model
+    """
+    if isinstance(model, BasePredictor):
+        return model
+    if isinstance(model, (str, Path)):
+        return load_predictor(model, alphabet=alphabet, output_kind=output_kind, output_index=output_index,
+                              name=name)
+    if hasattr(model, "inputs") and hasattr(model, "layers") and callable(model):
+        label = name or getattr(model, "name", None) or "model"
+        return _wrap_keras_model(model, name=label, what=f"keras model {label!r}", alphabet=alphabet,
+                                 output_kind=output_kind, output_index=output_index)
+    raise TypeError(f"expected a Predictor, a keras.Model or a predictor name/path, got {type(model).__name__}")
 
 
 _EXTERNAL_CACHE: dict = {}
@@ -232,9 +270,11 @@ def _load_external(name, path=None):
     return _EXTERNAL_CACHE[key]
 
 
-def list_predictors() -> list[str]:
-    """Names of the built-in predictors whose weights are present."""
-    return [n for n in BUILTIN_PREDICTORS if weights_path(n).exists()]
+def list_predictors(published=True) -> list[str]:
+    """Names of the predictors ready to load: the built-ins whose weights are present, then (with
+    ``published``) the published models whose files are found in ``$SCRAMBLER_MODELS_DIR``."""
+    names = [n for n in BUILTIN_PREDICTORS if weights_path(n).exists()]
+    return names + (list(available_external()) if published else [])
 
 
 def list_external() -> dict:

@@ -2,7 +2,6 @@
 loading pretrained or saved scramblers, bits tracking and calibration of the bits channel."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -13,83 +12,13 @@ import tensorflow as tf
 from ..cards import ModelCard
 from ..paths import PRETRAINED_DIR
 from ..predictors.base import ModelFileError, Predictor, load_keras_model
-from ..predictors.registry import load_predictor
-from ..sequences import clean_sequence, decode, get_alphabet
+from ..predictors.registry import as_predictor, load_predictor
+from ..sequences import clean_sequence, decode
 from .maths import MODES, OBJECTIVES, conservation, sample_pwm, template_arrays
 from .network import ScramblerModel
-from .faithfulness import Faithfulness, check_faithfulness, output_reference
+from .explanation import Explanation
+from .faithfulness import check_faithfulness, output_reference
 from .sweep import BitsSweep, bits_grid
-
-
-@dataclass
-class Explanation:
-    """What a scrambler says about a batch of sequences.
-
-    Attributes
-    ----------
-    importance : np.ndarray (N, L) — scores s >= 0 (occlusion: large = randomised)
-    pwm : np.ndarray (N, L, A) — rows sum to 1
-    samples : np.ndarray (N, S, L, A) — hard one-hot samples from ``pwm``
-    sample_predictions : np.ndarray (N, S)
-    prediction : np.ndarray (N,) — prediction on the original sequence
-    conservation : np.ndarray (N,) — realised mean bits over free positions
-    per_position_bits : np.ndarray (N, L)
-    target_bits : float
-    mode : str
-    sequences : list of str (pairs: list of (seq_a, seq_b))
-    drop : np.ndarray (N, L) or None — the drop mask used (1 = usable, 0 = dropped)
-    fixed : np.ndarray (L,) bool — positions fixed by the template (drawn black in logos)
-    chain_length : int — pairs: Lmax, the length of each half (chain a = ``[:, :Lmax]``); 0 otherwise
-    faithfulness : Faithfulness or None — the checks of each explanation (budget reached, prediction kept,
-        samples not split in two; see :mod:`scrambler_core.scrambler.faithfulness`)
-    """
-
-    importance: np.ndarray
-    pwm: np.ndarray
-    samples: np.ndarray
-    sample_predictions: np.ndarray
-    prediction: np.ndarray
-    conservation: np.ndarray
-    per_position_bits: np.ndarray
-    target_bits: float
-    mode: str
-    sequences: list = field(default_factory=list)
-    alphabet: str = "dna"
-    drop: np.ndarray | None = None
-    chain_length: int = 0
-    fixed: np.ndarray | None = None
-    faithfulness: Faithfulness | None = None
-
-    def chains(self, array) -> tuple:
-        """Split a per-position array of a pair explanation (e.g. ``importance``) into chain a and chain b.
-
-        Parameters
-        ----------
-        array : np.ndarray (N, 2 Lmax, ...)
-
-        Returns
-        -------
-        (np.ndarray (N, Lmax, ...), np.ndarray (N, Lmax, ...))
-        """
-        if not self.chain_length:
-            raise ValueError("not a pair explanation")
-        return array[:, :self.chain_length], array[:, self.chain_length:]
-
-    @property
-    def mean_sample_prediction(self) -> np.ndarray:
-        """Mean prediction over the samples, shape (N,)."""
-        return self.sample_predictions.mean(axis=1)
-
-    def sample_sequences(self, index=0) -> list[str]:
-        """The samples of sequence ``index`` as strings."""
-        letters = np.array(list(get_alphabet(self.alphabet).letters))
-        if self.chain_length:
-            out = []
-            for row in self.samples[index]:
-                chars = np.where(row.sum(-1) > 0, letters[row.argmax(-1)], "")
-                out.append("".join(chars[:self.chain_length]) + "/" + "".join(chars[self.chain_length:]))
-            return out
-        return ["".join(row) for row in letters[self.samples[index].argmax(-1)]]
 
 
 BATCH_BUCKETS = (1, 4, 16, 64, 256, 1024)   # compiled batch shapes; 256 and 1024 only when batch_size asks (GPU)
@@ -371,6 +300,7 @@ class Scrambler:
                            prediction=original, conservation=mean_bits, per_position_bits=per_position,
                            target_bits=target_bits, mode=self.mode, sequences=names,
                            alphabet=self.predictor.alphabet.name, drop=drop if drop_given else None,
+                           predictor=self.predictor.name,
                            fixed=free[:, 0] == 0,
                            chain_length=self.predictor.chain_length if self.network.is_pair else 0,
                            faithfulness=check_faithfulness(target_bits, mean_bits, sample_pred, original, self.mode,
@@ -445,7 +375,7 @@ def load_scrambler(name_or_path, mode="inclusion", objective="reconstruct", pred
         (pretrained ``NAME-SHA_MODE.keras``, chosen by the SHA-256 of the predictor's weights file) or a path.
     mode : {"inclusion", "occlusion"}
     objective : {"reconstruct", "maximize", "minimize"}
-    predictor : Predictor, optional — the predictor it explains (default: the
+    predictor : Predictor or keras.Model, optional — the predictor it explains (default: the
         built-in named in the scrambler file, or the published model at ``path``).
     path : str or Path, optional — a published model's weights file (default ``$SCRAMBLER_MODELS_DIR``)
     dropout : bool — the scrambler trained with mask dropout (accepts ``explain(..., drop=mask)``)
@@ -495,7 +425,9 @@ def load_scrambler(name_or_path, mode="inclusion", objective="reconstruct", pred
     if not isinstance(network, ScramblerModel):
         raise ModelFileError(f"{scrambler_path.name} is a Keras model but not a scrambler")
     card = ModelCard.read_if_exists(scrambler_path.with_suffix(".json")).to_dict()
-    if predictor is None:
+    if predictor is not None:
+        predictor = as_predictor(predictor)
+    else:
         if not network.predictor_name:
             raise ModelFileError(f"{scrambler_path.name} does not name its predictor; pass predictor=")
         predictor = load_predictor(network.predictor_name, path=path)

@@ -443,7 +443,7 @@ def _stage_settings(spec, mode, objective, dropout, architecture, template):
 def _train_stage(predictor, encoder, spec, *, input_path, seed, mode, objective, dropout, architecture, template,
                  time_limit, checkpoint):
     """One training run of a recipe stage: data, training with a progress bar, calibration and checks."""
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     from .. import evaluation
     from ..hashing import sha256_file

@@ -35,7 +35,8 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
 
     Parameters
     ----------
-    predictor : Predictor (or a pair predictor: then ``sequences`` are (seq_a, seq_b) pairs)
+    predictor : Predictor, keras.Model with one input (N, L, A), or a pair predictor (then
+        ``sequences`` are (seq_a, seq_b) pairs)
     sequences : np.ndarray (N, L, A) or list of str — training inputs (no labels needed)
     mode : {"inclusion", "occlusion"}
     objective : {"reconstruct", "maximize", "minimize"}
@@ -72,6 +73,8 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
     history : list of dict — per-epoch losses and bits tracking
     """
     from ..predictors.pairs import ARCHITECTURES, as_single_input
+    from ..predictors.registry import as_predictor
+    predictor = as_predictor(predictor)
     if mask_dropout not in (None, *DROPOUT_KINDS):
         raise ValueError(f"mask_dropout must be None or one of {', '.join(DROPOUT_KINDS)}, got {mask_dropout!r}")
     if predictor.is_pair:
@@ -81,7 +84,7 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
     elif architecture not in (None, "single"):
         raise ValueError(f"architecture={architecture!r} is only for pair predictors")
     options = {k: v for k, v in locals().items() if k not in ("predictor", "sequences", "ARCHITECTURES",
-                                                              "as_single_input")}
+                                                              "as_single_input", "as_predictor")}
     options["architecture"] = architecture or "single"
     predictor = as_single_input(predictor)
     return _TrainingRun(predictor, predictor.to_onehot(sequences), options).run()
