@@ -80,8 +80,9 @@ def output_schema(job: BatchJob):
     if job.kind == "variant":
         fields = [("index", pa.int64()), ("record", pa.int64()), ("id", pa.string()), ("chrom", pa.string()),
                   ("pos", pa.int64()), ("ref", pa.string()), ("alt", pa.string()), ("allele_index", pa.int32()),
-                  ("n_alleles", pa.int32()), ("variant_type", pa.string()), ("window_start", pa.int64()),
-                  ("window_end", pa.int64()), ("status", pa.string()), ("message", pa.string()),
+                  ("n_alleles", pa.int32()), ("variant_type", pa.string()), ("filter", pa.string()),
+                  ("window_start", pa.int64()), ("window_end", pa.int64()), ("strand", pa.string()),
+                  ("region", pa.string()), ("status", pa.string()), ("message", pa.string()),
                   ("ref_sequence", pa.string()), ("alt_sequence", pa.string()), ("ref_prediction", pa.float64()),
                   ("alt_prediction", pa.float64()), ("delta_prediction", pa.float64())]
         for label, method, _ in job.labels():

@@ -7,18 +7,17 @@ from .shards import write_shard
 __all__ = ["run_shards_locally"]
 
 
-def run_shards_locally(job, records, ranges, todo, output, models):
-    """Score the shards ``todo`` in this process; yields ``(shard, {file, rows, sha256})`` as shards finish.
+def run_shards_locally(job, chunks, output, models, metadata=None):
+    """Score shards in this process, one in memory at a time; yields ``(shard, {file, rows, sha256})``.
 
     Parameters
     ----------
     job : BatchJob
-    records : list of dict — all rows of the input
-    ranges : list of (start, stop) — row range of each shard
-    todo : list of int — the shards to score
+    chunks : iterable of (int, list of dict) — each shard to score and its rows
+        (:func:`~scrambler_core.batch.shards.shard_chunks`)
     output : Path — the output folder
     models : (Predictor, Scrambler or None) — from :func:`~scrambler_core.batch.scoring.load_models`
+    metadata : dict of bytes, optional — Parquet schema metadata of every shard (provenance)
     """
-    for shard in todo:
-        start, stop = ranges[shard]
-        yield shard, write_shard(output, shard, score_records(records[start:stop], models, job, shard))
+    for shard, records in chunks:
+        yield shard, write_shard(output, shard, score_records(records, models, job, shard), metadata)

@@ -13,8 +13,8 @@ from ..records import read_records
 from .job import BatchError, BatchJob, default_batch_size
 from .local import run_shards_locally
 from .scoring import check_single_sequence, load_models
-from .shards import (SHARD_PATTERN, prepare_output, records_digest, shard_name, shard_ranges, valid_shard,
-                     write_manifest)
+from .shards import (SHARD_PATTERN, prepare_output, shard_chunks, shard_name, shard_ranges, summarise_records,
+                     valid_shard, write_manifest)
 
 __all__ = ["run_batch", "read_results", "results_to_csv", "results_to_parquet"]
 
@@ -49,12 +49,28 @@ class _Progress:
             self.bar.close()
 
 
-def _read_input(input_path, predictor, model_path, fasta, column, anchor) -> tuple[str, list]:
-    """Load the predictor (to check it and learn L and the alphabet) and read the input rows."""
+def _read_input(input_path, predictor, model_path, fasta, column, anchor, regions):
+    """Load the predictor (to check it and learn L and the alphabet) and read the input rows.
+
+    A VCF's rows are a stream (read again for each pass), other inputs a list.
+    """
     from ..predictors.registry import load_predictor
     predictor_model = load_predictor(predictor, path=model_path)
     check_single_sequence(predictor_model)
-    return read_records(input_path, predictor_model, fasta=fasta, column=column, anchor=anchor, on_error="row")
+    return read_records(input_path, predictor_model, fasta=fasta, column=column, anchor=anchor, on_error="row",
+                        regions=regions, stream=True)
+
+
+def _provenance(models, job_record, command) -> tuple[dict, dict]:
+    """(the manifest's provenance record, the Parquet metadata of every shard).
+
+    Shards carry the record without its time and command, so a shard written by a resumed run is
+    byte-identical to the same shard of an uninterrupted run with the same input, settings and models.
+    """
+    from ..provenance import parquet_metadata, provenance
+    record = provenance(models[0], models[1], settings=job_record, command=command)
+    stable = {k: v for k, v in record.items() if k not in ("created", "command")}
+    return record, parquet_metadata(stable)
 
 
 def _completed_shards(output: Path, ranges) -> tuple[dict, int]:
@@ -71,12 +87,12 @@ def _completed_shards(output: Path, ranges) -> tuple[dict, int]:
     return done, recomputed
 
 
-def _run_engine(engine, job, records, ranges, todo, output, models, ray_address, workers):
+def _run_engine(engine, job, chunks, n_todo, output, models, ray_address, workers, metadata):
     """The engine's iterator of ``(shard, info)``; the Ray engine is imported only when asked for."""
     if engine == "local":
-        return run_shards_locally(job, records, ranges, todo, output, models)
+        return run_shards_locally(job, chunks, output, models, metadata)
     from .ray_engine import run_shards_on_ray
-    return run_shards_on_ray(job, records, ranges, todo, output, ray_address, workers)
+    return run_shards_on_ray(job, chunks, n_todo, output, ray_address, workers, metadata)
 
 
 def _score_shards(shards, done, bar, on_shard) -> None:
@@ -95,12 +111,16 @@ def run_batch(input_path, output, predictor, *, fasta=None, methods=("scrambler"
               n_samples=32, seed=0, mode="inclusion", objective="reconstruct", model_path=None, scrambler=None,
               column="sequence", anchor=None, method_options=None, batch_size=None, shard_size=1024,
               engine="local", ray_address=None, workers=None, resume=False, overwrite=False, progress=True,
-              on_shard=None) -> dict:
-    """Score every row of a FASTA, CSV/TSV or VCF file and write a sharded Parquet dataset.
+              on_shard=None, regions=None, strict=False, command=None) -> dict:
+    """Score every row of a FASTA, CSV/TSV or VCF/BCF file and write a sharded Parquet dataset.
+
+    A VCF/BCF is streamed twice: a first pass counts and digests its rows (and, with ``strict``,
+    stops at the first bad one), a second scores them shard by shard, so memory stays bounded by
+    one shard (local engine) or one shard per Ray actor, however long the file.
 
     Parameters
     ----------
-    input_path : str or Path — ``.fa/.fasta/.fna[.gz]``, ``.csv``, ``.tsv`` or ``.vcf[.gz]``
+    input_path : str or Path — ``.fa/.fasta/.fna[.gz]``, ``.csv``, ``.tsv``, ``.vcf[.gz]`` or ``.bcf``
     output : str or Path — a folder (e.g. ``results.parquet``) of ``part-NNNNN.parquet`` shards
     predictor : str — built-in or published name, or a ``.keras`` path
     fasta : str or Path — reference genome, VCF input only
@@ -120,10 +140,17 @@ def run_batch(input_path, output, predictor, *, fasta=None, methods=("scrambler"
     overwrite : bool — delete an earlier output first
     progress : bool or callable ``(done_rows, total_rows)``
     on_shard : callable ``(shard_info)``, optional — called after each shard is written
+    regions : str or Path, optional — VCF: BED6 regions (each L long) giving strand-aware windows
+        (see :func:`scrambler_core.records.read_records`)
+    strict : bool — stop at the first bad row with ``SequenceError("<file>: line N: <reason>")``
+        before anything is written, instead of keeping it as an error row
+    command : str, optional — the command line, stored in the manifest's provenance
 
     Returns
     -------
-    dict — the manifest (also written to ``output/_manifest.json``)
+    dict — the manifest (also written to ``output/_manifest.json``), with ``"provenance"``
+    (:func:`scrambler_core.provenance.provenance`; every shard's schema metadata holds it too, without
+    its time and command)
 
     Raises
     ------
@@ -133,7 +160,7 @@ def run_batch(input_path, output, predictor, *, fasta=None, methods=("scrambler"
     started = time.perf_counter()
     if engine not in ENGINES:
         raise BatchError(f"engine must be 'local' or 'ray', got {engine!r}")
-    kind, records = _read_input(input_path, predictor, model_path, fasta, column, anchor)
+    kind, records = _read_input(input_path, predictor, model_path, fasta, column, anchor, regions)
     job = BatchJob(predictor=str(predictor), kind=kind, methods=methods, target_bits=target_bits,
                    n_samples=int(n_samples), seed=int(seed), shard_size=int(shard_size),
                    batch_size=int(batch_size or default_batch_size()), mode=mode, objective=objective,
@@ -142,18 +169,22 @@ def run_batch(input_path, output, predictor, *, fasta=None, methods=("scrambler"
                    method_options=method_options or {})
     models = load_models(job)  # the Ray engine loads them in its actors: this fails early, before Ray starts
     output = Path(output)
-    job_record = dict(job.settings(), input=str(Path(input_path).resolve()), rows=len(records),
-                      records_sha256=records_digest(records))
+    summary = summarise_records(records, kind, strict=Path(input_path).name if strict else None)
+    job_record = dict(job.settings(), input=str(Path(input_path).resolve()),
+                      regions=str(Path(regions).resolve()) if regions else None, rows=summary["rows"],
+                      records_sha256=summary["sha256"])
+    record, metadata = _provenance(models, job_record, command)
     prepare_output(output, job_record, resume, overwrite)
-    ranges = shard_ranges(len(records), job.shard_size)
+    ranges = shard_ranges(summary["rows"], job.shard_size)
     done, recomputed = _completed_shards(output, ranges)
     todo = [k for k in range(len(ranges)) if k not in done]
-    bar = _Progress(progress, len(records), sum(v["rows"] for v in done.values()))
+    bar = _Progress(progress, summary["rows"], sum(v["rows"] for v in done.values()))
     score_started = time.perf_counter()
-    _score_shards(_run_engine(engine, job, records, ranges, todo, output, models, ray_address, workers),
+    chunks = shard_chunks(records, ranges, todo)
+    _score_shards(_run_engine(engine, job, chunks, len(todo), output, models, ray_address, workers, metadata),
                   done, bar, on_shard)
-    return write_manifest(output, job, job_record, records, ranges, done, recomputed, len(todo),
-                          time.perf_counter() - score_started, time.perf_counter() - started, engine)
+    return write_manifest(output, job, job_record, summary, ranges, done, recomputed, len(todo),
+                          time.perf_counter() - score_started, time.perf_counter() - started, engine, record)
 
 
 # ============================================================================ reading results
