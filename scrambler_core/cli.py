@@ -80,9 +80,16 @@ def _parser():
     _add_predictor_arguments(p, _PREDICTOR_HELP + " (then also --scrambler)")
     p.add_argument("--scrambler", help="path to a .keras scrambler (default: the pretrained one)")
     p.add_argument("--input", required=True, help="FASTA (.fa/.fasta/.fna, .gz ok), CSV/TSV (column 'sequence', "
-                                                  "optional 'id') or VCF (.vcf/.vcf.gz, needs --fasta)")
+                                                  "optional 'id') or VCF/BCF (.vcf/.vcf.gz/.bcf, needs --fasta)")
     p.add_argument("--fasta", help="reference genome FASTA for a VCF input (indexed with pyfaidx)")
     p.add_argument("--anchor", type=int, help="VCF: window position (1-based) of the variant (default: the middle)")
+    p.add_argument("--regions", help="VCF: BED6 regions (chrom, start, end, name, score, strand), each exactly L long: "
+                                     "a variant is scored on the window of each region holding it, read 5'->3' on the "
+                                     "region's strand (minus: reverse complement); a variant in no region is an "
+                                     "error row")
+    p.add_argument("--strict", action="store_true",
+                   help="stop at the first bad row (exit status 2, 'error: FILE: line N: reason') instead of "
+                        "keeping it as a row with status=error")
     p.add_argument("--column", default="sequence", help="sequence column of a CSV/TSV input")
     p.add_argument("--methods", default="scrambler", help="comma-separated: scrambler and/or " + _OTHER_METHODS)
     p.add_argument("--target-bits", default="0.5", help="comma-separated bits for the scrambler, e.g. 0.25,0.5,1.0")
@@ -355,6 +362,12 @@ def cmd_explain(args):
           f"-> {args.output}", file=sys.stderr)
 
 
+def _batch_command() -> str:
+    """The running command line, for the batch manifest's provenance."""
+    from .provenance import command_line
+    return command_line()
+
+
 def cmd_batch(args):
     from .batch.run import read_results, results_to_csv, run_batch
 
@@ -372,7 +385,8 @@ def cmd_batch(args):
                          method_options=_parse_options(args.option, with_method=True),
                          batch_size=args.batch_size, shard_size=args.shard_size, engine=args.engine,
                          ray_address=args.ray_address, workers=args.workers, resume=args.resume,
-                         overwrite=args.overwrite, progress=not args.no_progress)
+                         overwrite=args.overwrite, progress=not args.no_progress, regions=args.regions,
+                         strict=args.strict, command=_batch_command())
     if args.csv:
         Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(args.csv).with_name(f".{Path(args.csv).name}.tmp")
