@@ -12,6 +12,8 @@ import time
 import zlib
 from pathlib import Path
 
+from .exports.cli import add_parsers, cmd_motifs, cmd_tracks
+
 EXIT_BAD_INPUT = 2
 # placeholders for the attribution method names in help texts, filled in by _MethodsHelp
 _ALL_METHODS, _OTHER_METHODS = "<all methods>", "<methods but scrambler>"
@@ -215,6 +217,7 @@ def _parser():
     p.add_argument("--predictor", default="utr5")
     p.add_argument("--mode", choices=("inclusion", "occlusion"), default="inclusion")
     p.add_argument("--output-dir", help="default: pretrained/")
+    add_parsers(sub)        # tracks, motifs (scrambler_core.exports)
     return parser
 
 
@@ -586,7 +589,8 @@ def cmd_first_view(args):
 
 COMMANDS = {"explain": cmd_explain, "batch": cmd_batch, "attribute": cmd_attribute, "benchmark": cmd_benchmark,
             "predict": cmd_predict, "train-predictor": cmd_train_predictor, "train-scrambler": cmd_train_scrambler,
-            "calibrate-scrambler": cmd_calibrate_scrambler, "first-view": cmd_first_view}
+            "calibrate-scrambler": cmd_calibrate_scrambler, "first-view": cmd_first_view,
+            "tracks": cmd_tracks, "motifs": cmd_motifs}
 
 
 def main(argv=None) -> int:
