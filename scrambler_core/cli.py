@@ -32,6 +32,8 @@ class _MethodsHelp(argparse.HelpFormatter):
 
 
 _PREDICTOR_HELP = "built-in (utr5, polya, binder), published (optimus5, aparent2, ppi) or path to a .keras model"
+_OUTPUT_HELP = "output .csv or .parquet (provenance in NAME.csv.provenance.json or the Parquet metadata), " \
+               "or - for CSV on standard output"
 _MODEL_PATH_HELP = ("weights file of a published predictor (optimus5, aparent2, ppi); "
                     "default: found in $SCRAMBLER_MODELS_DIR")
 
@@ -46,13 +48,15 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog="scrambler" if Path(sys.argv[0]).name == "scrambler" else "python -m scrambler_core",
         description="Scrambler networks: explain what a sequence model reads.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("explain", help="importance scores, PWMs and sample predictions for sequences",
                        description="Explain sequences with a pretrained (or given) scrambler. Writes one row "
-                                   "per sequence: id, sequence, prediction, mean sample prediction, realised "
-                                   "bits and per-position importance (CSV columns importance_1..L, or a "
-                                   "list column in Parquet).")
+                                   "per sequence: id, sequence, predictor, mode, objective, prediction and, for "
+                                   "LABEL=scrambler_<bits>, LABEL_sample_prediction, LABEL_bits (realised), "
+                                   "LABEL_faithful, LABEL_warning and the per-position LABEL_importance (CSV "
+                                   "columns LABEL_importance_1..L, or a list column in Parquet).")
     _add_predictor_arguments(p)
     p.add_argument("--scrambler", help="path to a .keras scrambler (default: the pretrained one for --predictor)")
     p.add_argument("--mode", choices=("inclusion", "occlusion"), default="inclusion")
@@ -61,7 +65,7 @@ def _parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--input", required=True, help="FASTA (.fa/.fasta), CSV/TSV (column 'sequence') or .txt; - for stdin")
     p.add_argument("--column", default="sequence", help="sequence column of a CSV/TSV input")
-    p.add_argument("--output", required=True, help="output .csv or .parquet")
+    p.add_argument("--output", required=True, help=_OUTPUT_HELP)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--objective", choices=("reconstruct", "maximize", "minimize"), default="reconstruct",
                    help="maximize: positive features (what raises the prediction); minimize: negative features")
@@ -115,17 +119,22 @@ def _parser():
 
     p = sub.add_parser("attribute", help="attribution scores by any method (ISM, IG, DeepSHAP, scrambler...)",
                        formatter_class=_MethodsHelp,
-                       description="Score sequences with one attribution method. Writes one row per sequence: "
-                                   "id, sequence, prediction and the per-position score on the observed letter "
-                                   "(CSV columns score_1..L, or a list column in Parquet).")
+                       description="Score sequences with attribution methods. Writes one row per sequence: "
+                                   "id, sequence, predictor, prediction and, per method, the per-position score "
+                                   "on the observed letter, METHOD_importance (CSV columns "
+                                   "METHOD_importance_1..L, or a list column in Parquet).")
     _add_predictor_arguments(p)
-    p.add_argument("--method", required=True, help="one of: " + _ALL_METHODS)
+    p.add_argument("--methods", "--method", dest="methods", required=True,
+                   help="comma-separated, any of: " + _ALL_METHODS)
     p.add_argument("--input", required=True, help="FASTA, CSV/TSV (column 'sequence') or .txt; - for stdin")
     p.add_argument("--column", default="sequence")
-    p.add_argument("--output", required=True, help="output .csv or .parquet")
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="method option, e.g. steps=100, baseline=shuffle, target_bits=0.1 (repeatable)")
+    p.add_argument("--output", required=True, help=_OUTPUT_HELP)
+    p.add_argument("--option", action="append", default=[], metavar="METHOD.KEY=VALUE",
+                   help="method option, e.g. integrated_gradients.steps=100, deepshap.references=shuffle "
+                        "(repeatable)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=256, help="sequences per call (one progress step)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("benchmark", help="the paper's benchmarks: inclusion/occlusion KL, Table D recall, cost",
                        formatter_class=_MethodsHelp,
@@ -165,7 +174,9 @@ def _parser():
     p.add_argument("--column", default="sequence",
                    help="sequence column of a CSV/TSV; for a pair predictor two columns 'A,B' "
                         "(default sequence_a,sequence_b)")
-    p.add_argument("--output", required=True, help="output .csv or .parquet")
+    p.add_argument("--output", required=True, help=_OUTPUT_HELP)
+    p.add_argument("--batch-size", type=int, default=4096, help="sequences per call (one progress step)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("train-predictor", help="train a built-in predictor on its synthetic grammar",
                        description="Train utr5, polya or the pair predictor binder on its grammar "
@@ -226,6 +237,11 @@ def _methods():
     return METHODS
 
 
+def _version() -> str:
+    from . import __version__
+    return __version__
+
+
 def _parse_value(text):
     for convert in (int, float):
         try:
@@ -262,29 +278,21 @@ def _read_input(path, predictor, column):
     return read_sequences(path, predictor.alphabet, length=predictor.sequence_length, column=column)
 
 
-def _write_table(frame, output):
-    output = Path(output)
-    if output.suffix not in (".csv", ".parquet"):
-        raise ValueError(f"output must end in .csv or .parquet, got {output.name!r}")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp")
-    if output.suffix == ".csv":
-        frame.to_csv(tmp, index=False)
-    else:
-        frame.to_parquet(tmp, index=False)
-    tmp.replace(output)
+def _given_by_path(name) -> bool:
+    """True when --predictor names a file (has a suffix), not a built-in or published model."""
+    from .predictors.registry import BUILTIN_PREDICTORS, EXTERNAL_PREDICTORS
+    return name not in BUILTIN_PREDICTORS + EXTERNAL_PREDICTORS and bool(Path(name).suffix)
 
 
-def _with_positions(frame, values, name, output):
-    """Per-position values (N, L) as columns NAME_1..NAME_L (CSV) or one list column NAME (Parquet)."""
-    import numpy as np
-    import pandas as pd
+def _provenance(predictor, scrambler=None, **settings) -> dict:
+    """The provenance record of a command's output (see scrambler_core.provenance)."""
+    from .provenance import command_line, provenance
+    return provenance(predictor, scrambler, settings=settings, command=command_line())
 
-    if Path(output).suffix == ".csv":
-        columns = pd.DataFrame(values, columns=[f"{name}_{j + 1}" for j in range(values.shape[1])])
-        return pd.concat([frame, columns], axis=1)
-    frame[name] = list(np.asarray(values, np.float32))
-    return frame
+
+def _say(message, output) -> None:
+    """A closing line on standard error (standard output may hold the CSV)."""
+    print(f"{message} -> {'standard output' if str(output) == '-' else output}", file=sys.stderr)
 
 
 def _single_predictor(args):
@@ -319,21 +327,15 @@ def _read_pairs(path, columns):
 
 
 def cmd_explain(args):
-    import numpy as np
-    import pandas as pd
-    from tqdm import tqdm
-
+    from .predictors.registry import load_predictor
     from .scrambler.explain import load_scrambler
+    from .scrambler.maths import drop_mask_from_ranges
+    from .tables import check_output
 
-    if Path(args.output).suffix not in (".csv", ".parquet"):
-        raise ValueError(f"output must end in .csv or .parquet, got {args.output!r}")
-    from .predictors.registry import EXTERNAL_PREDICTORS
-    from .predictors.registry import BUILTIN_PREDICTORS
-    if not args.scrambler and args.predictor not in BUILTIN_PREDICTORS + EXTERNAL_PREDICTORS:
+    check_output(args.output)
+    if not args.scrambler and _given_by_path(args.predictor):
         raise ValueError("--scrambler is required for a predictor given by path "
                          "(train one with: python -m scrambler_core train-scrambler)")
-    from .scrambler.maths import drop_mask_from_ranges
-    from .predictors.registry import load_predictor
     if load_predictor(args.predictor, path=args.model_path).is_pair:
         return _explain_pairs(args)
     predictor = _single_predictor(args)
@@ -341,28 +343,48 @@ def cmd_explain(args):
                                objective=args.objective, dropout=bool(args.drop) and not args.scrambler)
     drop = drop_mask_from_ranges(args.drop, predictor.sequence_length) if args.drop else None
     records = _read_input(args.input, predictor, args.column)
-    ids = [r[0] for r in records]
-    seqs = [r[1] for r in records]
-    parts = []
+    ex = _explain_in_chunks(scrambler, [r[1] for r in records], args, drop)
+    _write_explanation([r[0] for r in records], ex, scrambler, args)
+    _say(f"explained {len(records)} sequences with {predictor.name} ({args.mode}, {args.target_bits} bits)",
+         args.output)
+
+
+def _explain_in_chunks(scrambler, seqs, args, drop):
+    """``scrambler.explain`` over chunks of --batch-size (a progress bar when there are several)."""
+    import numpy as np
+    from tqdm.auto import tqdm
+
     chunk = max(1, args.batch_size)
-    for start in tqdm(range(0, len(seqs), chunk), desc="explain", unit="batch", disable=len(seqs) <= chunk,
-                      file=sys.stderr):
-        parts.append(scrambler.explain(seqs[start:start + chunk], target_bits=args.target_bits,
-                                       n_samples=args.n_samples, seed=args.seed + start, drop=drop,
-                                       template=args.template))
-    importance = np.concatenate([p.importance for p in parts])
+    parts = [scrambler.explain(seqs[start:start + chunk], target_bits=args.target_bits, n_samples=args.n_samples,
+                               seed=args.seed + start, drop=drop, template=args.template, return_samples=False)
+             for start in tqdm(range(0, len(seqs), chunk), desc="explain", unit="batch",
+                               disable=len(seqs) <= chunk, file=sys.stderr)]
+    first = parts[0]
+    joined = {name: np.concatenate([getattr(p, name) for p in parts])
+              for name in ("importance", "prediction", "sample_predictions", "conservation")}
+    faithful = np.concatenate([p.faithfulness.faithful for p in parts])
+    warnings = [w for p in parts for w in p.faithfulness.warnings]
+    return dict(joined, sequences=seqs, mean_sample_prediction=joined["sample_predictions"].mean(1),
+                faithful=faithful, warnings=warnings, target_bits=first.target_bits)
+
+
+def _write_explanation(ids, ex, scrambler, args) -> None:
+    """The explain table in the shared column scheme (scrambler_core.tables) with its provenance."""
+    import pandas as pd
+
+    from .tables import method_label, result_column, with_positions, write_table
+    label = method_label("scrambler", ex["target_bits"])
     frame = pd.DataFrame({
-        "id": ids, "sequence": seqs,
-        "prediction": np.concatenate([p.prediction for p in parts]),
-        "mean_sample_prediction": np.concatenate([p.mean_sample_prediction for p in parts]),
-        "realised_bits": np.concatenate([p.conservation for p in parts]),
-        "target_bits": args.target_bits, "mode": args.mode, "objective": args.objective,
-        "faithful": np.concatenate([p.faithfulness.faithful for p in parts]),
-        "faithfulness_warning": [w for p in parts for w in p.faithfulness.warnings],
-    })
-    _write_table(_with_positions(frame, importance, "importance", args.output), args.output)
-    print(f"explained {len(seqs)} sequences with {predictor.name} ({args.mode}, {args.target_bits} bits) "
-          f"-> {args.output}", file=sys.stderr)
+        "id": ids, "sequence": ex["sequences"], "predictor": scrambler.predictor.name, "mode": args.mode,
+        "objective": args.objective, "prediction": ex["prediction"],
+        result_column(label, "sample_prediction"): ex["mean_sample_prediction"],
+        result_column(label, "bits"): ex["conservation"], result_column(label, "faithful"): ex["faithful"],
+        result_column(label, "warning"): ex["warnings"]})
+    frame = with_positions(frame, ex["importance"], result_column(label, "importance"), args.output)
+    write_table(frame, args.output, _provenance(
+        scrambler.predictor, scrambler, command="explain", mode=args.mode, objective=args.objective,
+        target_bits=args.target_bits, n_samples=args.n_samples, seed=args.seed, drop=args.drop,
+        template=args.template, input=args.input))
 
 
 def _batch_command() -> str:
@@ -407,6 +429,7 @@ def _explain_pairs(args):
     from .predictors.registry import load_predictor
     from .scrambler.explain import load_scrambler
     from .scrambler.maths import drop_mask_from_ranges
+    from .tables import method_label, result_column, with_positions, write_table
 
     predictor = load_predictor(args.predictor, path=args.model_path)
     if args.template:
@@ -419,42 +442,94 @@ def _explain_pairs(args):
     pairs = list(zip(frame.iloc[:, 1], frame.iloc[:, 2]))
     ex = scrambler.explain(pairs, target_bits=args.target_bits, n_samples=args.n_samples, seed=args.seed,
                            batch_size=args.batch_size, drop=drop)
+    label = method_label("scrambler", ex.target_bits)
+    frame["predictor"], frame["mode"], frame["architecture"] = predictor.name, args.mode, args.architecture
     frame["prediction"] = ex.prediction
-    frame["mean_sample_prediction"] = ex.mean_sample_prediction
-    frame["realised_bits"] = ex.conservation
-    frame["faithful"], frame["faithfulness_warning"] = ex.faithfulness.faithful, ex.faithfulness.warnings
-    frame["target_bits"], frame["mode"], frame["architecture"] = args.target_bits, args.mode, args.architecture
+    frame[result_column(label, "sample_prediction")] = ex.mean_sample_prediction
+    frame[result_column(label, "bits")] = ex.conservation
+    frame[result_column(label, "faithful")] = ex.faithfulness.faithful
+    frame[result_column(label, "warning")] = ex.faithfulness.warnings
     importance_a, importance_b = ex.chains(ex.importance)
-    frame = _with_positions(frame, importance_a, "importance_a", args.output)
-    frame = _with_positions(frame, importance_b, "importance_b", args.output)
-    _write_table(frame, args.output)
-    print(f"explained {len(pairs)} pairs with {predictor.name} ({args.architecture} {args.mode}, "
-          f"{args.target_bits} bits) -> {args.output}", file=sys.stderr)
+    frame = with_positions(frame, importance_a, result_column(label, "importance_a"), args.output)
+    frame = with_positions(frame, importance_b, result_column(label, "importance_b"), args.output)
+    write_table(frame, args.output, _provenance(predictor, scrambler, command="explain", mode=args.mode,
+                                                target_bits=args.target_bits, n_samples=args.n_samples,
+                                                seed=args.seed, architecture=args.architecture, input=args.input))
+    _say(f"explained {len(pairs)} pairs with {predictor.name} ({args.architecture} {args.mode}, "
+         f"{args.target_bits} bits)", args.output)
 
 
 def cmd_attribute(args):
     import pandas as pd
 
-    from .attribution import attribute, method_options
+    from .attribution import method_options
+    from .tables import check_output, method_label, result_column, with_positions, write_table
 
-    options = _parse_options(args.option)
-    allowed = method_options(args.method)
-    if "seed" in allowed:
-        options.setdefault("seed", args.seed)
+    check_output(args.output)
+    methods = _method_list(args.methods)
+    options = _parse_options(args.option, with_method=True)
+    for method in options:
+        if method not in methods:
+            raise ValueError(f"--option {method}.… is for {method}, which is not among --methods {args.methods}")
+    for method in methods:
+        if "seed" in method_options(method):
+            options.setdefault(method, {}).setdefault("seed", args.seed)
     predictor = _single_predictor(args)
     records = _read_input(args.input, predictor, args.column)
     seqs = [r[1] for r in records]
-    importance, info = attribute(predictor, seqs, args.method, return_info=True, **options)
-    scores = importance.sum(-1)
-    frame = pd.DataFrame({"id": [r[0] for r in records], "sequence": seqs, "prediction": predictor.predict(seqs),
-                          "method": args.method})
-    _write_table(_with_positions(frame, scores, "score", args.output), args.output)
-    print(f"{args.method}: {len(seqs)} sequences, {info['calls_per_sequence']:.0f} predictor calls and "
-          f"{1000 * info['seconds_per_sequence']:.1f} ms per sequence -> {args.output}", file=sys.stderr)
+    frame = pd.DataFrame({"id": [r[0] for r in records], "sequence": seqs, "predictor": predictor.name,
+                          "prediction": _predict_in_chunks(predictor, seqs, args)})
+    notes = []
+    for method in methods:
+        scores, info = _attribute_in_chunks(predictor, seqs, method, options.get(method, {}), args)
+        frame = with_positions(frame, scores, result_column(method_label(method), "importance"), args.output)
+        notes.append(f"{method}: {info['calls']:.0f} predictor calls, {1000 * info['seconds'] / len(seqs):.1f} ms "
+                     "per sequence")
+    write_table(frame, args.output, _provenance(predictor, command="attribute", methods=list(methods),
+                                                options=options, seed=args.seed, input=args.input))
+    print("; ".join(notes), file=sys.stderr)
+    _say(f"attributed {len(seqs)} sequences with {predictor.name}", args.output)
+
+
+def _method_list(text) -> tuple:
+    """--methods 'ism,saliency' as a tuple, every name checked (the message lists the methods)."""
+    methods = tuple(dict.fromkeys(m.strip() for m in str(text).split(",") if m.strip()))
+    unknown = [m for m in methods if m not in _methods()]
+    if not methods or unknown:
+        raise ValueError(f"unknown method {unknown[0]!r}; choose from {', '.join(_methods())}" if unknown
+                         else "--methods is empty")
+    return methods
+
+
+def _attribute_in_chunks(predictor, seqs, method, options, args):
+    """Observed-letter scores (N, L) of one method over chunks of --batch-size, with a progress bar."""
+    import numpy as np
+    from tqdm.auto import tqdm
+
+    from .attribution import attribute
+    chunk = max(1, args.batch_size)
+    parts, calls, seconds = [], 0.0, 0.0
+    for start in tqdm(range(0, len(seqs), chunk), desc=method, unit="batch", file=sys.stderr,
+                      disable=args.no_progress or len(seqs) <= chunk):
+        importance, info = attribute(predictor, seqs[start:start + chunk], method, return_info=True, **options)
+        parts.append(importance.sum(-1))
+        calls, seconds = calls + info["predictor_calls"], seconds + info["seconds"]
+    return np.concatenate(parts), {"calls": calls, "seconds": seconds}
+
+
+def _predict_in_chunks(predictor, inputs, args):
+    """``predictor.predict`` over chunks of --batch-size, with a progress bar when there are several."""
+    import numpy as np
+    from tqdm.auto import tqdm
+    chunk = max(1, args.batch_size)
+    return np.concatenate([np.asarray(predictor.predict(inputs[start:start + chunk])).reshape(-1)
+                           for start in tqdm(range(0, len(inputs), chunk), desc="predict", unit="batch",
+                                             file=sys.stderr,
+                                             disable=args.no_progress or len(inputs) <= chunk)])
 
 
 def cmd_benchmark(args):
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     from .attribution import METHODS
     from .benchmarks import run_benchmarks
@@ -539,16 +614,21 @@ def cmd_predict(args):
     import pandas as pd
 
     from .predictors.registry import load_predictor
+    from .tables import check_output, write_table
+    check_output(args.output)
     predictor = load_predictor(args.predictor, path=args.model_path)
     if predictor.is_pair:
         frame = _read_pairs(args.input, args.column)
-        frame["prediction"] = predictor.predict(list(zip(frame.iloc[:, 1], frame.iloc[:, 2])))
-        _write_table(frame, args.output)
-        return
-    records = _read_input(args.input, predictor, args.column)
-    values = predictor.predict([r[1] for r in records])
-    _write_table(pd.DataFrame({"id": [r[0] for r in records], "sequence": [r[1] for r in records],
-                               "prediction": values}), args.output)
+        frame["predictor"] = predictor.name
+        frame["prediction"] = _predict_in_chunks(predictor, list(zip(frame.iloc[:, 1], frame.iloc[:, 2])), args)
+    else:
+        records = _read_input(args.input, predictor, args.column)
+        seqs = [r[1] for r in records]
+        frame = pd.DataFrame({"id": [r[0] for r in records], "sequence": seqs, "predictor": predictor.name,
+                              "prediction": _predict_in_chunks(predictor, seqs, args)})
+    write_table(frame, args.output, _provenance(predictor, command="predict", input=args.input))
+    _say(f"predicted {len(frame)} {'pairs' if predictor.is_pair else 'sequences'} with {predictor.name}",
+         args.output)
 
 
 def cmd_train_predictor(args):
@@ -560,10 +640,11 @@ def cmd_train_predictor(args):
 
 
 def cmd_train_scrambler(args):
-    from .predictors.registry import EXTERNAL_PREDICTORS
-    from .predictors.registry import BUILTIN_PREDICTORS
+    from .predictors.registry import load_predictor
     from .scrambler.recipes import train_scrambler_cli
-    if args.predictor not in BUILTIN_PREDICTORS + EXTERNAL_PREDICTORS and not args.input:
+    if not _given_by_path(args.predictor):
+        load_predictor(args.predictor, path=args.model_path)   # an unknown name: the message lists the known ones
+    elif not args.input:
         raise ValueError("--input (training sequences) is required for a predictor given by path")
     card = train_scrambler_cli(args.predictor, mode=args.mode, output=args.output, input_path=args.input,
                                model_path=args.model_path,

@@ -1,4 +1,5 @@
 """The command line: explain to CSV/Parquet, predict, and one-line errors with exit status 2."""
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 import scrambler_core as sc
 from scrambler_core import cli, synthetic
 from scrambler_core.paths import PRETRAINED_DIR
+from scrambler_core.provenance import read_parquet_provenance, weights_fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_scrambler = pytest.mark.skipif(not (PRETRAINED_DIR / "utr5_inclusion.keras").exists(),
@@ -34,10 +36,16 @@ def test_explain_writes_csv(fasta, tmp_path, capsys):
     table = pd.read_csv(out)
     assert list(table["id"]) == [f"utr{k}" for k in range(5)]
     assert list(table["sequence"]) == seqs
-    assert {"prediction", "mean_sample_prediction", "realised_bits"} <= set(table.columns)
-    importance = table[[f"importance_{j}" for j in range(1, 51)]].to_numpy()
+    assert list(table.columns[:10]) == ["id", "sequence", "predictor", "mode", "objective", "prediction",
+                                        "scrambler_0.5_sample_prediction", "scrambler_0.5_bits",
+                                        "scrambler_0.5_faithful", "scrambler_0.5_warning"]
+    assert (table["predictor"] == "utr5").all() and (table["mode"] == "inclusion").all()
+    importance = table[[f"scrambler_0.5_importance_{j}" for j in range(1, 51)]].to_numpy()
     assert importance.shape == (5, 50) and (importance >= 0).all()
-    assert np.all(np.abs(table["realised_bits"] - 0.5) < 0.2)
+    assert np.all(np.abs(table["scrambler_0.5_bits"] - 0.5) < 0.2)
+    record = json.loads((tmp_path / "out.csv.provenance.json").read_text())
+    assert record["predictor"]["name"] == "utr5" and record["scrambler"]["mode"] == "inclusion"
+    assert record["settings"]["target_bits"] == 0.5 and len(record["scrambler"]["weights_sha256"]) == 64
 
 
 @needs_scrambler
@@ -47,7 +55,10 @@ def test_explain_writes_parquet(fasta, tmp_path):
     assert cli.main(["explain", "--predictor", "utr5", "--input", str(path), "--output", str(out),
                      "--n-samples", "4"]) == 0
     table = pd.read_parquet(out)
-    assert len(table) == 5 and len(table["importance"].iloc[0]) == 50
+    assert len(table) == 5 and len(table["scrambler_0.5_importance"].iloc[0]) == 50
+    record = read_parquet_provenance(out)
+    assert record["versions"]["tensorflow"] and record["settings"]["n_samples"] == 4
+    assert record["predictor"]["weights_sha256"] == weights_fingerprint(sc.load_predictor("utr5"))
 
 
 def test_bad_letter_is_one_line_and_exit_2(tmp_path, capsys):
@@ -89,7 +100,7 @@ def test_module_entry_point_help_and_error():
                          text=True, timeout=300)
     assert bad.returncode == 2
     lines = [l for l in bad.stderr.splitlines() if l.strip()]
-    assert lines == ["error: output must end in .csv or .parquet, got 'x.txt'"]
+    assert lines == ["error: output must end in .csv or .parquet, or be - for CSV on standard output; got 'x.txt'"]
 
 
 def test_explain_with_a_model_path_needs_a_scrambler(tmp_path, capsys):
@@ -107,30 +118,38 @@ def test_attribute_writes_scores_that_match_the_api(fasta, tmp_path, capsys):
 
     path, seqs = fasta
     out = tmp_path / "ism.csv"
-    assert cli.main(["attribute", "--predictor", "utr5", "--method", "ism", "--input", str(path),
-                     "--output", str(out)]) == 0
+    assert cli.main(["attribute", "--predictor", "utr5", "--methods", "ism,saliency", "--input", str(path),
+                     "--output", str(out), "--batch-size", "2"]) == 0
     frame = pd.read_csv(out)
-    assert list(frame.columns[:4]) == ["id", "sequence", "prediction", "method"]
-    expected = attribute(load_predictor("utr5"), seqs, "ism").sum(-1)
-    np.testing.assert_allclose(frame[[f"score_{j + 1}" for j in range(50)]].to_numpy(), expected, atol=1e-5)
-    assert "151 predictor calls" in capsys.readouterr().err
+    assert list(frame.columns[:4]) == ["id", "sequence", "predictor", "prediction"]
+    for method in ("ism", "saliency"):
+        expected = attribute(load_predictor("utr5"), seqs, method).sum(-1)
+        np.testing.assert_allclose(frame[[f"{method}_importance_{j + 1}" for j in range(50)]].to_numpy(), expected,
+                                   atol=1e-5)
+    err = capsys.readouterr().err
+    assert "ism: 755 predictor calls" in err and "attributed 5 sequences with utr5" in err
 
 
 def test_attribute_options_and_errors(fasta, tmp_path, capsys):
     path, _ = fasta
     out = tmp_path / "ig.parquet"
-    assert cli.main(["attribute", "--predictor", "utr5", "--method", "integrated_gradients", "--option", "steps=4",
-                     "--option", "baseline=uniform", "--input", str(path), "--output", str(out)]) == 0
-    assert len(pd.read_parquet(out).score.iloc[0]) == 50
-    assert cli.main(["attribute", "--predictor", "utr5", "--method", "ism", "--option", "steps=4",
+    assert cli.main(["attribute", "--predictor", "utr5", "--methods", "integrated_gradients", "--option",
+                     "integrated_gradients.steps=4", "--option", "integrated_gradients.baseline=uniform",
+                     "--input", str(path), "--output", str(out)]) == 0
+    assert len(pd.read_parquet(out)["integrated_gradients_importance"].iloc[0]) == 50
+    assert read_parquet_provenance(out)["settings"]["options"]["integrated_gradients"]["steps"] == 4
+    assert cli.main(["attribute", "--predictor", "utr5", "--methods", "ism", "--option", "ism.steps=4",
                      "--input", str(path), "--output", str(out)]) == 2
     assert "ism does not take steps" in capsys.readouterr().err
-    assert cli.main(["attribute", "--predictor", "utr5", "--method", "lime", "--input", str(path),
+    assert cli.main(["attribute", "--predictor", "utr5", "--methods", "ism,lime", "--input", str(path),
                      "--output", str(out)]) == 2
-    assert "unknown attribution method 'lime'" in capsys.readouterr().err
-    assert cli.main(["attribute", "--predictor", "utr5", "--method", "ism", "--option", "oops",
+    assert "unknown method 'lime'; choose from ism, saliency" in capsys.readouterr().err
+    assert cli.main(["attribute", "--predictor", "utr5", "--methods", "ism", "--option", "steps=4",
                      "--input", str(path), "--output", str(out)]) == 2
-    assert "KEY=VALUE" in capsys.readouterr().err
+    assert "must look like METHOD.KEY=VALUE" in capsys.readouterr().err
+    assert cli.main(["attribute", "--predictor", "utr5", "--methods", "ism", "--option", "deepshap.n_references=4",
+                     "--input", str(path), "--output", str(out)]) == 2
+    assert "which is not among --methods ism" in capsys.readouterr().err
 
 
 @needs_scrambler

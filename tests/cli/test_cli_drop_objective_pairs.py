@@ -30,7 +30,7 @@ def test_explain_drop_uses_the_dropout_scrambler(polya_csv, tmp_path):
     assert cli.main(["explain", "--predictor", "polya", "--input", str(path), "--output", str(out),
                      "--target-bits", "0.25", "--drop", "67-72", "--n-samples", "8"]) == 0
     table = pd.read_csv(out)
-    importance = table[[f"importance_{j}" for j in range(1, 206)]].to_numpy()
+    importance = table[[f"scrambler_0.25_importance_{j}" for j in range(1, 206)]].to_numpy()
     assert (importance[:, 66:72] == 0).all()
     api = sc.load_scrambler("polya", dropout=True).scores(seqs, target_bits=0.25,
                                                           drop=sc.scrambler.drop_mask_from_ranges("67-72", 205))
@@ -57,7 +57,7 @@ def test_explain_objective_writes_its_name(polya_csv, tmp_path):
         assert cli.main(["explain", "--predictor", "polya", "--input", str(path), "--output", str(out),
                          "--objective", objective, "--n-samples", "4"]) == 0
         table = pd.read_parquet(out)
-        assert (table["objective"] == objective).all() and len(table["importance"][0]) == 205
+        assert (table["objective"] == objective).all() and len(table["scrambler_0.5_importance"][0]) == 205
 
 
 @needs("binder_inclusion_siamese", "binder_occlusion_joint")
@@ -70,8 +70,8 @@ def test_explain_pairs_writes_both_chains(tmp_path):
         assert cli.main(["explain", "--predictor", "binder", "--input", str(path), "--output", str(out),
                          "--mode", mode, "--architecture", architecture, "--n-samples", "4"]) == 0
         table = pd.read_csv(out)
-        a = table[[f"importance_a_{j}" for j in range(1, 49)]].to_numpy()
-        b = table[[f"importance_b_{j}" for j in range(1, 49)]].to_numpy()
+        a = table[[f"scrambler_0.5_importance_a_{j}" for j in range(1, 49)]].to_numpy()
+        b = table[[f"scrambler_0.5_importance_b_{j}" for j in range(1, 49)]].to_numpy()
         for k, (chain_a, chain_b) in enumerate(pairs):
             assert (a[k, len(chain_a):] == 0).all() and (b[k, len(chain_b):] == 0).all()
         np.testing.assert_allclose(table["prediction"], sc.load_predictor("binder").predict(pairs), rtol=1e-5)

@@ -95,5 +95,6 @@ def test_the_installed_console_script_explains_with_the_shipped_weights(installe
     with open(tmp_path / "out.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 1 and rows[0]["sequence"] == sequence
-    assert [f"importance_{j}" for j in (1, 50)] == [c for c in rows[0] if c in ("importance_1", "importance_50")]
-    assert float(rows[0]["realised_bits"]) >= 0
+    names = ("scrambler_0.5_importance_1", "scrambler_0.5_importance_50")
+    assert list(names) == [c for c in rows[0] if c in names]
+    assert float(rows[0]["scrambler_0.5_bits"]) >= 0
