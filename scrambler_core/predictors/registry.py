@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,6 +227,11 @@ def _wrap_keras_model(model, *, name, what, alphabet=None, output_kind=None, out
                      output_index=output_index, path=path)
 
 
+# keras.Model -> {options: Predictor}; the Predictor holds its model, so a wrapped model stays alive (one small
+# wrapper per model a session passes in, which keeps its compiled functions from being traced again)
+_WRAPPED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def as_predictor(model, *, alphabet=None, output_kind=None, output_index=0, name=None) -> BasePredictor:
     """A predictor from what a notebook user holds: a Predictor, a ``keras.Model`` or a name/path.
 
@@ -251,9 +257,14 @@ def as_predictor(model, *, alphabet=None, output_kind=None, output_index=0, name
         return load_predictor(model, alphabet=alphabet, output_kind=output_kind, output_index=output_index,
                               name=name)
     if hasattr(model, "inputs") and hasattr(model, "layers") and callable(model):
-        label = name or getattr(model, "name", None) or "model"
-        return _wrap_keras_model(model, name=label, what=f"keras model {label!r}", alphabet=alphabet,
-                                 output_kind=output_kind, output_index=output_index)
+        key = (alphabet, output_kind, output_index, name)
+        cached = _WRAPPED.get(model, {}).get(key)
+        if cached is None:      # one Predictor per model and options: its compiled functions are reused
+            label = name or getattr(model, "name", None) or "model"
+            cached = _wrap_keras_model(model, name=label, what=f"keras model {label!r}", alphabet=alphabet,
+                                       output_kind=output_kind, output_index=output_index)
+            _WRAPPED.setdefault(model, {})[key] = cached
+        return cached
     raise TypeError(f"expected a Predictor, a keras.Model or a predictor name/path, got {type(model).__name__}")
 
 

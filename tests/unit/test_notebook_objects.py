@@ -38,6 +38,7 @@ def test_as_predictor_infers_what_it_can_and_refuses_what_it_cannot():
     assert (predictor.sequence_length, predictor.alphabet.name, predictor.output_kind) == (12, "dna", "regression")
     assert predictor.name == model.name
     assert sc.as_predictor(predictor) is predictor
+    assert sc.as_predictor(model) is predictor      # one wrapper per model: its compiled functions are reused
     assert sc.as_predictor(model, name="mine").name == "mine"
     inputs = keras.Input((10, 7))
     odd = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Flatten()(inputs)))
