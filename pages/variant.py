@@ -12,6 +12,7 @@ Link parameters: ``predictor``, ``mode``, ``bits``, ``example`` (1-based) or
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -318,6 +319,7 @@ def show_ism(result, predictor, name: str) -> None:
 LOG = logging.getLogger("scrambler_explorer")
 BATCH_MAX_LINES = 500
 BATCH_MAX_FASTA_MB = 20
+BATCH_MAX_BED_MB = 5
 BATCH_EXAMPLE_PREDICTORS = ("utr5", "polya")
 BATCH_METHODS = ("scrambler", "ism", "saliency", "gradient_x_input", "integrated_gradients")
 BATCH_BITS = (0.1, 0.25, 0.5, 1.0, 2.0)
@@ -331,8 +333,10 @@ BATCH_CAPTION = (
     f"Paste a VCF of up to {BATCH_MAX_LINES} data lines and give a reference FASTA. Each variant gets a window of "
     "the predictor's length cut from the reference, with the variant's first REF letter at the anchor position; "
     "every ALT allele is scored (reference and alternative window), and rows that cannot be scored (REF mismatch, "
-    "symbolic allele, window past the contig end, ...) are listed with the reason. The command line's batch scoring "
-    "does the same for millions of rows (resumable, sharded Parquet output; docs/cli.md).")
+    "symbolic allele, window past the contig end, ...) are listed with the reason. With a BED6 file of regions "
+    "(each exactly the predictor's length), a variant is scored on the window of each region holding it, read "
+    "5'→3' on the region's strand (the reverse complement on '-'). The command line's batch scoring does the same "
+    "for millions of rows (resumable, sharded Parquet output; docs/cli.md).")
 
 
 def fasta_size_problem(name: str, size: int) -> str | None:
@@ -377,7 +381,24 @@ def _batch_reference_text(choice: str, name: str, uploaded) -> str:
     return normalised_fasta(text.encode("utf-8"), "The pasted reference FASTA")
 
 
-def _run_batch(name: str, model: tuple, mode: str, settings: dict, uploaded) -> dict | None:
+def _batch_regions_file(folder: Path, bed) -> Path | None:
+    """Write an uploaded BED into ``folder/regions/`` under its (cleaned) name; None without an upload."""
+    if bed is None:
+        return None
+    if bed.size > BATCH_MAX_BED_MB * 1024 * 1024:
+        raise sc.SequenceError(f"Regions: {bed.name} is {bed.size / (1024 * 1024):.1f} MB; the app takes BED files "
+                               f"up to {BATCH_MAX_BED_MB} MB (use the command line's batch --regions for more)")
+    target = folder / "regions"
+    target.mkdir(exist_ok=True)
+    for old in target.iterdir():
+        old.unlink()
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(bed.name).name).lstrip(".") or "regions.bed"
+    path = target / name
+    path.write_bytes(bed.getvalue())
+    return path
+
+
+def _run_batch(name: str, model: tuple, mode: str, settings: dict, uploaded, bed=None) -> dict | None:
     """Write the inputs into the session's batch folder, run ``scrambler_core.batch.run_batch`` and read back
     its results; errors are shown with ``st.error`` (None is returned then)."""
     folder = batch_directory()
@@ -385,6 +406,7 @@ def _run_batch(name: str, model: tuple, mode: str, settings: dict, uploaded) -> 
     bar = None
     try:
         reference = _batch_reference_text(settings["reference"], name, uploaded)
+        regions = _batch_regions_file(folder, bed)
         vcf_path.write_text(settings["vcf"], encoding="utf-8")
         fasta_path.write_text(reference, encoding="utf-8")
         bar = st.progress(0.0, text="Loading the models…")
@@ -394,14 +416,15 @@ def _run_batch(name: str, model: tuple, mode: str, settings: dict, uploaded) -> 
 
         predictor_arg, model_path = model
         manifest = run_batch(vcf_path, out_dir, predictor_arg, fasta=fasta_path, methods=settings["methods"],
-                             target_bits=settings["bits"], mode=mode, anchor=settings["anchor"],
+                             target_bits=settings["bits"], mode=mode,
+                             anchor=None if regions else settings["anchor"], regions=regions,
                              model_path=model_path, overwrite=True, progress=progress, shard_size=256)
         frame = read_results(out_dir)
         return {"frame": frame, "manifest": manifest, "parquet": results_to_parquet(out_dir),
                 "csv": results_to_csv(frame).encode("utf-8"), "settings": dict(settings, mode=mode)}
     except (sc.SequenceError, BatchError, sc.ModelFileError, ValueError) as err:
         # the messages name the session's temporary files by their full path: show the file name only
-        st.error(f"Batch: {str(err).replace(str(folder) + '/', '')}")
+        st.error(f"Batch: {str(err).replace(str(folder) + '/', '').replace('regions/', '')}")
     except Exception as err:  # never a traceback; log it for the operator
         LOG.exception("unexpected error (batch)")
         st.error(f"Batch: something went wrong: {type(err).__name__}: "
@@ -412,11 +435,14 @@ def _run_batch(name: str, model: tuple, mode: str, settings: dict, uploaded) -> 
     return None
 
 
-def batch_table(frame):
-    """The shown columns of a results frame: identity, status, predictions and the scrambler sample
-    predictions (no list columns)."""
+def batch_table(frame, regions: bool = False):
+    """The shown columns of a results frame: identity (with strand and region when BED regions were given),
+    status, predictions and the scrambler sample predictions (no list columns)."""
     samples = [c for c in frame.columns if c.endswith(("_ref_sample_prediction", "_alt_sample_prediction"))]
-    return frame[[c for c in BATCH_TABLE_COLUMNS if c in frame.columns] + samples]
+    shown = list(BATCH_TABLE_COLUMNS)
+    if regions:
+        shown[shown.index("variant_type") + 1:shown.index("variant_type") + 1] = ["strand", "region"]
+    return frame[[c for c in shown if c in frame.columns] + samples]
 
 
 def show_batch_results(results: dict) -> None:
@@ -425,8 +451,10 @@ def show_batch_results(results: dict) -> None:
     ok, refused = int(counts.get("ok", 0)), int(counts.get("error", 0))
     bits = ", ".join(f"{b:g}" for b in settings["bits"]) if "scrambler" in settings["methods"] else ""
     st.caption(f"**{manifest['rows']} rows: {ok} scored, {refused} refused** · {', '.join(settings['methods'])}"
-               + (f" ({settings['mode']}, {bits} bits)" if bits else "") + f" · anchor {settings['anchor']}")
-    st.dataframe(batch_table(frame), hide_index=True, width="stretch", key="variant_batch_table")
+               + (f" ({settings['mode']}, {bits} bits)" if bits else "")
+               + (f" · regions {settings['regions']}" if settings.get("regions") else f" · anchor {settings['anchor']}"))
+    st.dataframe(batch_table(frame, bool(settings.get("regions"))), hide_index=True, width="stretch",
+                 key="variant_batch_table")
     errors = frame[frame["status"] != "ok"]
     if len(errors):
         lines = [f"{row.id}: {row.message}" for row in errors.head(10).itertuples()]
@@ -488,7 +516,19 @@ def _batch_reference_input(choices: list):
     return choice, uploaded
 
 
-def _batch_problem(vcf_text: str, uploaded, methods: list, bits: list, has_example: bool):
+def _batch_regions_input():
+    """The optional BED6 upload of strand-aware regions; returns the uploaded file or None."""
+    bed = st.file_uploader("Regions (BED6, optional)", type=["bed", "txt"], key="variant_batch_bed",
+                           help="chrom, start (0-based), end, name, score, strand; every region exactly the "
+                                "predictor's length. A variant is scored on the window of each region holding it, "
+                                "read 5'→3' on the region's strand; the anchor is then not used.")
+    if bed is not None and bed.size > BATCH_MAX_BED_MB * 1024 * 1024:
+        st.error(f"Regions: {bed.name} is {bed.size / (1024 * 1024):.1f} MB; the app takes BED files up to "
+                 f"{BATCH_MAX_BED_MB} MB.")
+    return bed
+
+
+def _batch_problem(vcf_text: str, uploaded, methods: list, bits: list, has_example: bool, bed=None):
     """Why the batch cannot run: a message, True (the reason is shown under the uploader already) or None."""
     lines = count_vcf_data_lines(vcf_text)
     if lines > BATCH_MAX_LINES:
@@ -498,6 +538,8 @@ def _batch_problem(vcf_text: str, uploaded, methods: list, bits: list, has_examp
         return ("The VCF has no data lines: paste VCF records (CHROM POS ID REF ALT, tab- or space-separated)"
                 + (", or press Load example." if has_example else "."))
     if uploaded is not None and fasta_size_problem(uploaded.name, uploaded.size):
+        return True
+    if bed is not None and bed.size > BATCH_MAX_BED_MB * 1024 * 1024:
         return True
     if not methods:
         return "Choose at least one method."
@@ -534,6 +576,7 @@ def batch_section(name: str, predictor, mode: str) -> None:
                             help="CHROM POS ID REF ALT [...], tab- or space-separated; lines starting with # are "
                                  "skipped. Several ALT alleles (A,T) give one row each.")
     choice, uploaded = _batch_reference_input(choices)
+    bed = _batch_regions_input()
     c1, c2, c3 = st.columns([1, 2, 2])
     anchor = c1.number_input("Anchor", min_value=1, max_value=int(length), step=1, key=anchor_key,
                              help=f"Window position (1-based, 1-{length}) of the variant: the window of {length} "
@@ -547,14 +590,15 @@ def batch_section(name: str, predictor, mode: str) -> None:
     run = st.button("Run batch", key="variant_batch_run", type="primary")
 
     if run:
-        problem = _batch_problem(vcf_text, uploaded, methods, bits, has_example)
+        problem = _batch_problem(vcf_text, uploaded, methods, bits, has_example, bed)
         if problem:
             if problem is not True:
                 st.error(problem)
         else:
             settings = {"vcf": vcf_text, "reference": choice, "methods": list(methods),
-                        "bits": sorted(float(b) for b in bits), "anchor": int(anchor)}
-            results = _run_batch(name, model, mode, settings, uploaded)
+                        "bits": sorted(float(b) for b in bits), "anchor": int(anchor),
+                        "regions": bed.name if bed is not None else None}
+            results = _run_batch(name, model, mode, settings, uploaded, bed)
             if results is not None:
                 st.session_state.setdefault(BATCH_RESULTS_KEY, {})[name] = results
     results = st.session_state.get(BATCH_RESULTS_KEY, {}).get(name)
