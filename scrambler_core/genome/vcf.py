@@ -57,10 +57,11 @@ def is_bcf(src: Source) -> bool:
     if src.path is None or not src.is_gzip():
         return False
     import gzip
+    import zlib
     try:
         with gzip.open(src.path, "rb") as handle:
             return handle.read(3) == _BCF_MAGIC
-    except (OSError, EOFError):
+    except (OSError, EOFError, zlib.error):   # damaged: the text reader says so, naming the file
         return False
 
 
