@@ -29,7 +29,7 @@ class _Progress:
         self.bar = None
         self.done, self.total = done, total
         if progress is True:
-            from tqdm import tqdm
+            from tqdm.auto import tqdm
             self.bar = tqdm(total=total, initial=done, unit="seq", desc="batch", file=sys.stderr,
                             dynamic_ncols=True, smoothing=0.1)
         self._report()

@@ -215,9 +215,6 @@ def _wrap_keras_model(model, *, name, what, alphabet=None, output_kind=None, out
     if len(model.inputs) != 1 or len(model.inputs[0].shape) != 3:
         raise ModelFileError(f"{what}: expected one input of shape (N, L, A); the model has inputs "
                              f"{[tuple(i.shape) for i in model.inputs]}")
-    if model.inputs[0].shape[1] is None:
-        raise ModelFileError(f"{what}: the input length is not fixed (shape {tuple(model.inputs[0].shape)}); "
-                             "build the model with keras.Input((L, A))")
     channels = model.inputs[0].shape[-1]
     alphabet = alphabet or _alphabet_for_channels(channels)
     if alphabet is None:
