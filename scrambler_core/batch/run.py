@@ -49,7 +49,19 @@ class _Progress:
             self.bar.close()
 
 
-def _read_input(input_path, predictor, model_path, fasta, column, anchor, regions):
+def _input_source(input_path) -> tuple:
+    """(what read_records reads, its file name, the manifest's ``input``) of a path or a pandas DataFrame.
+
+    A DataFrame is read as the CSV it would be written as (a ``sequence`` column or ``column=``, an
+    optional ``id``), so a notebook's table gives the same rows, checks and messages as the file.
+    """
+    if hasattr(input_path, "to_csv") and hasattr(input_path, "columns"):
+        name = "dataframe.csv"
+        return input_path.to_csv(index=False).encode(), name, f"pandas DataFrame ({len(input_path)} rows)"
+    return input_path, Path(input_path).name, str(Path(input_path).resolve())
+
+
+def _read_input(source, name, predictor, model_path, fasta, column, anchor, regions):
     """Load the predictor (to check it and learn L and the alphabet) and read the input rows.
 
     A VCF's rows are a stream (read again for each pass), other inputs a list.
@@ -57,8 +69,8 @@ def _read_input(input_path, predictor, model_path, fasta, column, anchor, region
     from ..predictors.registry import load_predictor
     predictor_model = load_predictor(predictor, path=model_path)
     check_single_sequence(predictor_model)
-    return read_records(input_path, predictor_model, fasta=fasta, column=column, anchor=anchor, on_error="row",
-                        regions=regions, stream=True)
+    return read_records(source, predictor_model, fasta=fasta, column=column, anchor=anchor, on_error="row",
+                        regions=regions, stream=True, name=None if isinstance(source, (str, Path)) else name)
 
 
 def _provenance(models, job_record, command) -> tuple[dict, dict]:
@@ -120,7 +132,8 @@ def run_batch(input_path, output, predictor, *, fasta=None, methods=("scrambler"
 
     Parameters
     ----------
-    input_path : str or Path — ``.fa/.fasta/.fna[.gz]``, ``.csv``, ``.tsv``, ``.vcf[.gz]`` or ``.bcf``
+    input_path : str, Path or pandas.DataFrame — ``.fa/.fasta/.fna[.gz]``, ``.csv``, ``.tsv``, ``.vcf[.gz]``,
+        ``.bcf``, or a DataFrame with a ``sequence`` column (or ``column``) and optionally ``id``
     output : str or Path — a folder (e.g. ``results.parquet``) of ``part-NNNNN.parquet`` shards
     predictor : str — built-in or published name, or a ``.keras`` path
     fasta : str or Path — reference genome, VCF input only
@@ -160,7 +173,8 @@ def run_batch(input_path, output, predictor, *, fasta=None, methods=("scrambler"
     started = time.perf_counter()
     if engine not in ENGINES:
         raise BatchError(f"engine must be 'local' or 'ray', got {engine!r}")
-    kind, records = _read_input(input_path, predictor, model_path, fasta, column, anchor, regions)
+    source, name, described = _input_source(input_path)
+    kind, records = _read_input(source, name, predictor, model_path, fasta, column, anchor, regions)
     job = BatchJob(predictor=str(predictor), kind=kind, methods=methods, target_bits=target_bits,
                    n_samples=int(n_samples), seed=int(seed), shard_size=int(shard_size),
                    batch_size=int(batch_size or default_batch_size()), mode=mode, objective=objective,
@@ -169,8 +183,8 @@ def run_batch(input_path, output, predictor, *, fasta=None, methods=("scrambler"
                    method_options=method_options or {})
     models = load_models(job)  # the Ray engine loads them in its actors: this fails early, before Ray starts
     output = Path(output)
-    summary = summarise_records(records, kind, strict=Path(input_path).name if strict else None)
-    job_record = dict(job.settings(), input=str(Path(input_path).resolve()),
+    summary = summarise_records(records, kind, strict=name if strict else None)
+    job_record = dict(job.settings(), input=described,
                       regions=str(Path(regions).resolve()) if regions else None, rows=summary["rows"],
                       records_sha256=summary["sha256"])
     record, metadata = _provenance(models, job_record, command)

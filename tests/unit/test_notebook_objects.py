@@ -150,3 +150,22 @@ def test_list_predictors_includes_the_published_models_found(monkeypatch, tmp_pa
     names = sc.list_predictors()
     assert names[-1] == "optimus5" and "utr5" in names
     assert "optimus5" not in sc.list_predictors(published=False)
+
+
+def test_run_batch_takes_a_dataframe_as_it_takes_the_csv(tmp_path):
+    seqs = [e.sequence for e in sc.examples.examples("utr5")]
+    frame = pd.DataFrame({"id": [f"u{k}" for k in range(len(seqs))], "sequence": seqs})
+    frame.to_csv(tmp_path / "u.csv", index=False)
+    from scrambler_core.batch import read_results, run_batch
+    from_frame = run_batch(frame, tmp_path / "frame.parquet", "utr5", methods=("ism",), progress=False)
+    run_batch(tmp_path / "u.csv", tmp_path / "file.parquet", "utr5", methods=("ism",), progress=False)
+    assert from_frame["job"]["input"] == f"pandas DataFrame ({len(seqs)} rows)"
+    a, b = read_results(tmp_path / "frame.parquet"), read_results(tmp_path / "file.parquet")
+    assert list(a["id"]) == list(frame["id"])
+    np.testing.assert_allclose(np.stack(a["ism_importance"]), np.stack(b["ism_importance"]), atol=1e-6)
+    bad = frame.assign(sequence=[seqs[0], seqs[1][:-1], seqs[2]])
+    run_batch(bad, tmp_path / "bad.parquet", "utr5", methods=("ism",), progress=False)
+    rows = read_results(tmp_path / "bad.parquet")
+    assert list(rows["status"]) == ["ok", "error", "ok"] and "length 49" in rows["message"][1]
+    with pytest.raises(sc.SequenceError, match="dataframe.csv: row 3"):
+        run_batch(bad, tmp_path / "strict.parquet", "utr5", methods=("ism",), progress=False, strict=True)
