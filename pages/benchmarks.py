@@ -118,9 +118,10 @@ def _deeplift_reason(model_fingerprint: str, _predictor) -> str | None:
     return benchmarks.method_unavailable_reason(_predictor, "deeplift")
 
 
-def _run(predictor, settings: dict, test_sequences, scramblers: dict):
-    """Run (or fetch from the disk cache) the benchmarks with a progress bar; returns (results, from_cache)."""
-    bar = st.progress(0.0, text="Starting the benchmarks…")
+def _run(predictor, settings: dict, test_sequences, scramblers: dict, bar):
+    """Run (or fetch from the disk cache) the benchmarks, reporting on ``bar`` (shown since Run was pressed);
+    returns (results, from_cache)."""
+    bar.progress(0.0, text="Generating the test sets…")
     computed = []
 
     def progress(fraction, text):
@@ -588,7 +589,10 @@ def _size_inputs(methods: list, run_kl: bool, run_recall: bool) -> dict:
 def _run_pressed(name: str, predictor, settings: dict, test_sequences) -> dict | None:
     """Run the benchmarks without the methods that cannot run (warned); the stored entry, or None."""
     methods = settings["methods"]
+    started = time.perf_counter()
+    bar = st.progress(0.0, text="Loading the scramblers…")        # from the first second of a run
     scramblers, missing = scramblers_for(name, settings)
+    bar.progress(0.0, text="Checking which methods apply to this predictor…")
     run_settings = settings
     if missing:
         dropped = [m for m in methods if m in SCRAMBLER_ROW_METHODS]
@@ -600,9 +604,9 @@ def _run_pressed(name: str, predictor, settings: dict, test_sequences) -> dict |
         st.warning(f"{' and '.join(unsupported)} left out: {'; '.join(sorted(set(unsupported.values())))}.")
         run_settings = dict(run_settings, methods=[m for m in run_settings["methods"] if m not in unsupported])
     if not run_settings["methods"]:
+        bar.empty()
         return None
-    started = time.perf_counter()
-    results, from_cache = _run(predictor, run_settings, test_sequences, scramblers)
+    results, from_cache = _run(predictor, run_settings, test_sequences, scramblers, bar)
     return {"results": results, "settings": settings, "from_cache": from_cache,
             "seconds": time.perf_counter() - started}
 

@@ -31,7 +31,8 @@ from pages._ui.figures import csv_download, figure_downloads, logo_figure_matplo
 from pages._ui.help_text import COMPARE_NORMALISE_HELP, COMPARE_SIGN, COMPARE_VIEW_HELP, MODE_HELP
 from pages._ui.inputs import (adopt_shared_sequence, example_and_sequence_input, examples_for, mode_and_bits,
     parse_one_sequence, share_sequence)
-from pages._ui.links import apply_linked_sequence, apply_query_once, deferred_from_query, write_query
+from pages._ui.links import (apply_linked_sequence, apply_query_once, bits_from_query, choice_from_query,
+    deferred_from_query, flag_from_query, mode_from_query, parse_zoom, pop_link, write_query)
 from pages._ui.models import (current_predictor_name, describe_predictor, get_predictor, get_scrambler,
     is_pair_predictor)
 from pages._ui.pairs import apply_pair_link, pair_example_index, pair_input, pair_keys, read_chain
@@ -320,14 +321,56 @@ def methods_choice() -> tuple[list, int | None]:
     return methods, steps
 
 
-def _write_link(name, methods, sequence, examples) -> int | None:
-    """Write the view into the link; returns the 0-based index of the example shown, or None."""
+def _steps_from_query(value):
+    """Query handler for ``steps``: a whole number of optimisation steps in the input's range."""
+    if not str(value).isdigit() or not STEPS_MIN <= int(value) <= STEPS_MAX:
+        return f"The link's steps {value!r} is not a whole number from {STEPS_MIN} to {STEPS_MAX}."
+    st.session_state["compare.steps"] = int(value)
+    return None
+
+
+def _query_handlers() -> dict:
+    """Every control a Compare link holds: methods, sequence, scrambler row, drawing, zoom, steps."""
+    return {"methods": _methods_from_query, "example": deferred_from_query("compare", "example"),
+            "seq": deferred_from_query("compare", "seq"), "mode": mode_from_query("compare.mode"),
+            "bits": bits_from_query("compare.bits"),
+            "view": choice_from_query(VIEW_KEY, comparison.VIEWS, "letters drawn"),
+            "normalise": flag_from_query("compare.normalise"), "truth": flag_from_query("compare.truth"),
+            "steps": _steps_from_query, "zoom": deferred_from_query("compare", "zoom")}
+
+
+def _apply_linked_zoom(keys) -> str | None:
+    """The link's zoom (``FIRST-LAST``) into the zoom slider, once the sequence is known."""
+    zoom = pop_link("compare", "zoom")
+    if zoom is None:
+        return None
+    length = len(st.session_state.get(keys["sequence"]) or "") or 10 ** 6
+    parsed = parse_zoom(zoom, length)
+    if parsed is None:
+        return f"The link's zoom {zoom!r} is not a position range FIRST-LAST."
+    st.session_state[keys["zoom"]] = parsed
+    return None
+
+
+def _write_link(name, methods, sequence, examples, keys) -> int | None:
+    """Write the view into the link (every control that changes what is drawn, defaults left out);
+    returns the 0-based index of the example shown, or None."""
+    state = st.session_state
     example_index = next((k for k, e in enumerate(examples) if e.sequence == sequence), None)
-    link = {"predictor": name, "methods": ",".join(methods)}
+    link = {"predictor": name, "methods": ",".join(methods), "mode": state.get("compare.mode"),
+            "bits": f"{float(state.get('compare.bits', 0.5)):g}"}
     if example_index is not None:
         link["example"] = example_index + 1
     elif len(sequence) <= MAX_LINK_SEQUENCE:
         link["seq"] = sequence
+    if state.get(VIEW_KEY, "observed") != "observed":
+        link["view"] = state[VIEW_KEY]
+    link.update({flag: "1" for flag in ("normalise", "truth") if state.get(f"compare.{flag}")})
+    if any(m in comparison.PER_EXAMPLE_METHODS for m in methods) and state.get("compare.steps") != STEPS_DEFAULT:
+        link["steps"] = int(state["compare.steps"])
+    zoom = state.get(keys["zoom"])
+    if zoom and tuple(zoom) != (1, len(sequence)) and max(zoom) <= len(sequence):
+        link["zoom"] = f"{zoom[0]}-{zoom[1]}"
     write_query(link)
     return example_index
 
@@ -405,9 +448,7 @@ def cost_and_downloads(name, predictor, record_id, sequence, results, computed, 
 
 
 def main() -> None:
-    notes = apply_query_once("compare", {"methods": _methods_from_query,
-                                         "example": deferred_from_query("compare", "example"),
-                                         "seq": deferred_from_query("compare", "seq")})
+    notes = apply_query_once("compare", _query_handlers())
     name = current_predictor_name()
     predictor = get_predictor(name)
     if is_pair_predictor(predictor):
@@ -417,7 +458,8 @@ def main() -> None:
     keys = _keys(name)
     adopt_shared_sequence("compare", name, keys["sequence"])     # typed on Explore: compared here
     note = apply_linked_sequence("compare", name, examples, keys)
-    for text in notes + ([note] if note else []):
+    zoom_note = _apply_linked_zoom(keys)
+    for text in notes + [n for n in (note, zoom_note) if n]:
         st.warning(text)
 
     st.title("Compare")
@@ -442,7 +484,7 @@ def main() -> None:
         record_id, sequence = parse_one_sequence(text, predictor, keys["record"])
     share_sequence("compare", name, text)
 
-    example_index = _write_link(name, methods, sequence, examples)
+    example_index = _write_link(name, methods, sequence, examples, keys)
 
     if not methods:
         st.info("Choose at least one method.")
@@ -455,6 +497,7 @@ def main() -> None:
         predictor, method, _options(method, mode, bits, steps, scrambler), sequence, computed))
 
     rows, titles = maps_section(name, keys, letters, sequence, results, examples, example_index)
+    _write_link(name, methods, sequence, examples, keys)     # again: the zoom and toggles drawn by the maps
 
     cost_and_downloads(name, predictor, record_id, sequence, results, computed, rows, titles)
 

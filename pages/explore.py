@@ -224,9 +224,10 @@ def output_note(predictor) -> None:
                    f"{mrl_map.get('fitted_on', 'the authors’ test UTRs')}).")
 
 
-def cleavage_figure(profile: np.ndarray, log_scale: bool = False):
+def cleavage_figure(profile: np.ndarray, log_scale: bool = False, zoom=None):
     """Line chart of a cleavage distribution over positions 1-205 (1-based, as the logos count) and the
-    distal slot (206) (plotly)."""
+    distal slot (206) (plotly); ``zoom`` (first, last), 1-based, shows the positions the logos show (the
+    distal slot too when the zoom reaches the window's end)."""
     positions = np.arange(len(profile)) + 1
     fig = go.Figure(go.Scatter(x=positions, y=profile, mode="lines", line=dict(color="#4c78a8", width=1.5),
                                hovertemplate="position %{x}<br>cleavage %{y:.4g}<extra></extra>"))
@@ -242,11 +243,15 @@ def cleavage_figure(profile: np.ndarray, log_scale: bool = False):
                       yaxis_title="probability")
     if log_scale:
         fig.update_yaxes(type="log", exponentformat="power")
+    if zoom is not None:
+        last = len(profile) if zoom[1] >= len(profile) - 1 else zoom[1]
+        fig.update_xaxes(range=[zoom[0] - 0.5, last + 0.5])
     return fig
 
 
-def show_cleavage(name: str, sequence: str) -> None:
-    """APARENT2's cleavage profile below the prediction (nothing for other predictors)."""
+def show_cleavage(name: str, sequence: str, zoom=None) -> None:
+    """APARENT2's cleavage profile below the prediction (nothing for other predictors), over the positions the
+    logos show (``zoom``: the Positions slider, so moving it moves both)."""
     profile = cleavage_profile(name, sequence)
     if profile is None:
         return
@@ -255,11 +260,13 @@ def show_cleavage(name: str, sequence: str) -> None:
     log_scale = c2.toggle("Log scale", key="explore.cleavage_log",
                           help="The distal slot often holds most of the mass; a log scale shows the shape inside "
                                "the window.")
-    show_plotly(cleavage_figure(profile, log_scale), key="explore_cleavage")
+    show_plotly(cleavage_figure(profile, log_scale, zoom), key="explore_cleavage")
     start, end = APARENT2_ISOFORM_WINDOW
     st.caption(f"Predicted probability of cleavage at each position of the window (1–{len(profile) - 1}, counted "
                f"as in the logos) and, at {len(profile)}, beyond it (distal: {profile[-1]:.3f}). The prediction is "
-               f"the mass on the shaded positions {start + 1}–{end}: {profile[start:end].sum():.3f}.")
+               f"the mass on the shaded positions {start + 1}–{end}: {profile[start:end].sum():.3f}."
+               + (f" Shown: positions {zoom[0]}–{zoom[1]}, as the logos (the Positions slider moves both)."
+                  if zoom is not None else ""))
 
 
 # ----------------------------------------------------------------------------- pair predictors
@@ -642,7 +649,7 @@ def main() -> None:
         zoom, highlight, titles = _live_section(keys, view, explanation, truth, excluded)
         if excluded:
             st.caption(alternative_caption(drop, explanation, plain, original))
-    show_cleavage(name, sequence)
+    show_cleavage(name, sequence, zoom)
     if fixed is not None:
         st.caption(f"Letters in black are fixed by the scrambler's template ({int(fixed.sum())} positions): they are "
                    "never scrambled and do not count towards the bits.")

@@ -4,16 +4,14 @@ The variant is given as text (``120G>A``, several separated by commas), as an
 edited copy of the reference, or as a VCF line with the reference window and
 the genomic coordinate of its first base. All computation is
 ``scrambler_core.variants.score_variant``; this page draws inputs and results. The batch section
-at the bottom scores a pasted VCF against a reference FASTA with ``scrambler_core.batch.run_batch``.
+at the bottom (:mod:`pages._ui.variant_batch`) scores a pasted VCF against a reference FASTA with
+``scrambler_core.batch.run_batch``; any scored row opens here.
 
-Link parameters: ``predictor``, ``mode``, ``bits``, ``example`` (1-based) or
-``seq`` (the reference), and ``variants`` (e.g. ``6A>G,12C>T``).
+Link parameters: ``predictor``, ``mode``, ``bits``, ``example`` (1-based) or ``seq`` (the reference),
+``variants`` (e.g. ``6A>G,12C>T``), ``ism`` (the ISM window) and ``zoom`` (``FIRST-LAST``).
 """
 from __future__ import annotations
 
-import logging
-import re
-from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -25,18 +23,15 @@ from pages._ui.shell import require_shell
 from pages._ui.errors import guard
 from pages._ui.figures import (csv_download, figure_downloads, logo_figure_matplotlib, show_plotly,
     variant_summary_table)
-from pages._ui.inputs import examples_for, mode_and_bits, parse_one_sequence
-from pages._ui.links import (apply_query_once, bits_from_query, deferred_from_query, linked_example,
-    mode_from_query, pop_link, write_query)
+from pages._ui.inputs import (adopt_shared_sequence, examples_for, mode_and_bits, parse_one_sequence,
+    share_sequence)
+from pages._ui.links import (apply_query_once, bits_from_query, deferred_from_query, linked_example, mode_from_query,
+    parse_zoom, pop_link, write_query)
 from pages._ui.models import (current_predictor_name, describe_predictor, get_predictor, get_scrambler,
-    is_pair_predictor, published_models, single_sequence_pages_only, user_models)
+    single_sequence_pages_only)
 from pages._ui.results import cached
-from pages._ui.sessions import session_directory
-from scrambler_core import predictors as external
-from scrambler_core.batch import BatchError, read_results, results_to_csv, results_to_parquet, run_batch
-from scrambler_core.examples import batch_example
+from pages._ui.variant_batch import batch_section
 from scrambler_core.logo_figures import logo_heights_importance, logos_figure, readable_window
-from scrambler_core.pasted_inputs import count_vcf_data_lines, normalised_fasta
 from scrambler_core.variants import (Variant, apply_variants, diff_sequences, format_variants,
                                      parse_variants, parse_vcf_line, score_variant)
 
@@ -133,7 +128,34 @@ def _apply_link(name, examples, keys, alphabet) -> str | None:
     if variants is not None:
         st.session_state["variant.input"] = INPUT_KINDS[0]
         st.session_state[keys["variants"]] = variants
+    zoom = pop_link("variant", "zoom")
+    if zoom is not None:
+        parsed = parse_zoom(zoom, len(st.session_state.get(keys["reference"]) or "") or 10 ** 6)
+        if parsed is None:
+            return (note + " " if note else "") + f"The link's zoom {zoom!r} is not a position range FIRST-LAST."
+        st.session_state[keys["zoom"]] = parsed
     return note
+
+
+def _ism_from_query(value):
+    """Query handler for ``ism``: the ISM window (positions each side of the variant)."""
+    if not str(value).isdigit() or int(value) > ISM_WINDOW_MAX:
+        return f"The link's ISM window {value!r} is not a whole number from 0 to {ISM_WINDOW_MAX}."
+    st.session_state["variant.ism_window"] = int(value)
+    return None
+
+
+def _adopt_shared_reference(name, keys, alphabet, length) -> None:
+    """A sequence typed on Explore or Compare becomes the reference here, with an example variant."""
+    text = adopt_shared_sequence("variant", name, keys["reference"])
+    if text is None:
+        return
+    try:
+        sequence = sc.parse_text(text, alphabet, length=length)[0][1]
+    except sc.SequenceError:      # the reference box shows the text and the page reports what is wrong
+        return
+    _fill_inputs(keys, sequence, example_variant(sequence, None, alphabet.letters), alphabet)
+    st.session_state["variant.input"] = INPUT_KINDS[0]
 
 
 # ----------------------------------------------------------------------------- reading the variant
@@ -314,299 +336,26 @@ def show_ism(result, predictor, name: str) -> None:
                  key="variant_ism_csv")
 
 
-# ----------------------------------------------------------------------------- batch: many variants
-
-LOG = logging.getLogger("scrambler_explorer")
-BATCH_MAX_LINES = 500
-BATCH_MAX_FASTA_MB = 20
-BATCH_MAX_BED_MB = 5
-BATCH_EXAMPLE_PREDICTORS = ("utr5", "polya")
-BATCH_METHODS = ("scrambler", "ism", "saliency", "gradient_x_input", "integrated_gradients")
-BATCH_BITS = (0.1, 0.25, 0.5, 1.0, 2.0)
-BATCH_REFERENCES = ("Example contig (chrDemo)", "Upload FASTA", "Paste FASTA")
-BATCH_KEYS = {"vcf": "variant.batch.vcf", "reference": "variant.batch.reference",
-              "fasta": "variant.batch.fasta", "methods": "variant.batch.methods", "bits": "variant.batch.bits"}
-BATCH_RESULTS_KEY = "_variant_batch_results"     # {predictor name: last run's results}
-BATCH_TABLE_COLUMNS = ("id", "chrom", "pos", "ref", "alt", "variant_type", "status", "message", "ref_prediction",
-                       "alt_prediction", "delta_prediction")
-BATCH_CAPTION = (
-    f"Paste a VCF of up to {BATCH_MAX_LINES} data lines and give a reference FASTA. Each variant gets a window of "
-    "the predictor's length cut from the reference, with the variant's first REF letter at the anchor position; "
-    "every ALT allele is scored (reference and alternative window), and rows that cannot be scored (REF mismatch, "
-    "symbolic allele, window past the contig end, ...) are listed with the reason. With a BED6 file of regions "
-    "(each exactly the predictor's length), a variant is scored on the window of each region holding it, read "
-    "5'→3' on the region's strand (the reverse complement on '-'). The command line's batch scoring does the same "
-    "for millions of rows (resumable, sharded Parquet output; docs/cli.md).")
-
-
-def fasta_size_problem(name: str, size: int) -> str | None:
-    """The reason an uploaded reference FASTA of ``size`` bytes is refused, or None."""
-    if size > BATCH_MAX_FASTA_MB * 1024 * 1024:
-        return (f"Reference FASTA: {name} is {size / (1024 * 1024):.1f} MB; the app takes files up to "
-                f"{BATCH_MAX_FASTA_MB} MB. For a whole genome use the command line's batch scoring (docs/cli.md).")
-    return None
-
-
-def batch_directory() -> Path:
-    """This session's batch folder (inside the session's private temporary directory, made once per session)."""
-    path = Path(session_directory()) / "batch"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def batch_model(name: str):
-    """``(predictor argument, model_path)`` for ``run_batch``, or None for a model ``run_batch`` cannot load."""
-    if name in user_models():
-        return None
-    if name in external.EXTERNAL_PREDICTORS:
-        path = published_models().get(name)
-        return None if path is None else (name, path)
-    return name, None
-
-
-def _batch_reference_text(choice: str, name: str, uploaded) -> str:
-    """The reference FASTA text of the chosen source; raises SequenceError when there is none."""
-    if choice == BATCH_REFERENCES[0]:
-        return batch_example(name).fasta
-    if choice == BATCH_REFERENCES[1]:
-        if uploaded is None:
-            raise sc.SequenceError("Reference FASTA: upload a FASTA file (.fa, .fasta, .fna or .txt) first")
-        problem = fasta_size_problem(uploaded.name, uploaded.size)
-        if problem:
-            raise sc.SequenceError(problem)
-        return normalised_fasta(uploaded.getvalue(), f"Reference FASTA {uploaded.name}")
-    text = st.session_state.get(BATCH_KEYS["fasta"], "") or ""
-    if not text.strip():
-        raise sc.SequenceError("Reference FASTA: paste the reference FASTA (a '>' header line, then its letters)")
-    return normalised_fasta(text.encode("utf-8"), "The pasted reference FASTA")
-
-
-def _batch_regions_file(folder: Path, bed) -> Path | None:
-    """Write an uploaded BED into ``folder/regions/`` under its (cleaned) name; None without an upload."""
-    if bed is None:
-        return None
-    if bed.size > BATCH_MAX_BED_MB * 1024 * 1024:
-        raise sc.SequenceError(f"Regions: {bed.name} is {bed.size / (1024 * 1024):.1f} MB; the app takes BED files "
-                               f"up to {BATCH_MAX_BED_MB} MB (use the command line's batch --regions for more)")
-    target = folder / "regions"
-    target.mkdir(exist_ok=True)
-    for old in target.iterdir():
-        old.unlink()
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(bed.name).name).lstrip(".") or "regions.bed"
-    path = target / name
-    path.write_bytes(bed.getvalue())
-    return path
-
-
-def _run_batch(name: str, model: tuple, mode: str, settings: dict, uploaded, bed=None) -> dict | None:
-    """Write the inputs into the session's batch folder, run ``scrambler_core.batch.run_batch`` and read back
-    its results; errors are shown with ``st.error`` (None is returned then)."""
-    folder = batch_directory()
-    vcf_path, fasta_path, out_dir = folder / "batch.vcf", folder / "reference.fa", folder / "results.parquet"
-    bar = None
-    try:
-        reference = _batch_reference_text(settings["reference"], name, uploaded)
-        regions = _batch_regions_file(folder, bed)
-        vcf_path.write_text(settings["vcf"], encoding="utf-8")
-        fasta_path.write_text(reference, encoding="utf-8")
-        bar = st.progress(0.0, text="Loading the models…")
-
-        def progress(done: int, total: int) -> None:
-            bar.progress(min(1.0, done / total) if total else 1.0, text=f"Scored {done} of {total} rows")
-
-        predictor_arg, model_path = model
-        manifest = run_batch(vcf_path, out_dir, predictor_arg, fasta=fasta_path, methods=settings["methods"],
-                             target_bits=settings["bits"], mode=mode,
-                             anchor=None if regions else settings["anchor"], regions=regions,
-                             model_path=model_path, overwrite=True, progress=progress, shard_size=256)
-        frame = read_results(out_dir)
-        return {"frame": frame, "manifest": manifest, "parquet": results_to_parquet(out_dir),
-                "csv": results_to_csv(frame).encode("utf-8"), "settings": dict(settings, mode=mode)}
-    except (sc.SequenceError, BatchError, sc.ModelFileError, ValueError) as err:
-        # the messages name the session's temporary files by their full path: show the file name only
-        st.error(f"Batch: {str(err).replace(str(folder) + '/', '').replace('regions/', '')}")
-    except Exception as err:  # never a traceback; log it for the operator
-        LOG.exception("unexpected error (batch)")
-        st.error(f"Batch: something went wrong: {type(err).__name__}: "
-                 f"{str(err).splitlines()[0] if str(err) else 'no detail'}. Your inputs are kept.")
-    finally:
-        if bar is not None:
-            bar.empty()
-    return None
-
-
-def batch_table(frame, regions: bool = False):
-    """The shown columns of a results frame: identity (with strand and region when BED regions were given),
-    status, predictions and the scrambler sample predictions (no list columns)."""
-    samples = [c for c in frame.columns if c.endswith(("_ref_sample_prediction", "_alt_sample_prediction"))]
-    shown = list(BATCH_TABLE_COLUMNS)
-    if regions:
-        shown[shown.index("variant_type") + 1:shown.index("variant_type") + 1] = ["strand", "region"]
-    return frame[[c for c in shown if c in frame.columns] + samples]
-
-
-def show_batch_results(results: dict) -> None:
-    manifest, frame, settings = results["manifest"], results["frame"], results["settings"]
-    counts = manifest.get("status_counts", {})
-    ok, refused = int(counts.get("ok", 0)), int(counts.get("error", 0))
-    bits = ", ".join(f"{b:g}" for b in settings["bits"]) if "scrambler" in settings["methods"] else ""
-    st.caption(f"**{manifest['rows']} rows: {ok} scored, {refused} refused** · {', '.join(settings['methods'])}"
-               + (f" ({settings['mode']}, {bits} bits)" if bits else "")
-               + (f" · regions {settings['regions']}" if settings.get("regions") else f" · anchor {settings['anchor']}"))
-    st.dataframe(batch_table(frame, bool(settings.get("regions"))), hide_index=True, width="stretch",
-                 key="variant_batch_table")
-    errors = frame[frame["status"] != "ok"]
-    if len(errors):
-        lines = [f"{row.id}: {row.message}" for row in errors.head(10).itertuples()]
-        more = f"\n\n…and {len(errors) - 10} more (see the status and message columns)" if len(errors) > 10 else ""
-        st.warning(f"{len(errors)} row{'s' if len(errors) != 1 else ''} could not be scored:\n\n"
-                   + "\n".join(f"* {line}" for line in lines) + more)
-    c1, c2 = st.columns(2)
-    c1.download_button("Download Parquet", results["parquet"], file_name="batch_results.parquet",
-                       mime="application/octet-stream", key="variant_batch_parquet", on_click="ignore",
-                       help="All columns, importance as lists of length L (pandas.read_parquet, pyarrow).")
-    c2.download_button("Download CSV", results["csv"], file_name="batch_results.csv", mime="text/csv",
-                       key="variant_batch_csv", on_click="ignore",
-                       help="All columns; each importance list is spread over columns NAME_1 .. NAME_L.")
-
-
-def _batch_defaults(choices: list, anchor_key: str, length: int) -> None:
-    """Start values of the batch widgets (a valid reference choice and anchor)."""
-    st.session_state.setdefault(BATCH_KEYS["vcf"], "")
-    st.session_state.setdefault(BATCH_KEYS["fasta"], "")
-    st.session_state.setdefault(BATCH_KEYS["methods"], ["scrambler"])
-    st.session_state.setdefault(BATCH_KEYS["bits"], [0.25, 0.5])
-    if st.session_state.get(BATCH_KEYS["reference"]) not in choices:
-        st.session_state[BATCH_KEYS["reference"]] = choices[0]
-    anchor_now = st.session_state.get(anchor_key)
-    if not isinstance(anchor_now, (int, float)) or not 1 <= anchor_now <= length:
-        st.session_state[anchor_key] = length // 2 + 1
-
-
-def _batch_example_button(name: str, anchor_key: str) -> None:
-    """The button that loads the predictor's demo VCF and contig."""
-    def _load_example():
-        example = batch_example(name)
-        st.session_state[BATCH_KEYS["vcf"]] = example.vcf
-        st.session_state[BATCH_KEYS["reference"]] = BATCH_REFERENCES[0]
-        st.session_state[anchor_key] = int(example.anchor)
-
-    st.button("Load example", key="variant_batch_example", on_click=_load_example,
-              help=f"A demo contig made of the {name} examples and a VCF of variants in them, including three "
-                   "rows that cannot be scored on purpose.")
-
-
-def _batch_reference_input(choices: list):
-    """The reference genome choice with its uploader or text box; returns (choice, uploaded file or None)."""
-    choice = st.radio("Reference genome", choices, key=BATCH_KEYS["reference"], horizontal=True,
-                      help="The FASTA the windows are cut from; CHROM must name one of its records "
-                           "(with or without 'chr').")
-    uploaded = None
-    if choice == BATCH_REFERENCES[1]:
-        uploaded = st.file_uploader("Reference FASTA", type=["fa", "fasta", "fna", "txt"], key="variant_batch_fasta",
-                                    help=f"Up to {BATCH_MAX_FASTA_MB} MB, uncompressed.")
-        if uploaded is not None:
-            problem = fasta_size_problem(uploaded.name, uploaded.size)
-            if problem:
-                st.error(problem)
-    elif choice == BATCH_REFERENCES[2]:
-        st.text_area("Reference FASTA", key=BATCH_KEYS["fasta"], height=110,
-                     help="One or more records, each a '>' header line (its first word is the chromosome name) "
-                          "and its letters.")
-    return choice, uploaded
-
-
-def _batch_regions_input():
-    """The optional BED6 upload of strand-aware regions; returns the uploaded file or None."""
-    bed = st.file_uploader("Regions (BED6, optional)", type=["bed", "txt"], key="variant_batch_bed",
-                           help="chrom, start (0-based), end, name, score, strand; every region exactly the "
-                                "predictor's length. A variant is scored on the window of each region holding it, "
-                                "read 5'→3' on the region's strand; the anchor is then not used.")
-    if bed is not None and bed.size > BATCH_MAX_BED_MB * 1024 * 1024:
-        st.error(f"Regions: {bed.name} is {bed.size / (1024 * 1024):.1f} MB; the app takes BED files up to "
-                 f"{BATCH_MAX_BED_MB} MB.")
-    return bed
-
-
-def _batch_problem(vcf_text: str, uploaded, methods: list, bits: list, has_example: bool, bed=None):
-    """Why the batch cannot run: a message, True (the reason is shown under the uploader already) or None."""
-    lines = count_vcf_data_lines(vcf_text)
-    if lines > BATCH_MAX_LINES:
-        return (f"The VCF has {lines} data lines; the app scores up to {BATCH_MAX_LINES}; use the command line's "
-                "batch scoring for more (docs/cli.md).")
-    if lines == 0:
-        return ("The VCF has no data lines: paste VCF records (CHROM POS ID REF ALT, tab- or space-separated)"
-                + (", or press Load example." if has_example else "."))
-    if uploaded is not None and fasta_size_problem(uploaded.name, uploaded.size):
-        return True
-    if bed is not None and bed.size > BATCH_MAX_BED_MB * 1024 * 1024:
-        return True
-    if not methods:
-        return "Choose at least one method."
-    if "scrambler" in methods and not bits:
-        return "Choose at least one target bits value for the scrambler."
-    return None
-
-
-def batch_section(name: str, predictor, mode: str) -> None:
-    """Score a pasted VCF against a reference FASTA with ``scrambler_core.batch.run_batch``."""
-    st.subheader("Batch: score many variants")
-    st.caption(BATCH_CAPTION)
-    length = getattr(predictor, "sequence_length", None)
-    if is_pair_predictor(predictor) or length is None or predictor.alphabet.name == "protein":
-        st.info(f"Batch scoring needs a single-sequence DNA predictor with a fixed length; {predictor.name} is not "
-                "one. Choose another predictor in the sidebar.")
-        return
-    model = batch_model(name)
-    if model is None:
-        st.info(f"Batch scoring in the app takes the built-in and published predictors. For {name}, use the "
-                "command line's batch scoring with your model and the scrambler downloaded from the Your model "
-                "page (docs/cli.md).")
-        return
-
-    has_example = name in BATCH_EXAMPLE_PREDICTORS
-    choices = list(BATCH_REFERENCES if has_example else BATCH_REFERENCES[1:])
-    anchor_key = f"variant.batch.anchor.{name}"
-    _batch_defaults(choices, anchor_key, length)
-    if has_example:
-        _batch_example_button(name, anchor_key)
-    vcf_text = st.text_area(f"VCF (up to {BATCH_MAX_LINES} data lines)", key=BATCH_KEYS["vcf"], height=160,
-                            placeholder="#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
-                                        "chr1\t1000006\trs1\tA\tG\t.\t.\t.",
-                            help="CHROM POS ID REF ALT [...], tab- or space-separated; lines starting with # are "
-                                 "skipped. Several ALT alleles (A,T) give one row each.")
-    choice, uploaded = _batch_reference_input(choices)
-    bed = _batch_regions_input()
-    c1, c2, c3 = st.columns([1, 2, 2])
-    anchor = c1.number_input("Anchor", min_value=1, max_value=int(length), step=1, key=anchor_key,
-                             help=f"Window position (1-based, 1-{length}) of the variant: the window of {length} "
-                                  f"letters starts anchor − 1 letters before POS. Default: the middle "
-                                  f"({length // 2 + 1}).")
-    methods = c2.multiselect("Methods", BATCH_METHODS, key=BATCH_KEYS["methods"],
-                             help="The scrambler (the sidebar's mode, one result per target bits) and/or gradient "
-                                  "and mutagenesis attributions.")
-    bits = c3.multiselect("Target bits (scrambler)", BATCH_BITS, key=BATCH_KEYS["bits"],
-                          format_func=lambda b: f"{b:g}", help="One scrambler result per value.")
-    run = st.button("Run batch", key="variant_batch_run", type="primary")
-
-    if run:
-        problem = _batch_problem(vcf_text, uploaded, methods, bits, has_example, bed)
-        if problem:
-            if problem is not True:
-                st.error(problem)
-        else:
-            settings = {"vcf": vcf_text, "reference": choice, "methods": list(methods),
-                        "bits": sorted(float(b) for b in bits), "anchor": int(anchor),
-                        "regions": bed.name if bed is not None else None}
-            results = _run_batch(name, model, mode, settings, uploaded, bed)
-            if results is not None:
-                st.session_state.setdefault(BATCH_RESULTS_KEY, {})[name] = results
-    results = st.session_state.get(BATCH_RESULTS_KEY, {}).get(name)
-    if results is not None:
-        show_batch_results(results)
-
-
 # ----------------------------------------------------------------------------- page
+
+OPENED_ROW_KEY = "_variant_opened_row"
+
+
+def opener(keys: dict, alphabet: str):
+    """``on_open(ref, alt, label)`` for the batch section: a batch row's windows become this view's inputs
+    (its few changes as variants, or the whole edited window for an indel)."""
+    def on_open(ref: str, alt: str, label: str) -> None:
+        variants = diff_sequences(ref, alt, alphabet)
+        st.session_state[keys["reference"]] = ref
+        if len(variants) <= 4:
+            st.session_state["variant.input"] = INPUT_KINDS[0]
+            st.session_state[keys["variants"]] = format_variants(variants)
+        else:
+            st.session_state["variant.input"] = INPUT_KINDS[1]
+            st.session_state[keys["alternative"]] = alt
+        st.session_state[OPENED_ROW_KEY] = label
+    return on_open
+
 
 def reference_input(predictor, examples: list, keys: dict) -> tuple[str, str]:
     """The example choice and the reference box; returns the parsed ``(record_id, reference)``."""
@@ -630,8 +379,8 @@ def reference_input(predictor, examples: list, keys: dict) -> tuple[str, str]:
         return parse_one_sequence(text, predictor, keys["record"])
 
 
-def _write_link(name, mode, bits, reference, examples, variants) -> None:
-    """Write the view into the link (example number or sequence, and the variants)."""
+def _write_link(name, mode, bits, reference, examples, variants, keys) -> None:
+    """Write the view into the link (example number or sequence, the variants, the ISM window and the zoom)."""
     example_index = next((k for k, e in enumerate(examples) if e.sequence == reference), None)
     link = {"predictor": name, "mode": mode, "bits": f"{bits:g}"}
     if example_index is not None:
@@ -639,6 +388,12 @@ def _write_link(name, mode, bits, reference, examples, variants) -> None:
     elif len(reference) <= MAX_LINK_SEQUENCE:
         link["seq"] = reference
     link["variants"] = format_variants(variants)
+    ism_window = int(st.session_state.get("variant.ism_window", ISM_WINDOW_DEFAULT))
+    if ism_window != ISM_WINDOW_DEFAULT:
+        link["ism"] = ism_window
+    zoom = st.session_state.get(keys["zoom"])
+    if zoom and tuple(zoom) != (1, len(reference)) and max(zoom) <= len(reference):
+        link["zoom"] = f"{zoom[0]}-{zoom[1]}"
     write_query(link)
 
 
@@ -647,7 +402,8 @@ def main() -> None:
                                          "bits": bits_from_query("variant.bits"),
                                          "example": deferred_from_query("variant", "example"),
                                          "seq": deferred_from_query("variant", "seq"),
-                                         "variants": deferred_from_query("variant", "variants")})
+                                         "variants": deferred_from_query("variant", "variants"),
+                                         "ism": _ism_from_query, "zoom": deferred_from_query("variant", "zoom")})
     name = current_predictor_name()
     predictor = get_predictor(name)
     single_sequence_pages_only(predictor, "Variant")
@@ -660,6 +416,7 @@ def main() -> None:
             _fill_example(keys, examples[0], alphabet)
         else:
             _fill_inputs(keys, "", None, alphabet)
+    _adopt_shared_reference(name, keys, alphabet, predictor.sequence_length)   # typed on Explore or Compare
     note = _apply_link(name, examples, keys, alphabet)
     for text in notes + ([note] if note else []):
         st.warning(text)
@@ -683,13 +440,17 @@ def main() -> None:
     # single-variant inputs (which stops the page) does not hide it
     single_view, batch_view = st.container(), st.container()
     with batch_view:
-        batch_section(name, predictor, mode)
+        batch_section(name, predictor, mode, opener(keys, alphabet.name))
 
     with single_view:
+        opened = st.session_state.pop(OPENED_ROW_KEY, None)
+        if opened:
+            st.info(f"Batch row {opened}: its windows are the reference and alternative below.")
         record_id, reference = reference_input(predictor, examples, keys)
         kind = st.radio("Describe the alternative as", INPUT_KINDS, key="variant.input", horizontal=True)
         variants, alternative = read_alternative(kind, reference, predictor, keys)
-        _write_link(name, mode, bits, reference, examples, variants)
+        share_sequence("variant", name, reference)
+        _write_link(name, mode, bits, reference, examples, variants, keys)
 
         with guard("Scoring: "):
             with st.spinner("Scoring the variant…"):
@@ -703,6 +464,7 @@ def main() -> None:
         show_ism(result, predictor, name)
         st.caption(f"Reference {record_id} · {mode} scrambler · target {bits:g} bits · "
                    f"ISM ± {int(ism_window)} positions")
+        _write_link(name, mode, bits, reference, examples, variants, keys)   # again: the zoom the logos drew
 
 
 require_shell()

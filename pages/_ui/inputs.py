@@ -112,13 +112,17 @@ def share_sequence(page: str, name: str, sequence: str) -> None:
     st.session_state[f"_shared_seen_{page}_{name}"] = shared[name][0]
 
 
-def adopt_shared_sequence(page: str, name: str, key: str) -> None:
-    """Before ``page`` draws its sequence box (``key``): take the sequence another page showed since."""
+def adopt_shared_sequence(page: str, name: str, key: str) -> str | None:
+    """Before ``page`` draws its sequence box (``key``): take the sequence another page showed since.
+
+    Returns the sequence taken, or None when there was none new."""
     shared = st.session_state.get(SHARED_SEQUENCE_KEY, {}).get(name)
     seen = f"_shared_seen_{page}_{name}"
     if shared is not None and st.session_state.get(seen) != shared[0]:
         st.session_state[key] = shared[1]
         st.session_state[seen] = shared[0]
+        return shared[1]
+    return None
 
 
 MAX_PASTED_RECORDS = 1000   # records a one-sequence page reads from a pasted FASTA

@@ -321,3 +321,14 @@ def test_the_sequence_travels_between_explore_and_compare(utr5_scrambler_file):
     at.switch_page("pages/explore.py").run()
     assert_clean(at)
     assert at.text_area(key=SEQUENCE_KEY).value == on_compare
+    at.switch_page("pages/variant.py").run()                          # and on to Variant, with an example variant
+    assert_clean(at)
+    assert at.text_area(key="variant.reference.utr5").value == on_compare
+    variant = at.text_input(key="variant.variants.utr5").value
+    assert variant.startswith("1") and ">" in variant, variant
+    on_variant = on_compare[:9] + ("A" if on_compare[9] != "A" else "T") + on_compare[10:]
+    at.text_area(key="variant.reference.utr5").input(on_variant).run()
+    assert_clean(at)
+    at.switch_page("pages/explore.py").run()
+    assert_clean(at)
+    assert at.text_area(key=SEQUENCE_KEY).value == on_variant

@@ -2,8 +2,9 @@
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
-from pagetools import assert_clean, errors, open_page, private_result_cache, texts
+from pagetools import assert_clean, errors, metric, open_page, private_result_cache, texts
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = "pages/variant.py"
@@ -114,6 +115,33 @@ def test_example_batch_matches_the_core_function(example_run, tmp_path):
     assert list(shown["id"]) == list(expected["id"])
     assert shown["delta_prediction"].fillna(99).tolist() == pytest.approx(
         expected["delta_prediction"].fillna(99).tolist(), abs=1e-6)
+
+
+def test_a_batch_row_opens_in_the_single_variant_view(example_run):
+    """Choosing a scored row and "Open above" makes its windows the single view's reference and variant."""
+    at = example_run
+    table = batch_frames(at)[0]
+    stored = results(at)["frame"]
+    ok = stored[stored["status"] == "ok"].reset_index(drop=True)
+    k = int(ok.index[ok["id"] == "ex1_snv"][0])
+    at.selectbox(key="variant.batch.row").set_value(k)
+    click(at, "variant.batch.open")
+    assert at.text_area(key="variant.reference.polya").value == ok.loc[k, "ref_sequence"]
+    assert at.radio(key="variant.input").value == "Variant (120G>A)"
+    changed = at.text_input(key="variant.variants.polya").value
+    assert changed.endswith("A>G") or ">" in changed, changed
+    assert "Batch row ex1_snv" in texts(at.info)
+    expected = float(table.loc[table["id"] == "ex1_snv", "delta_prediction"].iloc[0])
+    assert metric(at, "Δ prediction (alt − ref)") == f"{expected:+.4f}"
+    changes = [sum(a != b for a, b in zip(r, a_)) for r, a_ in zip(ok["ref_sequence"], ok["alt_sequence"])]
+    k = int(np.argmax(changes))                                       # an indel that shifts the rest of the window
+    assert ok.loc[k, "variant_type"] in ("insertion", "deletion") and changes[k] > 4
+    at.selectbox(key="variant.batch.row").set_value(k)
+    click(at, "variant.batch.open")
+    assert at.radio(key="variant.input").value == "Edited sequence"
+    assert at.text_area(key="variant.alternative.polya").value == ok.loc[k, "alt_sequence"]
+    expected = float(ok.loc[k, "delta_prediction"])
+    assert metric(at, "Δ prediction (alt − ref)") == f"{expected:+.4f}"
 
 
 def test_downloads_read_back(example_run):

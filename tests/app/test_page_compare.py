@@ -112,7 +112,8 @@ def test_default_example_shows_every_fast_method(page):
     assert len(titles) == len(FAST)
     assert titles[FAST.index("ism")].startswith("In-silico mutagenesis (ISM) · 151 calls · ")
     assert titles[FAST.index("integrated_gradients")].startswith("Integrated gradients · 52 calls · ")
-    assert dict(page.query_params) == {"predictor": "utr5", "methods": ",".join(FAST), "example": "1"}
+    assert dict(page.query_params) == {"predictor": "utr5", "methods": ",".join(FAST), "mode": "inclusion",
+                                       "bits": "0.5", "example": "1"}
     assert any(e.label == "What am I looking at?" for e in page.expander)
     labels = {b.label for b in page.get("download_button")}
     assert {"Download PNG", "Download SVG", "Scores CSV (all methods)", "Cost CSV"} <= labels, labels
@@ -228,7 +229,30 @@ def test_link_chooses_methods_and_example(utr5_scrambler_file):
     assert at.text_area(key=SEQUENCE_KEY).value == second.sequence
     assert cost_frame(at).method.tolist() == ["saliency", "ism"]
     assert any("'magic'" in w.value for w in at.warning), [w.value for w in at.warning]
-    assert dict(at.query_params) == {"predictor": "utr5", "methods": "saliency,ism", "example": "2"}
+    assert dict(at.query_params) == {"predictor": "utr5", "methods": "saliency,ism", "mode": "inclusion",
+                                     "bits": "0.5", "example": "2"}
+
+
+def test_a_link_holds_every_control(utr5_scrambler_file):
+    """Scrambler row, letters drawn, normalising, true elements and zoom travel in the link and come back."""
+    link = {"predictor": "utr5", "methods": "scrambler,saliency", "mode": "occlusion", "bits": "0.75",
+            "example": "2", "view": "all", "normalise": "1", "truth": "1", "zoom": "5-30"}
+    at = new_page(**link)
+    at.run()
+    assert_clean(at)
+    assert not at.warning or all("not faithful" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert at.sidebar.radio(key="compare.mode").value == "occlusion"
+    assert at.sidebar.slider(key="compare.bits").value == pytest.approx(0.75)
+    assert at.radio(key="compare.view").value == "all"
+    assert at.toggle(key="compare.normalise").value is True and at.toggle(key="compare.truth").value is True
+    assert at.slider(key="compare.zoom.utr5").value == (5, 30)
+    assert dict(at.query_params) == link
+    bad = new_page(predictor="utr5", methods="saliency", view="sideways", steps="7", zoom="x")
+    bad.run()
+    assert_clean(bad)
+    warnings = " | ".join(w.value for w in bad.warning)
+    assert "letters drawn 'sideways' is not one of observed, all" in warnings
+    assert "steps '7' is not a whole number from 10 to 2000" in warnings and "zoom 'x'" in warnings
 
 
 def test_per_example_method_is_opt_in_with_its_cost(utr5_scrambler_file):

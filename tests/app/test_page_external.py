@@ -88,6 +88,14 @@ def test_explore_shows_the_prediction_with_or_without_a_scrambler(models_dir, na
             import base64
             xs = np.frombuffer(base64.b64decode(xs["bdata"]), dtype=xs["dtype"])
         assert xs[0] == 1 and xs[-1] == 206, (xs[0], xs[-1])            # positions 1-205 and the distal slot
+        if not scrambler_missing(name):        # the chart shows the positions the logos show (Positions slider)
+            low, high = at.slider(key=f"explore.zoom.{name}").value
+            assert profile[0]["layout"]["xaxis"]["range"] == [low - 0.5, (206 if high >= 205 else high) + 0.5]
+            at.slider(key=f"explore.zoom.{name}").set_value((20, 60)).run()
+            chart = [json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                     if "cleavage position" in c.proto.spec][0]
+            assert chart["layout"]["xaxis"]["range"] == [19.5, 60.5]
+            assert "Shown: positions 20–60, as the logos" in texts(at.caption)
 
 
 @pytest.mark.parametrize("name", ["optimus5", "aparent2"])

@@ -210,3 +210,18 @@ def test_a_long_window_opens_on_the_variant(utr5_scrambler_file):
     assert zoom[1] - zoom[0] + 1 == 80 and zoom[0] <= 150 <= zoom[1], zoom       # 80 of 205, around 150
     short = open_page("utr5")
     assert [s for s in short.slider if s.label == "Positions"][0].value == (1, 50)
+
+
+def test_link_holds_the_ism_window_and_the_zoom(utr5_scrambler_file):
+    at = open_page(predictor="polya", ism="4", zoom="100-150")
+    assert not at.error, errors(at)
+    assert at.sidebar.slider(key="variant.ism_window").value == 4
+    assert at.slider(key="variant.zoom.polya").value == (100, 150)
+    assert at.query_params["ism"] == "4" and at.query_params["zoom"] == "100-150"
+    again = open_page(predictor="polya", **{k: at.query_params[k] for k in at.query_params if k != "predictor"})
+    assert again.slider(key="variant.zoom.polya").value == (100, 150)
+    assert again.text_input(key="variant.variants.polya").value == at.text_input(key="variant.variants.polya").value
+    bad = open_page(predictor="utr5", ism="99", zoom="9-3")
+    warnings = " | ".join(w.value for w in bad.warning)
+    assert "ISM window '99' is not a whole number from 0 to 50" in warnings
+    assert "zoom '9-3' is not a position range" in warnings

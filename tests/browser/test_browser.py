@@ -527,3 +527,38 @@ def test_explore_logo_box_select_adds_excluded_positions(page, server):
     page.wait_for_function("() => new URLSearchParams(location.search).get('exclude') === '85-90'",
                            timeout=STEP_TIMEOUT)
     save_screenshot(page, "explore_exclude_box_select")
+
+
+# the first progress bar after Run: when it appeared (ms after the click) and what it said
+PROGRESS_WATCH_JS = """() => {
+  window.__progress = null;
+  window.__clicked = performance.now();
+  new MutationObserver((_, observer) => {
+    const bar = document.querySelector('[data-testid="stProgress"]');
+    if (bar && !window.__progress) {
+      window.__progress = {ms: performance.now() - window.__clicked, text: bar.innerText};
+      observer.disconnect();
+    }
+  }).observe(document.body, {childList: true, subtree: true, characterData: true});
+}"""
+
+
+def test_benchmarks_run_shows_its_progress_bar_before_any_work(page, server):
+    """Pressing Run shows a progress bar at once, saying what is being prepared, before any method runs."""
+    open_page(page, server, PAGES["benchmarks"])
+    page.get_by_text("Inclusion / occlusion (KL)", exact=True).click()         # Table D only
+    wait_settled(page, STEP_TIMEOUT)
+    sizes = page.get_by_label("Table D sequences per setting")
+    sizes.fill("4")
+    sizes.press("Enter")
+    wait_settled(page, STEP_TIMEOUT)
+    page.evaluate(PROGRESS_WATCH_JS)
+    page.get_by_role("button", name="Run benchmarks").click()
+    page.wait_for_function("() => window.__progress !== null", timeout=STEP_TIMEOUT)
+    first = page.evaluate("() => window.__progress")
+    print(f"progress bar {first['ms']:.0f} ms after the click: {first['text']!r}")
+    assert first["text"].startswith(("Loading the scramblers", "Checking which methods")), first
+    wait_settled(page)
+    assert_clean(page, server)
+    assert page.locator('[data-testid="stProgress"]').count() == 0       # gone once the results are drawn
+    assert "Table D" in page.inner_text('[data-testid="stMain"]')
