@@ -65,16 +65,39 @@ def is_bcf(src: Source) -> bool:
         return False
 
 
-def _text_records(src: Source):
-    """``(line, "line N", columns)`` of each data line of a text VCF, streamed."""
+_CONTIG = re.compile(r"^##contig=<(?=.*\bID=([^,>]+))(?=.*\blength=(\d+))", re.IGNORECASE)
+
+
+def check_contig(name: str, length: int, where: str, ctx: _Context, source: str) -> None:
+    """Refuse a VCF whose header declares a contig of another length than the reference genome's
+    (a VCF of another genome build: every window would be cut from the wrong place)."""
+    found = ctx.reference.lookup(name)
+    if found is None:
+        return                      # rows on a contig the genome lacks are error rows, each naming it
+    actual = ctx.reference.length(found)
+    if actual != int(length):
+        raise SequenceError(f"{source}: {where}: the header declares {name} with length {int(length):,} but "
+                            f"{ctx.reference.path.name} has {found} with {actual:,} letters: the VCF and the "
+                            "reference genome are from different builds")
+
+
+def _text_records(src: Source, ctx: _Context):
+    """``(line, "line N", columns)`` of each data line of a text VCF, streamed; ``##contig`` header lines
+    are checked against the reference (:func:`check_contig`)."""
     for lineno, line in src.lines():
+        if line.startswith("##contig"):
+            match = _CONTIG.match(line)
+            if match:
+                check_contig(match.group(1), int(match.group(2)), f"line {lineno}", ctx, src.name)
+            continue
         if not line.strip() or line.startswith("#"):
             continue
         yield lineno, f"line {lineno}", [c.strip() for c in (line.split("\t") if "\t" in line else line.split())]
 
 
-def _bcf_records(src: Source):
-    """``(record, "record N", columns)`` of each record of a BCF, decoded by htslib (cyvcf2)."""
+def _bcf_records(src: Source, ctx: _Context):
+    """``(record, "record N", columns)`` of each record of a BCF, decoded by htslib (cyvcf2); the header's
+    contigs are checked against the reference (:func:`check_contig`)."""
     if src.path is None:
         raise SequenceError(f"{src.name}: a BCF input must be a file on disk")
     import cyvcf2
@@ -83,6 +106,16 @@ def _bcf_records(src: Source):
     except Exception as err:  # noqa: BLE001 -- cyvcf2 raises OSError or a bare Exception ("cannot parse VCF header")
         detail = str(err).replace(str(src.path), src.name).splitlines()[0] if str(err) else type(err).__name__
         raise SequenceError(f"{src.name} is not a readable BCF ({detail})") from None
+    try:
+        contigs = list(zip(reader.seqnames, reader.seqlens))
+    except (AttributeError, ValueError):    # a header without contig lengths: nothing to compare
+        contigs = []
+    try:
+        for name, length in contigs:
+            check_contig(name, length, "header", ctx, src.name)
+    except SequenceError:
+        reader.close()
+        raise
     number = 0
     try:
         for number, variant in enumerate(reader, start=1):
@@ -239,7 +272,7 @@ class VariantRows:
 
     def __iter__(self):
         index = 0
-        records = _bcf_records(self.source) if self.bcf else _text_records(self.source)
+        records = (_bcf_records if self.bcf else _text_records)(self.source, self.context)
         for record, where, columns in records:
             for row in _line_rows(record, where, columns, self.context):
                 if row["status"] != "ok" and self.on_error == "raise":

@@ -197,6 +197,7 @@ def test_cli_predict_pairs_and_refusals(binder, tmp_path, capsys):
     assert list(table["id"]) == [f"p{k}" for k in range(len(examples))]
     expected = binder.predict(list(zip(table["sequence_a"], table["sequence_b"])))
     np.testing.assert_allclose(table["prediction"], expected, rtol=1e-5)
+    assert capsys.readouterr().err.strip().endswith(f"predicted {len(examples)} pairs with binder -> {out}")
     bad = tmp_path / "bad.csv"
     bad.write_text("id,sequence_a,sequence_b\np1,LAALEAE,LAALKAKLAALKAKLAALKAKLAALKAK\n")
     assert main(["predict", "--predictor", "binder", "--input", str(bad), "--output", str(out)]) == 2

@@ -158,3 +158,23 @@ def test_streamed_vcf_resumes_with_provenance(tmp_path, reference):
     (tmp_path / "v.vcf").write_text(HEADER + "\n".join(lines[:-1]) + "\n")
     with pytest.raises(BatchError, match="rows"):
         run_batch(tmp_path / "v.vcf", tmp_path / "cut.parquet", "utr5", resume=True, **options)
+
+
+def test_a_header_contig_of_another_length_is_another_build(tmp_path, reference):
+    """##contig lengths are compared with the reference: a VCF of another build is refused, as a whole."""
+    lines = "\n".join(snv_lines([100, 200])) + "\n"
+    (tmp_path / "ok.vcf").write_text(HEADER.replace("ID=chr1", "ID=1") + lines)          # chr1 and 1 match
+    assert [r["status"] for r in read_records(tmp_path / "ok.vcf", "dna", fasta=reference, length=L).rows] == \
+        ["ok", "ok"]
+    other_build = HEADER.replace("length=2000>\n", "length=2500>\n##contig=<ID=chrUn,length=5>\n")
+    (tmp_path / "hg19.vcf").write_text(other_build + lines)
+    with pytest.raises(SequenceError, match=r"hg19.vcf: line 2: the header declares chr1 with length 2,500 but "
+                                            r"ref.fa has chr1 with 2,000 letters: the VCF and the reference genome "
+                                            r"are from different builds"):
+        list(read_records(tmp_path / "hg19.vcf", "dna", fasta=reference, length=L).rows)
+    _write_with_cyvcf2(tmp_path / "hg19.vcf", tmp_path / "hg19.bcf", "wb")
+    with pytest.raises(SequenceError, match="hg19.bcf: header: the header declares chr1 with length 2,500"):
+        list(read_records(tmp_path / "hg19.bcf", "dna", fasta=reference, length=L).rows)
+    with pytest.raises(SequenceError, match="different builds"):
+        run_batch(tmp_path / "hg19.vcf", tmp_path / "out", "utr5", fasta=reference, methods=("ism",), progress=False)
+    assert not (tmp_path / "out").exists()                                   # refused before anything is written
