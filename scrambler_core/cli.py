@@ -114,7 +114,8 @@ def _parser():
                    help="local: this process; ray: Ray Data actors (a local Ray instance, or --ray-address)")
     p.add_argument("--ray-address", help="an existing Ray cluster, e.g. ray://head:10001 or auto")
     p.add_argument("--workers", type=int, help="Ray actors holding the models (default: one per CPU or GPU)")
-    p.add_argument("--csv", help="also write the results as one CSV file (importance spread to NAME_1..NAME_L)")
+    p.add_argument("--csv", help="also write the results as one CSV file (importance spread to NAME_1..NAME_L); "
+                                 "- for standard output")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("attribute", help="attribution scores by any method (ISM, IG, DeepSHAP, scrambler...)",
@@ -412,7 +413,9 @@ def cmd_batch(args):
                          ray_address=args.ray_address, workers=args.workers, resume=args.resume,
                          overwrite=args.overwrite, progress=not args.no_progress, regions=args.regions,
                          strict=args.strict, command=_batch_command())
-    if args.csv:
+    if args.csv == "-":
+        results_to_csv(read_results(args.output), sys.stdout)
+    elif args.csv:
         Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(args.csv).with_name(f".{Path(args.csv).name}.tmp")
         results_to_csv(read_results(args.output), tmp)

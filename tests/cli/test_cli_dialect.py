@@ -97,3 +97,11 @@ def test_batch_and_attribute_share_option_syntax(fasta, tmp_path):
     table = sc.batch.read_results(out)
     assert "integrated_gradients_importance" in table
 
+
+def test_batch_csv_dash_writes_the_results_to_standard_output(fasta, tmp_path, capsys):
+    path, seqs = fasta
+    assert cli.main(["batch", "--predictor", "utr5", "--methods", "saliency", "--input", str(path),
+                     "--output", str(tmp_path / "b.parquet"), "--no-progress", "--csv", "-"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert list(table["sequence"]) == seqs and "saliency_importance_50" in table
+
