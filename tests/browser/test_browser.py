@@ -548,7 +548,7 @@ def test_benchmarks_run_shows_its_progress_bar_before_any_work(page, server):
     open_page(page, server, PAGES["benchmarks"])
     page.get_by_text("Inclusion / occlusion (KL)", exact=True).click()         # Table D only
     wait_settled(page, STEP_TIMEOUT)
-    sizes = page.get_by_label("Table D sequences per setting")
+    sizes = page.get_by_role("spinbutton", name="Table D sequences per setting")
     sizes.fill("4")
     sizes.press("Enter")
     wait_settled(page, STEP_TIMEOUT)
