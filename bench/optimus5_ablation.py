@@ -7,9 +7,11 @@ Table D protocol: held-out synthetic 50-nt UTRs with one or two in-frame uAUGs a
 
 Each configuration trains in ``--out/NAME/`` with a checkpoint after every epoch (a killed run resumes
 where it stopped), monitors Table D on a *monitoring* set (seeds 9011 / 9022, never the test seeds) after
-each epoch (``evaluation.uorf_monitor``) and keeps the best epoch's network as ``best.keras``. ``--evaluate`` scores ``best.keras``
+each epoch (``evaluation.uorf_monitor``) and keeps the best epoch's network as ``best.keras`` (its monitoring
+figures in ``best_monitor.json``, every epoch's network as ``epoch_K.keras``). ``--evaluate`` scores ``best.keras``
 on the test sets (seeds of :func:`scrambler_core.benchmarks.recall_benchmark`, n = 512 per setting) at
-0.125 / 0.25 / 0.5 bits and writes ``result.json``.
+0.125 / 0.25 / 0.5 bits and, for a bits-conditioned network, as a user gets it (``default_request``: calibrated
+on natural inputs, ``attribute(..., "scrambler")`` defaults), and writes ``result.json``.
 
     nohup python bench/optimus5_ablation.py --configs fixed_tails_transfer,fixed_uniform_transfer \
         --out runs/ablation > runs/ablation.log 2>&1 &
@@ -57,6 +59,16 @@ CONFIGS = {
                                       init_from=None, bits_schedule=[1.8, 1.2, 0.8, 0.5, 0.35], examples=192_000),
     "fixed_tails_transfer_long": dict(examples=480_000),
 }
+# utr5 (issue 17, the 2-start / 2-stop start recall): continuations of the committed bits-conditioned network
+# (``current``), monitored at the bits-channel value that the default request (0.1 bits) reaches (the floor,
+# 0.05) and, with ``select_22``, kept by a monitoring score that counts the 2/2 start recall twice
+STAGE2 = dict(bits_conditioned=True, bits_range=[0.05, 2.0], penalty_weight=50.0, examples=48_000, monitor_bits=0.05)
+CONFIGS.update({
+    "c2_tails_lr3e5_sel22": dict(STAGE2, learning_rate=3e-5, select_22=2.0),
+    "c2_mixed_lr3e5_sel22": dict(STAGE2, learning_rate=3e-5, select_22=2.0, data="uaug_tails_mixed"),
+    "c2_multi_sel22": dict(STAGE2, select_22=2.0, data="uaug_tails_multi"),
+    "c2_multi_6ep_sel22": dict(STAGE2, select_22=2.0, data="uaug_tails_multi", examples=96_000),
+})
 
 
 # the committed network before issue 17 (its card): bits-conditioned, uniform 50-mers, from utr5_inclusion.keras
@@ -90,10 +102,15 @@ def table_d(scrambler, sets, target_bits):
     return out
 
 
-def monitor(best_path, best_file):
-    """Table D on the monitoring sets after each epoch (evaluation.uorf_monitor); writes the best epoch's network."""
+def monitor(best_path, best_file, bits=0.125, weight_22=1.0):
+    """Table D on the monitoring sets after each epoch (evaluation.uorf_monitor); writes the best epoch's network.
+
+    Every epoch's network is kept too (``epoch_K.keras`` beside ``best.keras``).
+    """
     def check(scrambler):
-        result = evaluation.uorf_monitor(scrambler, target_bits=0.125, n=128, seed=0)
+        result = evaluation.uorf_monitor(scrambler, target_bits=bits, n=128, seed=0, start_22_weight=weight_22)
+        epochs = sorted(best_path.parent.glob("epoch_*.keras"))
+        scrambler.save(best_path.with_name(f"epoch_{len(epochs) + 1}.keras"))
         best = json.loads(best_file.read_text()) if best_file.exists() else {"score": -1.0}
         if result["selection_score"] > best["score"]:
             scrambler.save(best_path)
@@ -119,7 +136,8 @@ def train(name, out, predictor):
     started = time.time()
     _, history = train_scrambler(
         predictor, seqs, epochs=epochs, seed=11, init_from=init_from, checkpoint=folder / "ckpt",
-        validation_fn=monitor(folder / "best.keras", folder / "best.json"),
+        validation_fn=monitor(folder / "best.keras", folder / "best_monitor.json", spec.get("monitor_bits", 0.125),
+                              spec.get("select_22", 1.0)),
         **options)
     (folder / "history.json").write_text(json.dumps({"spec": spec, "history": history,
                                                      "seconds_this_run": time.time() - started}, indent=2))
@@ -137,16 +155,39 @@ def evaluate(name, out, predictor):
     result["r2_uniform"] = {str(b): round(evaluation.sample_agreement(scrambler, uniform, b if
                                           scrambler.network.bits_conditioned else None)["r2"], 3)
                             for b in agreement_bits}
+    if scrambler.network.bits_conditioned:
+        result["default_request"] = default_request(scrambler, predictor)
     history = out / name / "history.json"
     if history.exists():
         h = json.loads(history.read_text())
-        best = json.loads((out / name / "best.json").read_text())
+        best = json.loads((out / name / "best_monitor.json").read_text())
         result.update(examples_seen=len(h["history"]) * h["spec"]["n_data"],
                       seconds=h["history"][-1]["seconds"], best_monitor=best)
     print(json.dumps(result), flush=True)
     (out / name).mkdir(parents=True, exist_ok=True)
     (out / name / "result.json").write_text(json.dumps(result, indent=2))
     return result
+
+
+def default_request(scrambler, predictor, seed=0):
+    """What a user gets: calibrated on natural inputs as the recipe does, then Table D through
+    ``attribute(..., "scrambler")`` at its default request (the recall benchmark's test sets, n = 512), the
+    realised bits there, and the card's checks (bits tracking, R² on natural inputs at 0.25 / 0.5 / 1 bits)."""
+    def natural(offset):
+        return predictor.to_onehot(recipes.recipe_sequences(predictor, {"data_kind": "builtin"}, 256, seed + offset))
+
+    metrics = recipes.calibrate_and_evaluate(scrambler, natural(recipes.CALIBRATION_SEED_OFFSET),
+                                             natural(recipes.HELD_OUT_SEED_OFFSET))
+    recall, _ = benchmarks.recall_benchmark(predictor, ["scrambler"],
+                                            method_options={"scrambler": {"scrambler": scrambler}})
+    table = {f"{r.n_starts}/{r.n_stops}": {"start": round(r.start_recall, 3), "stop": round(r.stop_recall, 3)}
+             for r in recall.itertuples()}
+    for setting, seed_offset in (((1, 1), 2035), ((2, 2), 2046)):
+        seqs = synthetic.generate_uorf_set(512, *setting, seed=seed_offset)[0]
+        conservation = scrambler.explain(predictor.to_onehot(seqs), target_bits=0.1, n_samples=1).conservation
+        table[f"{setting[0]}/{setting[1]}"]["bits"] = round(float(np.mean(conservation)), 3)
+    return {"table_d": table, "bits_tracking": metrics["bits_tracking_requested_vs_realised"],
+            "r2_natural": {k: round(v["r2"], 3) for k, v in metrics["sample_agreement"].items()}}
 
 
 def probe(predictor, n=200, samples=8, seed=77):

@@ -97,7 +97,7 @@ def uorf_recall_scores(scores, starts, stops, k=6) -> dict:
 MONITOR_SEED_OFFSETS = {(1, 1): 9011, (2, 2): 9022}   # Table D monitoring sets: never the benchmark's test seeds
 
 
-def uorf_monitor(scrambler: Scrambler, target_bits=0.125, n=128, seed=0, k=6) -> dict:
+def uorf_monitor(scrambler: Scrambler, target_bits=0.125, n=128, seed=0, k=6, start_22_weight=1.0) -> dict:
     """Table D recall on monitoring sets during training (1 start / 1 stop and 2 / 2, top ``k``).
 
     The sets use seeds ``seed + 9011`` / ``seed + 9022``, never the benchmark's test seeds. A bits-conditioned
@@ -105,7 +105,8 @@ def uorf_monitor(scrambler: Scrambler, target_bits=0.125, n=128, seed=0, k=6) ->
 
     Returns
     -------
-    dict — ``monitor``: start / stop recall per setting; ``selection_score``: their mean
+    dict — ``monitor``: start / stop recall per setting; ``selection_score``: their mean, the 2 / 2 start
+    recall counted ``start_22_weight`` times (a weighted mean)
     """
     bits = target_bits if scrambler.network.bits_conditioned else None
     out = {}
@@ -113,8 +114,10 @@ def uorf_monitor(scrambler: Scrambler, target_bits=0.125, n=128, seed=0, k=6) ->
         seqs, starts, stops = synthetic.generate_uorf_set(n, a, b, seed=seed + offset)
         recall = uorf_recall_scores(scrambler.scores(seqs, target_bits=bits), starts, stops, k=k)
         out[f"{a}/{b}"] = {"start": round(recall["start_recall"], 4), "stop": round(recall["stop_recall"], 4)}
-    score = float(np.mean([v[key] for v in out.values() for key in ("start", "stop")]))
-    return {"monitor": out, "selection_score": round(score, 4)}
+    weights = {(setting, key): start_22_weight if (setting, key) == ("2/2", "start") else 1.0
+               for setting in out for key in ("start", "stop")}
+    score = sum(w * out[setting][key] for (setting, key), w in weights.items()) / sum(weights.values())
+    return {"monitor": out, "selection_score": round(float(score), 4)}
 
 
 def sample_agreement(scrambler: Scrambler, seqs, target_bits, n_samples=32, seed=0):

@@ -174,17 +174,20 @@ def test_benchmark_command_errors(tmp_path, capsys):
 
 
 def test_train_scrambler_runs_a_staged_recipe_and_resumes_from_a_stage(tmp_path, capsys):
-    """utr5 inclusion continues on uAUG tails (issue 17): two stages, the second starting from the first."""
+    """utr5 inclusion continues on uAUG tails (issue 17): three stages, each starting from the one before."""
     import json
 
     out = tmp_path / "staged.keras"
     assert cli.main(["train-scrambler", "--predictor", "utr5", "--n-train", "64", "--epochs", "1",
                      "--output", str(out)]) == 0
     card = json.loads(out.with_suffix(".json").read_text())
-    assert [s["data"].get("data_kind", "builtin") for s in card["stages"]] == ["builtin", "uaug_tails"]
+    assert [s["data"].get("data_kind", "builtin") for s in card["stages"]] == ["builtin", "uaug_tails",
+                                                                               "uaug_tails_multi"]
     assert card["stages"][0]["initialised_from"] is None
-    assert card["stages"][1]["initialised_from"] == "staged.keras"
-    assert card["data"]["low_closed_uorf"] == 1.0 and card["data"]["high_closed_uorf"] == 0.0
+    assert card["stages"][1]["initialised_from"] == card["stages"][2]["initialised_from"] == "staged.keras"
+    tails = card["stages"][1]["data"]
+    assert tails["low_closed_uorf"] == 1.0 and tails["high_closed_uorf"] == 0.0
+    assert card["data"]["multi_uaug_tails"]["pool"] == 3 * 32        # half of the 64 from 2+ in-frame ATG 50-mers
     assert card["training_seconds"] == round(sum(s["training_seconds"] for s in card["stages"]), 1)
     first_stage = card["stages"][0]
     background = sc.load_scrambler(str(out)).background
@@ -194,11 +197,11 @@ def test_train_scrambler_runs_a_staged_recipe_and_resumes_from_a_stage(tmp_path,
                      "--output", str(out), "--stage", "1"]) == 0
     np.testing.assert_array_equal(sc.load_scrambler(str(out)).background, background)
     again = json.loads(out.with_suffix(".json").read_text())
-    assert again["stages"][0] == first_stage and len(again["stages"]) == 2
+    assert again["stages"][0] == first_stage and len(again["stages"]) == 3
     assert again["stages"][1]["initialised_from_sha256"] != card["stages"][1]["initialised_from_sha256"]
     capsys.readouterr()
     assert cli.main(["train-scrambler", "--predictor", "utr5", "--output", str(tmp_path / "none.keras"),
                      "--stage", "1"]) == 2
     assert "none.keras, which does not exist" in capsys.readouterr().err
     assert cli.main(["train-scrambler", "--predictor", "utr5", "--output", str(out), "--stage", "5"]) == 2
-    assert "--stage must be between 0 and 1" in capsys.readouterr().err
+    assert "--stage must be between 0 and 2" in capsys.readouterr().err

@@ -297,6 +297,11 @@ def test_uaug_tails_keep_in_frame_uaugs_only_and_split_by_prediction():
     assert 0.1 < stats["pool_closed_uorf"] < 0.6
     again, _ = uaug_tails(lambda s: 1.0 - closed_inframe_uorf(s), 200, seed=3)
     assert again[:5] == uaug_tails(lambda s: 1.0 - closed_inframe_uorf(s), 200, seed=3)[0][:5]
+    # min_uaugs=2 (utr5 stage 2, Table D's 2-start setting): two or more in-frame ATGs, none out of frame
+    multi, multi_stats = uaug_tails(lambda s: 1.0 - closed_inframe_uorf(s), 100, seed=3, min_uaugs=2)
+    atg = _trimer_starts(multi, ("ATG",))
+    assert len(multi) == 100 and ((atg & frame).sum(1) >= 2).all() and not (atg & ~frame).any()
+    assert multi_stats["low_closed_uorf"] == 1.0 and multi_stats["high_closed_uorf"] == 0.0
 
 
 def test_training_ends_on_the_epoch_with_the_best_selection_score(tmp_path):
