@@ -16,7 +16,7 @@ from scrambler_core.scrambler.recipes import training_sequences
 
 # target bits at which the recall figure is checked (see docs/builtin_models.md, "Benchmarks")
 RECALL_BITS = 0.25
-UORF_INCLUSION_FLOOR = 0.2      # lowest realised bits of the utr5 inclusion scrambler (measured 0.18-0.21)
+UORF_INCLUSION_FLOOR = 0.2      # lowest realised bits of the utr5 inclusion scrambler (measured 0.18-0.21; 0.19)
 
 
 def r2(y, p):
@@ -83,16 +83,16 @@ def test_utr5_inclusion_samples_keep_the_prediction():
 def test_utr5_inclusion_scrambler_finds_stops_at_least_as_often_as_ism():
     """Table D on 512 held-out UTRs per setting with sc.attribute defaults (issue 17).
 
-    Measured when committed: scrambler 1.000 / 0.975 (1 start / 1 stop) and 0.824 / 0.566 (2 / 2); ISM
-    0.889 / 0.838 and 0.930 / 0.000. The stop recall is at least ISM's in both settings; the start recall
-    meets 0.88 in 1/1 but not in 2/2 (0.824: the issue's target is missed there, the paper's 0.75 is met).
+    Measured when committed (stage 2 of the recipe): scrambler 0.992 / 0.988 (1 start / 1 stop) and 0.949 / 0.816
+    (2 / 2); ISM 0.889 / 0.838 and 0.930 / 0.000. The issue's targets: start recall >= 0.88 in both settings and
+    stop recall at least ISM's; pinned here a little below the measured figures.
     """
     from scrambler_core import benchmarks
     table, _ = benchmarks.recall_benchmark(sc.load_predictor("utr5"), methods=("scrambler", "ism"), n=512,
                                            settings=((1, 1), (2, 2)))
     recall = {(r.method, r.n_starts): (r.start_recall, r.stop_recall) for r in table.itertuples()}
-    for setting, least_start in ((1, 0.88), (2, 0.75)):
+    for setting, least_start in ((1, 0.95), (2, 0.9)):
         start, stop = recall["scrambler", setting]
         assert start >= least_start, recall
         assert stop >= recall["ism", setting][1], recall
-    assert recall["scrambler", 1][1] >= 0.9 and recall["scrambler", 2][1] >= 0.5, recall
+    assert recall["scrambler", 1][1] >= 0.95 and recall["scrambler", 2][1] >= 0.75, recall
