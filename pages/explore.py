@@ -246,6 +246,9 @@ def cleavage_figure(profile: np.ndarray, log_scale: bool = False, zoom=None):
     if zoom is not None:
         last = len(profile) if zoom[1] >= len(profile) - 1 else zoom[1]
         fig.update_xaxes(range=[zoom[0] - 0.5, last + 0.5])
+        shown = float(np.max(profile[zoom[0] - 1:last]))
+        if not log_scale and shown > 0:          # the y axis fits what is shown, not the distal slot beyond it
+            fig.update_yaxes(range=[0, shown * 1.15])
     return fig
 
 

@@ -58,6 +58,14 @@ def test_published_examples_follow_each_models_input_convention():
     assert examples.pair_examples("utr5") == []
 
 
+def _numbers(values):
+    """A plotly spec's array: a list, or its typed form {"dtype", "bdata"} (base64)."""
+    if isinstance(values, dict):
+        import base64
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+    return np.asarray(values)
+
+
 # ----------------------------------------------------------------------------- single-sequence models
 
 @pytest.mark.parametrize("name", ["optimus5", "aparent2"])
@@ -83,10 +91,7 @@ def test_explore_shows_the_prediction_with_or_without_a_scrambler(models_dir, na
         charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
         profile = [c for c in charts if "cleavage position" in str(c["layout"].get("xaxis", {}).get("title"))]
         assert profile, "no cleavage profile chart"
-        xs = profile[0]["data"][0]["x"]
-        if isinstance(xs, dict):                                 # plotly's typed array: {"dtype", "bdata"}
-            import base64
-            xs = np.frombuffer(base64.b64decode(xs["bdata"]), dtype=xs["dtype"])
+        xs = _numbers(profile[0]["data"][0]["x"])
         assert xs[0] == 1 and xs[-1] == 206, (xs[0], xs[-1])            # positions 1-205 and the distal slot
         if not scrambler_missing(name):        # the chart shows the positions the logos show (Positions slider)
             low, high = at.slider(key=f"explore.zoom.{name}").value
@@ -95,6 +100,8 @@ def test_explore_shows_the_prediction_with_or_without_a_scrambler(models_dir, na
             chart = [json.loads(c.proto.spec) for c in at.get("plotly_chart")
                      if "cleavage position" in c.proto.spec][0]
             assert chart["layout"]["xaxis"]["range"] == [19.5, 60.5]
+            shown = max(_numbers(chart["data"][0]["y"])[19:60])
+            assert chart["layout"]["yaxis"]["range"] == pytest.approx([0, shown * 1.15])   # fits the shown part
             assert "Shown: positions 20–60, as the logos" in texts(at.caption)
 
 
