@@ -538,7 +538,8 @@ def shipped_section(name: str) -> None:
     settings = {"n": 256, "n_samples": 128, "n_recall": 512, "methods": list(results["kl"]["method"].unique())
                 if "kl" in results else []}
     dirty = " (with uncommitted changes)" if meta.get("uncommitted_changes") else ""
-    headline = (f"Shipped with this version: KL sets of 256 sequences × 128 samples, Table D n = 512 per setting; "
+    table_d = ", Table D n = 512 per setting" if "table_d" in results else ""
+    headline = (f"Shipped with this version: KL sets of 256 sequences × 128 samples{table_d}; "
                 f"computed {meta['date'][:10]} at commit {meta['commit'][:10]}{dirty} on {meta['machine']} in "
                 f"{meta['seconds'] / 60:.1f} min (`{meta['command']}`).")
     with st.container(border=True):

@@ -115,6 +115,9 @@ def test_variant_and_benchmarks_pages_run(models_dir, name):
 
     at = open_page("pages/benchmarks.py", name)
     assert at.title[0].value == "Benchmarks"
+    headline = [s.value for s in at.success if "Shipped with this version" in s.value]    # full protocol, shipped
+    assert headline and "KL sets of 256 sequences × 128 samples" in headline[0], [s.value for s in at.success]
+    assert ("Table D n = 512" in headline[0]) == (name == "optimus5"), headline
     infos = texts(at.info)
     recall_offered = any(c.label == "Ground-truth recall (Table D)" for c in at.checkbox)
     if name == "optimus5":                 # a 50-nt DNA 5'UTR predictor: Table D is offered
