@@ -75,6 +75,7 @@ def score_variants(predictor, pairs, *, scrambler=None, target_bits=None, batch_
     from tqdm.auto import tqdm
 
     from .predictors.registry import as_predictor
+    from .tables import method_label
     from .variants import _check_scrambler
     predictor = as_predictor(predictor)
     ids, refs, alts = _pairs_from(pairs)
@@ -95,7 +96,7 @@ def score_variants(predictor, pairs, *, scrambler=None, target_bits=None, batch_
                           "delta_prediction": values[1] - values[0]})
     if scrambler is not None:
         scores = np.concatenate(importance, axis=1).astype(np.float32)
-        label = f"scrambler_{target_bits:g}"
+        label = method_label("scrambler", target_bits)
         frame[f"{label}_ref_importance"] = list(scores[0])
         frame[f"{label}_alt_importance"] = list(scores[1])
         frame[f"{label}_delta_importance"] = list(scores[1] - scores[0])

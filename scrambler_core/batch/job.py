@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..tables import method_label
+
 __all__ = ["BatchError", "BatchJob", "default_batch_size", "output_schema"]
 
 _SETTINGS = ("predictor", "model_path", "scrambler", "mode", "objective", "methods", "target_bits",
@@ -62,7 +64,7 @@ class BatchJob:
         out = []
         for method in self.methods:
             if method == "scrambler":
-                out += [(f"scrambler_{bits:g}", method, bits) for bits in self.target_bits]
+                out += [(method_label(method, bits), method, bits) for bits in self.target_bits]
             else:
                 out.append((method, method, None))
         return out
