@@ -388,14 +388,9 @@ def _write_explanation(ids, ex, scrambler, args) -> None:
         template=args.template, input=args.input))
 
 
-def _batch_command() -> str:
-    """The running command line, for the batch manifest's provenance."""
-    from .provenance import command_line
-    return command_line()
-
-
 def cmd_batch(args):
     from .batch.run import read_results, results_to_csv, run_batch
+    from .provenance import command_line
 
     def numbers(text, what):
         try:
@@ -412,7 +407,7 @@ def cmd_batch(args):
                          batch_size=args.batch_size, shard_size=args.shard_size, engine=args.engine,
                          ray_address=args.ray_address, workers=args.workers, resume=args.resume,
                          overwrite=args.overwrite, progress=not args.no_progress, regions=args.regions,
-                         strict=args.strict, command=_batch_command())
+                         strict=args.strict, command=command_line())
     if args.csv == "-":
         results_to_csv(read_results(args.output), sys.stdout)
     elif args.csv:
