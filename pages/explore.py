@@ -45,7 +45,7 @@ from scrambler_core.predictors import ARCHITECTURES
 from scrambler_core.predictors import PAIR_BUILTINS
 from pages._ui.first_paint import LOGOS_KEY, explore_keys
 from scrambler_core.scrambler import drop_mask_from_ranges
-from scrambler_core.slider_figure import bits_slider_figure
+from scrambler_core.slider_figure import bits_slider_figure, logo_trace_count
 
 N_SAMPLES_CHOICES = (8, 16, 32, 64, 128)
 N_SAMPLES_DEFAULT = 32
@@ -224,10 +224,10 @@ def output_note(predictor) -> None:
                    f"{mrl_map.get('fitted_on', 'the authors’ test UTRs')}).")
 
 
-def cleavage_figure(profile: np.ndarray, log_scale: bool = False, zoom=None):
+def cleavage_figure(profile: np.ndarray, log_scale: bool = False):
     """Line chart of a cleavage distribution over positions 1-205 (1-based, as the logos count) and the
-    distal slot (206) (plotly); ``zoom`` (first, last), 1-based, shows the positions the logos show (the
-    distal slot too when the zoom reaches the window's end)."""
+    distal slot (206) (plotly): shown alone when there is no scrambler (with one, the profile is a row of
+    the live figure, see :func:`cleavage_track`)."""
     positions = np.arange(len(profile)) + 1
     fig = go.Figure(go.Scatter(x=positions, y=profile, mode="lines", line=dict(color="#4c78a8", width=1.5),
                                hovertemplate="position %{x}<br>cleavage %{y:.4g}<extra></extra>"))
@@ -243,33 +243,46 @@ def cleavage_figure(profile: np.ndarray, log_scale: bool = False, zoom=None):
                       yaxis_title="probability")
     if log_scale:
         fig.update_yaxes(type="log", exponentformat="power")
-    if zoom is not None:
-        last = len(profile) if zoom[1] >= len(profile) - 1 else zoom[1]
-        fig.update_xaxes(range=[zoom[0] - 0.5, last + 0.5])
-        shown = float(np.max(profile[zoom[0] - 1:last]))
-        if not log_scale and shown > 0:          # the y axis fits what is shown, not the distal slot beyond it
-            fig.update_yaxes(range=[0, shown * 1.15])
     return fig
 
 
-def show_cleavage(name: str, sequence: str, zoom=None) -> None:
-    """APARENT2's cleavage profile below the prediction (nothing for other predictors), over the positions the
-    logos show (``zoom``: the Positions slider, so moving it moves both)."""
+def _cleavage_caption(profile: np.ndarray, under_logos: bool) -> str:
+    start, end = APARENT2_ISOFORM_WINDOW
+    where = ("drawn under the logos on the same x axis: the Positions slider, or zooming either chart (the zoom "
+             "tool in its toolbar; double-click to reset), moves both. " if under_logos else "")
+    return (f"**Cleavage profile**: APARENT2's predicted probability of cleavage at each position of the window "
+            f"(1–{len(profile) - 1}, counted as in the logos), {where}Beyond the window (distal): "
+            f"{profile[-1]:.3f}. The prediction is the mass on the shaded positions {start + 1}–{end}: "
+            f"{profile[start:end].sum():.3f}.")
+
+
+def _log_toggle():
+    return st.toggle("Cleavage profile on a log scale", key="explore.cleavage_log",
+                     help="The distal slot often holds most of the mass; a log scale shows the shape inside the "
+                          "window.")
+
+
+def show_cleavage(name: str, sequence: str) -> None:
+    """APARENT2's cleavage profile as its own chart (nothing for other predictors): the page without a scrambler."""
     profile = cleavage_profile(name, sequence)
     if profile is None:
         return
-    c1, c2 = st.columns([3, 1])
-    c1.markdown("**Cleavage profile**")
-    log_scale = c2.toggle("Log scale", key="explore.cleavage_log",
-                          help="The distal slot often holds most of the mass; a log scale shows the shape inside "
-                               "the window.")
-    show_plotly(cleavage_figure(profile, log_scale, zoom), key="explore_cleavage")
+    show_plotly(cleavage_figure(profile, _log_toggle()), key="explore_cleavage")
+    st.caption(_cleavage_caption(profile, under_logos=False))
+
+
+def cleavage_track(name: str, sequence: str):
+    """APARENT2's cleavage profile as the track row of the live figure (linked x axis), with its log-scale
+    toggle; (None, None) for other predictors. Returns (track for ``bits_slider_figure``, profile (L + 1,))."""
+    profile = cleavage_profile(name, sequence)
+    if profile is None:
+        return None, None
+    log_scale = _log_toggle()
     start, end = APARENT2_ISOFORM_WINDOW
-    st.caption(f"Predicted probability of cleavage at each position of the window (1–{len(profile) - 1}, counted "
-               f"as in the logos) and, at {len(profile)}, beyond it (distal: {profile[-1]:.3f}). The prediction is "
-               f"the mass on the shaded positions {start + 1}–{end}: {profile[start:end].sum():.3f}."
-               + (f" Shown: positions {zoom[0]}–{zoom[1]}, as the logos (the Positions slider moves both)."
-                  if zoom is not None else ""))
+    values = np.maximum(profile[:-1], 1e-12) if log_scale else profile[:-1]      # a log axis needs > 0
+    return dict(values=values, title=f"Cleavage profile (distal, beyond the window: {profile[-1]:.3f})",
+                y_title="cleavage", band=(start + 1, end, f"proximal isoform ({start + 1}–{end})"),
+                log=log_scale), profile
 
 
 # ----------------------------------------------------------------------------- pair predictors
@@ -544,13 +557,17 @@ def _live_section(keys, view: dict, explanation, truth, excluded) -> tuple:
     titles = ["Scrambled PWM", "Importance on your sequence"]
     if excluded:
         titles = [f"{t} · alternative (positions excluded)" for t in titles]
+    chart_slot = st.container()
+    track, profile = cleavage_track(view["name"], sequence)
     figure = bits_slider_figure(sweep, start_bits=view["bits"], titles=titles, highlight=highlight, shade=excluded,
-                                x_range=(zoom[0] - 1, zoom[1] - 1), prediction_label=view["label"])
-    logo_traces = len(figure.data) - 3           # the histogram's bars, metrics and warning lines come last
+                                x_range=(zoom[0] - 1, zoom[1] - 1), prediction_label=view["label"], track=track)
     # st.plotly_chart calls on_select with no arguments: bind them here
-    show_plotly(figure, key=LOGOS_KEY, on_select=partial(_add_selection_to_excluded, keys["exclude"], LOGOS_KEY,
-                                                         len(sequence), logo_traces),
-                selection_mode=("box", "points"))
+    with chart_slot:
+        show_plotly(figure, key=LOGOS_KEY, on_select=partial(_add_selection_to_excluded, keys["exclude"], LOGOS_KEY,
+                                                             len(sequence), logo_trace_count(figure)),
+                    selection_mode=("box", "points"))
+    if profile is not None:
+        st.caption(_cleavage_caption(profile, under_logos=True))
     _faithfulness_note(explanation, view["bits"], view["mode"])
     st.caption(f"Drag the **Target bits** slider under the chart: all {len(sweep.target_bits)} budgets from "
                f"{sweep.target_bits.min():g} to {sweep.target_bits.max():g} bits are already in your browser, so "
@@ -652,7 +669,6 @@ def main() -> None:
         zoom, highlight, titles = _live_section(keys, view, explanation, truth, excluded)
         if excluded:
             st.caption(alternative_caption(drop, explanation, plain, original))
-    show_cleavage(name, sequence, zoom)
     if fixed is not None:
         st.caption(f"Letters in black are fixed by the scrambler's template ({int(fixed.sum())} positions): they are "
                    "never scrambled and do not count towards the bits.")

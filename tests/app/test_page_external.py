@@ -88,21 +88,24 @@ def test_explore_shows_the_prediction_with_or_without_a_scrambler(models_dir, na
         assert "mean ribosome load (MRL) = 1.73 · z + 7.09" in captions, captions
     else:
         assert "distal" in captions and "81–110" in captions, captions      # 1-based, as the logos count
-        charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-        profile = [c for c in charts if "cleavage position" in str(c["layout"].get("xaxis", {}).get("title"))]
-        assert profile, "no cleavage profile chart"
-        xs = _numbers(profile[0]["data"][0]["x"])
-        assert xs[0] == 1 and xs[-1] == 206, (xs[0], xs[-1])            # positions 1-205 and the distal slot
-        if not scrambler_missing(name):        # the chart shows the positions the logos show (Positions slider)
-            low, high = at.slider(key=f"explore.zoom.{name}").value
-            assert profile[0]["layout"]["xaxis"]["range"] == [low - 0.5, (206 if high >= 205 else high) + 0.5]
-            at.slider(key=f"explore.zoom.{name}").set_value((20, 60)).run()
-            chart = [json.loads(c.proto.spec) for c in at.get("plotly_chart")
-                     if "cleavage position" in c.proto.spec][0]
-            assert chart["layout"]["xaxis"]["range"] == [19.5, 60.5]
-            shown = max(_numbers(chart["data"][0]["y"])[19:60])
-            assert chart["layout"]["yaxis"]["range"] == pytest.approx([0, shown * 1.15])   # fits the shown part
-            assert "Shown: positions 20–60, as the logos" in texts(at.caption)
+        profile = sc.load_predictor(name).cleavage_profile([sequence])[0]
+        if scrambler_missing(name):
+            return
+        # the profile is a row of the live figure, on the logos' x axis: zooming either moves both
+        live = json.loads(at.get("plotly_chart")[0].proto.spec)
+        line = live["data"][-1]
+        assert line["xaxis"] == "x4" and live["layout"]["xaxis4"]["matches"] == "x2"
+        xs, ys = _numbers(line["x"]), _numbers(line["y"])
+        assert xs[0] == 1 and xs[-1] == 205 and np.allclose(ys, profile[:-1], atol=1e-6)
+        assert f"{profile[-1]:.3f}" in str(live["layout"]["annotations"])          # the distal slot, named
+        low, high = at.slider(key=f"explore.zoom.{name}").value
+        assert live["layout"]["xaxis2"]["range"] == [low - 0.5, high + 0.5]
+        at.slider(key=f"explore.zoom.{name}").set_value((20, 60)).run()
+        live = json.loads(at.get("plotly_chart")[0].proto.spec)
+        assert live["layout"]["xaxis2"]["range"] == [19.5, 60.5] and live["layout"]["xaxis4"]["matches"] == "x2"
+        assert live["layout"]["yaxis4"]["range"] == pytest.approx([0, profile[:-1].max() * 1.15])
+        at.toggle(key="explore.cleavage_log").set_value(True).run()
+        assert json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["yaxis4"]["type"] == "log"
 
 
 @pytest.mark.parametrize("name", ["optimus5", "aparent2"])
@@ -284,6 +287,10 @@ def test_pages_without_a_scrambler_still_predict(no_pretrained_scramblers):
     expected = float(sc.load_predictor("aparent2").predict([sequence])[0])
     assert float(metric(at, "Prediction (original)")) == pytest.approx(expected, abs=1e-3)
     assert len(at.get("plotly_chart")) == 1               # the cleavage profile, no logos
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "cleavage position" in str(chart["layout"]["xaxis"]["title"])
+    xs = _numbers(chart["data"][0]["x"])
+    assert xs[0] == 1 and xs[-1] == 206, (xs[0], xs[-1])                # positions 1-205 and the distal slot
 
     at = open_page("pages/variant.py", "optimus5")
     assert "Importance is not shown: no pretrained inclusion scrambler" in texts(at.info), texts(at.info)

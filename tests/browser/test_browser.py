@@ -62,6 +62,11 @@ SLIDER_TICKS_JS = """(sel) => Array.from(document.querySelectorAll(sel + ' .slid
 SLIDER_VALUE_JS = """(sel) => { const t = Array.from(document.querySelectorAll(sel + ' .slider-container text'))
   .find(t => t.textContent.startsWith('Target bits:')); return t ? t.textContent : null; }"""
 ERRORS = '[data-testid="stAlertContentError"]'
+# the x ranges plotly.js holds for the logos (x2) and the track under them (x4), and the script's state
+RANGES_JS = """(sel) => { const gd = document.querySelector(sel);
+  const app = document.querySelector('[data-testid="stApp"]');
+  return {x2: gd._fullLayout.xaxis2.range, x4: gd._fullLayout.xaxis4 && gd._fullLayout.xaxis4.range,
+          state: app.getAttribute('data-test-script-state')}; }"""
 
 # done once Streamlit's script run has finished and stayed finished for quietMs
 SETTLED_JS = """(quietMs) => {
@@ -409,6 +414,16 @@ def test_published_aparent2_on_explore_and_variant(page, server, external_dir):
     body = page.inner_text("body")
     assert "Cleavage profile" in body, body[-1500:]
     assert "APARENT2 (aparent_all_libs" in body, body[:3000]      # the caption of the chosen predictor
+    # the cleavage profile is a row of the live chart on the logos' x axis: zooming the logos in the browser
+    # (what the toolbar's zoom does) zooms the profile too, with no rerun
+    before = page.evaluate(RANGES_JS, LOGOS)
+    assert before["x4"] == pytest.approx(before["x2"]), before
+    zoom_logos(page, 60.5, 90.5)
+    page.wait_for_function(f"() => document.querySelector('{LOGOS}')._fullLayout.xaxis2.range[1] < 100",
+                           timeout=STEP_TIMEOUT)
+    zoomed = page.evaluate(RANGES_JS, LOGOS)
+    assert zoomed["x2"] == pytest.approx([60.5, 90.5], abs=1.0), zoomed
+    assert zoomed["x4"] == pytest.approx(zoomed["x2"]) and zoomed["state"] == "notRunning", zoomed
     save_screenshot(page, "explore_aparent2")
 
     predictor = sc.load_predictor("aparent2", path=sc.predictors.find_model_file("aparent2", external_dir))
@@ -455,6 +470,23 @@ X_TO_PAGE_JS = """([sel, xs]) => {
   return {xs: xs.map(v => box.left + xa._offset + xa.l2p(v)), y: box.top + ya._offset + ya._length / 2,
           dragmode: gd._fullLayout.dragmode};
 }"""
+
+
+def zoom_logos(page, low, high):
+    """Zoom the live chart's logos to positions ``low``-``high`` with plotly's own Zoom tool (a mouse drag)."""
+    chart = page.locator(LOGOS).first
+    chart.scroll_into_view_if_needed()
+    chart.hover()
+    page.locator(f'{LOGOS} .modebar-btn[data-title="Zoom"]').first.click()
+    page.wait_for_function(f"() => document.querySelector('{LOGOS}')._fullLayout.dragmode === 'zoom'",
+                           timeout=STEP_TIMEOUT)
+    where = page.evaluate(X_TO_PAGE_JS, [LOGOS, [low, high]])
+    (x0, x1), y = where["xs"], where["y"]
+    page.mouse.move(x0, y)
+    page.mouse.down()
+    for k in range(1, 11):
+        page.mouse.move(x0 + (x1 - x0) * k / 10, y)
+    page.mouse.up()
 
 
 def open_exclude_expander(page):

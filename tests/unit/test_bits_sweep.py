@@ -112,3 +112,54 @@ def test_each_frame_names_its_failed_faithfulness_checks(sweep):
         assert (line == "") == bool(checks.faithful[t]), (t, line)
         assert ("budget not reached" in line) == (not checks.bits_ok[t])
     assert not checks.faithful.all()
+
+
+def _pixels(fig, domain):
+    """Height in pixels of a paper-coordinate domain of ``fig``."""
+    area = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    return (domain[1] - domain[0]) * area
+
+
+def test_a_track_is_a_row_under_the_logos_on_their_x_axis(sweep):
+    """The track (e.g. a cleavage profile) shares the logos' x axis, is the same in every frame and leaves the
+    logo and histogram rows their sizes."""
+    values = np.linspace(0.0, 0.3, 12)
+    plain = bits_slider_figure(sweep, x_range=(2, 7))
+    fig = bits_slider_figure(sweep, x_range=(2, 7), track=dict(values=values, title="Cleavage profile",
+                                                               y_title="cleavage", band=(4, 6, "proximal")))
+    assert fig.layout.xaxis4.matches == "x2" and fig.layout.xaxis.matches == "x2"     # one zoom for all rows
+    assert tuple(fig.layout.xaxis2.range) == (2.5, 8.5)                               # positions 3-8, 1-based
+    line = fig.data[-1]
+    assert line.xaxis == "x4" and list(line.x) == list(range(1, 13)) and np.allclose(line.y, values)
+    assert all(np.allclose(f.data[-1].y, values) for f in fig.frames)
+    assert tuple(fig.layout.yaxis4.range) == pytest.approx((0.0, 0.3 * 1.15))
+    band = [s for s in fig.layout.shapes if s.name == "proximal"][0]
+    assert (band.x0, band.x1, band.xref) == (3.5, 6.5, "x4")                          # positions 4-6
+    assert fig.layout.yaxis3.domain[1] < fig.layout.yaxis4.domain[0] < fig.layout.yaxis4.domain[1] \
+        < fig.layout.yaxis2.domain[0]
+    for axis in ("yaxis", "yaxis2", "yaxis3"):              # the other rows keep their pixel heights
+        assert _pixels(fig, fig.layout[axis].domain) == pytest.approx(_pixels(plain, plain.layout[axis].domain))
+    assert "Cleavage profile" in [a.text for a in fig.layout.annotations]
+
+
+def test_logo_trace_count_stops_before_the_histogram_and_the_track(sweep):
+    from scrambler_core.slider_figure import logo_trace_count
+
+    plain = bits_slider_figure(sweep)
+    assert logo_trace_count(plain) == len(plain.data) - 3
+    fig = bits_slider_figure(sweep, track=dict(values=np.ones(12), log=True))
+    assert logo_trace_count(fig) == len(fig.data) - 4 and fig.layout.yaxis4.type == "log"
+
+
+@pytest.mark.parametrize("track, message", [
+    ([1.0] * 12, "must be a dict"),
+    (dict(values=np.ones(11)), "12 finite numbers"),
+    (dict(values=[np.nan] + [1.0] * 11), "12 finite numbers"),
+    (dict(values=np.ones(12), colour="red"), "unknown keys"),
+    (dict(values=np.ones(12), band=(0, 3, "x")), "1 <= first <= last <= 12"),
+    (dict(values=np.ones(12), band=(5, 13, "x")), "1 <= first <= last <= 12"),
+    (dict(values=np.zeros(12), log=True), "log scale needs values > 0"),
+])
+def test_bad_tracks_are_refused_with_the_reason(sweep, track, message):
+    with pytest.raises(ValueError, match=message):
+        bits_slider_figure(sweep, track=track)
