@@ -280,7 +280,8 @@ def cleavage_track(name: str, sequence: str):
     log_scale = _log_toggle()
     start, end = APARENT2_ISOFORM_WINDOW
     values = np.maximum(profile[:-1], 1e-12) if log_scale else profile[:-1]      # a log axis needs > 0
-    return dict(values=values, title=f"Cleavage profile (distal, beyond the window: {profile[-1]:.3f})",
+    return dict(values=values, names=["cleavage"],
+                title=f"Cleavage profile (distal, beyond the window: {profile[-1]:.3f})",
                 y_title="cleavage", band=(start + 1, end, f"proximal isoform ({start + 1}–{end})"),
                 log=log_scale), profile
 

@@ -29,9 +29,10 @@ from pages._ui.links import (apply_query_once, bits_from_query, deferred_from_qu
     parse_zoom, pop_link, write_query)
 from pages._ui.models import (current_predictor_name, describe_predictor, get_predictor, get_scrambler,
     single_sequence_pages_only)
-from pages._ui.results import cached
+from pages._ui.results import cached, cleavage_profile
 from pages._ui.variant_batch import batch_section
-from scrambler_core.logo_figures import logo_heights_importance, logos_figure, readable_window
+from scrambler_core.logo_figures import logo_heights_importance, logos_figure, readable_window, with_track
+from scrambler_core.predictors.published import APARENT2_NARROW_WINDOW
 from scrambler_core.variants import (Variant, apply_variants, diff_sequences, format_variants,
                                      parse_variants, parse_vcf_line, score_variant)
 
@@ -58,9 +59,11 @@ substitutions (insertions and deletions are refused: the predictor reads a fixed
   circles mark the reference letters, crosses your alternative letters. For a single substitution
   the crossed cell is exactly the Δ above (Δ log-odds for a sigmoid predictor).
 * **APARENT2**: the headline is the **Δ isoform log-odds** of the authors' variant tool: the log-odds of
-  cleavage inside positions 77–126 of the window (narrow) against everywhere else, alternative minus
-  reference; the same over the whole window (0–204 against the distal site) is shown beside it. The
-  prediction and its Δ log-odds use the model's proximal isoform (cleavage at 80–109).
+  cleavage inside positions 78–127 of the window (narrow) against everywhere else, alternative minus
+  reference; the same over the whole window (1–205 against the distal site) is shown beside it. The
+  prediction and its Δ log-odds use the model's proximal isoform (cleavage at 81–110). Under the logos,
+  on their x axis, the **cleavage profiles** of the reference and the alternative (positions counted as
+  in the logos; zooming either zooms both).
 * **Batch: score many variants** (bottom of the page): paste a VCF (up to 500 data lines) and give a
   reference FASTA; each variant gets a window of the predictor's length cut from the reference, with the
   variant at the anchor position. Every ALT allele is one row (insertions and deletions included); rows that
@@ -219,7 +222,7 @@ def score(name: str, mode: str, bits: float, reference: str, alternative: str, i
         ism_window=int(ism_window))
 
 
-ISOFORM_WINDOWS = {"narrow": "77–126", "full": "0–204"}
+ISOFORM_WINDOWS = {"narrow": "78–127", "full": "1–205"}         # 1-based, as the logos count
 
 
 def show_isoform_metrics(result) -> None:
@@ -227,8 +230,8 @@ def show_isoform_metrics(result) -> None:
     if not result.isoform_logodds:
         return
     columns = st.columns(2)
-    for column, window, label in ((columns[0], "narrow", "Δ isoform log-odds, narrow (77:127)"),
-                                  (columns[1], "full", "Δ isoform log-odds, full window (0:205)")):
+    for column, window, label in ((columns[0], "narrow", "Δ isoform log-odds, narrow (78–127)"),
+                                  (columns[1], "full", "Δ isoform log-odds, full window (1–205)")):
         ref, alt, delta = result.isoform_logodds[window]
         column.metric(label, f"{delta:+.4f}",
                       help=f"Log-odds of cleavage at positions {ISOFORM_WINDOWS[window]} of the window against all "
@@ -271,6 +274,20 @@ LOGO_TITLES = ["Importance on the reference", "Importance on the alternative",
                "Difference (alternative − reference)"]
 
 
+def cleavage_track(name: str, result):
+    """APARENT2's cleavage profiles of the reference and the alternative, as a track under the logos (None for
+    other predictors, or when the two windows differ in length)."""
+    reference = cleavage_profile(name, result.ref_sequence)
+    if reference is None or len(result.alt_sequence) != len(result.ref_sequence):
+        return None
+    alternative = cleavage_profile(name, result.alt_sequence)
+    first, end = APARENT2_NARROW_WINDOW
+    return dict(values=np.stack([reference[:-1], alternative[:-1]]), names=["reference", "alternative"],
+                title=f"Cleavage profile: reference (blue), alternative (red) · distal, beyond the window: "
+                      f"{reference[-1]:.3f} → {alternative[-1]:.3f}",
+                y_title="cleavage", band=(first + 1, end, f"narrow window ({first + 1}–{end})"))
+
+
 def show_logos(result, name: str, mode: str, bits: float, keys: dict) -> None:
     st.subheader("Importance: reference, alternative and difference")
     length = result.length
@@ -289,6 +306,9 @@ def show_logos(result, name: str, mode: str, bits: float, keys: dict) -> None:
                           y_labels=["importance", "importance", "Δ importance"],
                           highlight=[int(i) for i in result.changed], x_range=(zoom[0] - 1, zoom[1] - 1),
                           y_ranges=[shared_range(result), shared_range(result), None])
+    track = cleavage_track(name, result)
+    if track is not None:
+        figure = with_track(figure, track, length)
     show_plotly(figure, key="variant_logos")
     stem = f"{name}_{mode}_{bits:g}bits_variant"
     d1, d2 = st.columns(2)

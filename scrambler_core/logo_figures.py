@@ -36,7 +36,8 @@ import numpy as np
 from .plot import _color_scheme, _letters, information_content
 
 __all__ = ["logo_heights_pwm", "logo_heights_importance", "stack_heights", "glyph_outline",
-           "letter_colors", "logos_figure", "readable_window", "GLYPH_WIDTH"]
+           "letter_colors", "logos_figure", "readable_window", "check_track", "add_track", "with_track",
+           "GLYPH_WIDTH"]
 
 GLYPH_WIDTH = 0.9            # glyphs span x - 0.45 .. x + 0.45
 FONT_FAMILY = "sans"         # logomaker's default font_name
@@ -648,6 +649,105 @@ def _logos_layout(titles, y_labels, y_ranges, positions, shown, row_height, uire
                 uirevision=uirevision, annotations=_title_annotations(titles, domains),
                 shapes=_highlight_shapes(shade, positions, n_rows, SHADE_COLOR, "shade")
                 + _highlight_shapes(highlight, positions, n_rows))
+
+
+def add_row_below(layout: dict, height: int, gap: int) -> list:
+    """Grow ``layout`` by a row of ``height`` pixels (``gap`` above it) under everything already in it; the
+    existing rows' paper coordinates are rescaled so they keep their pixel sizes. Returns the new row's domain."""
+    top, bottom = layout["margin"]["t"], layout["margin"]["b"]
+    old_area = layout["height"] - top - bottom
+    new_area = old_area + gap + height
+    scale = lambda y: (y * old_area + gap + height) / new_area   # noqa: E731
+    for key, axis in layout.items():
+        if key.startswith("yaxis") and "domain" in axis:
+            axis["domain"] = [scale(v) for v in axis["domain"]]
+    for note in layout.get("annotations", []):
+        if note.get("yref", "paper") == "paper":
+            note["y"] = scale(note["y"])
+    layout["height"] = layout["height"] + gap + height
+    return [0.0, height / new_area]
+
+
+TRACK_HEIGHT = 120           # pixels of a track row (e.g. a cleavage profile)
+_TRACK_GAP = 48              # pixels between the logos and the track (its title)
+TRACK_COLORS = ("#4c78a8", "#e45756", "#54a24b", "#b279a2")
+
+
+def check_track(track, length: int) -> dict:
+    """Validate a track: per-position values drawn as lines under logos of ``length`` positions.
+
+    Keys: ``values`` (L,) or (K, L) — one line, or K lines; ``names`` (K,) — the lines' names (hover and
+    legend); ``title``; ``y_title``; ``band`` — (first, last, label), 1-based inclusive: a shaded span;
+    ``log`` — a log y scale (values must then be > 0). Returns the track with defaults filled in.
+    """
+    if not isinstance(track, dict) or "values" not in track:
+        raise ValueError("track must be a dict with at least 'values' (one number per position)")
+    unknown = set(track) - {"values", "names", "title", "y_title", "band", "log"}
+    if unknown:
+        raise ValueError(f"track: unknown keys {sorted(unknown)}; known: values, names, title, y_title, band, log")
+    values = np.atleast_2d(np.asarray(track["values"], np.float64))
+    if values.ndim != 2 or values.shape[1] != length or len(values) > len(TRACK_COLORS) \
+            or not np.all(np.isfinite(values)):
+        raise ValueError(f"track values must be {length} finite numbers (one per position), or up to "
+                         f"{len(TRACK_COLORS)} such rows, got shape {np.shape(track['values'])}")
+    names = list(track.get("names") or [f"line {k + 1}" for k in range(len(values))])
+    if len(names) != len(values):
+        raise ValueError(f"track: {len(values)} lines but {len(names)} names")
+    band = track.get("band")
+    if band is not None and not (len(band) == 3 and 1 <= band[0] <= band[1] <= length):
+        raise ValueError(f"track band must be (first, last, label) with 1 <= first <= last <= {length}, got {band!r}")
+    if track.get("log") and np.any(values <= 0):
+        raise ValueError("track: a log scale needs values > 0")
+    return dict(values=values, names=names, title=track.get("title", ""), y_title=track.get("y_title", ""),
+                band=band, log=bool(track.get("log")))
+
+
+def _bottom_logo_axis(layout: dict) -> str:
+    """The x axis the logo rows match (the bottom row's), "x" for a single row."""
+    return next((axis["matches"] for key, axis in layout.items() if key.startswith("xaxis") and axis.get("matches")),
+                "x")
+
+
+def add_track(layout: dict, track: dict, *, start: int = 1, axis: int | None = None) -> list:
+    """Add a checked ``track`` (:func:`check_track`) as a row under everything in ``layout`` (a
+    :func:`logos_figure` layout as a dict, changed in place), its x axis matching the logos' (zooming
+    either zooms both). ``axis``: the row's axis number (default: the next free one). Returns its line traces.
+    """
+    numbers = [int(key[5:] or 1) for key in layout if key.startswith("xaxis")]
+    axis = axis or max(numbers, default=1) + 1
+    x_name, y_name = f"x{axis}", f"y{axis}"
+    values = track["values"]
+    domain = add_row_below(layout, TRACK_HEIGHT, _TRACK_GAP)
+    y_axis = dict(type="log", exponentformat="power") if track["log"] else \
+        dict(range=[0.0, float(values.max()) * 1.15 or 1.0])       # fixed: the track does not change with a zoom
+    layout[f"xaxis{axis}"] = dict(_AXIS_STYLE, anchor=y_name, matches=_bottom_logo_axis(layout), tickformat="d",
+                                  zeroline=False)
+    layout[f"yaxis{axis}"] = dict(_AXIS_STYLE, anchor=x_name, domain=domain, fixedrange=True,
+                                  title=dict(text=track["y_title"]), **y_axis)
+    layout.setdefault("annotations", []).append(dict(
+        text=track["title"], xref="paper", yref="paper", x=0.0, y=domain[1], xanchor="left", yanchor="bottom",
+        showarrow=False, font=dict(size=14)))
+    if track["band"] is not None:
+        first, last, label = track["band"]
+        layout["shapes"] = list(layout.get("shapes", [])) + [dict(
+            type="rect", xref=x_name, yref=f"{y_name} domain", x0=first + start - 1.5, x1=last + start - 0.5,
+            y0=0, y1=1, fillcolor="#f2cf5b", opacity=0.3, line=dict(width=0), layer="below", name=label)]
+    positions = np.arange(values.shape[1]) + start
+    return [dict(type="scatter", mode="lines", x=positions, y=row, xaxis=x_name, yaxis=y_name, name=name,
+                 line=dict(color=color, width=1.5), showlegend=False,
+                 hovertemplate=f"{name}<br>position %{{x}}<br>%{{y:.4g}}<extra></extra>")
+            for row, name, color in zip(values, track["names"], TRACK_COLORS)]
+
+
+def with_track(figure, track, length: int, *, start: int = 1):
+    """A copy of a :func:`logos_figure` of ``length`` positions with ``track`` (see :func:`check_track`, one
+    value per position) as a row under its logos, on their x axis."""
+    import plotly.graph_objects as go
+
+    layout = figure.layout.to_plotly_json()
+    data = [trace.to_plotly_json() for trace in figure.data]
+    lines = add_track(layout, check_track(track, length), start=start)
+    return go.Figure(data=data + lines, layout=layout)
 
 
 def readable_window(length: int, importance=None, important=None, width: int = 80) -> tuple[int, int]:

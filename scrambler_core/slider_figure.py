@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .logo_figures import _auto_y_range, logo_heights_importance, logo_heights_pwm, logos_figure
+from .logo_figures import (_auto_y_range, add_row_below, add_track, check_track, logo_heights_importance,
+                           logo_heights_pwm, logos_figure)
 from .plot import _letters
 
 __all__ = ["bits_slider_figure", "frame_rows", "logo_trace_count", "HISTOGRAM_BINS"]
@@ -25,8 +26,6 @@ HISTOGRAM_BINS = 30
 HISTOGRAM_HEIGHT = 150       # pixels of the histogram row
 _GAP = 56                    # pixels between the logos and the histogram (room for the x tick labels)
 _SLIDER_SPACE = 96           # pixels under the figure for the slider
-TRACK_HEIGHT = 120           # pixels of the optional track row (e.g. a cleavage profile)
-_TRACK_GAP = 48              # pixels between the logos and the track (its title)
 _EMPTY = np.zeros(0, np.float32)
 _MIN_VISIBLE = 0.005         # glyphs under this fraction of the row's y range (< 1 pixel) are left out
 
@@ -114,26 +113,9 @@ def _histogram_traces(sweep, t, edges, counts, label, text_y, checks):
     return [bars, text, warning]
 
 
-def _add_row_below(layout: dict, height: int, gap: int) -> list:
-    """Grow ``layout`` by a row of ``height`` pixels (``gap`` above it) under everything already in it; the
-    existing rows' paper coordinates are rescaled so they keep their pixel sizes. Returns the new row's domain."""
-    top, bottom = layout["margin"]["t"], layout["margin"]["b"]
-    old_area = layout["height"] - top - bottom
-    new_area = old_area + gap + height
-    scale = lambda y: (y * old_area + gap + height) / new_area   # noqa: E731
-    for key, axis in layout.items():
-        if key.startswith("yaxis") and "domain" in axis:
-            axis["domain"] = [scale(v) for v in axis["domain"]]
-    for note in layout.get("annotations", []):
-        if note.get("yref", "paper") == "paper":
-            note["y"] = scale(note["y"])
-    layout["height"] = layout["height"] + gap + height
-    return [0.0, height / new_area]
-
-
 def _extend_layout(layout: dict, edges, counts, prediction, label) -> dict:
     """Room for the histogram row and the slider under the logos (and the track, when there is one)."""
-    domain = _add_row_below(layout, HISTOGRAM_HEIGHT, _GAP)
+    domain = add_row_below(layout, HISTOGRAM_HEIGHT, _GAP)
     layout["xaxis3"] = dict(anchor="y3", range=[float(edges[0]), float(edges[-1])], showgrid=False,
                             ticks="outside", showline=True, linecolor="#444", title=dict(text=label))
     layout["yaxis3"] = dict(anchor="x3", domain=domain, fixedrange=True,
@@ -145,52 +127,6 @@ def _extend_layout(layout: dict, edges, counts, prediction, label) -> dict:
     layout["height"] = layout["height"] + _SLIDER_SPACE
     layout["margin"] = dict(layout["margin"], b=layout["margin"]["b"] + _SLIDER_SPACE)
     return layout
-
-
-def _check_track(track, length) -> dict:
-    """Validate a ``track`` argument of :func:`bits_slider_figure` (see there); returns it with defaults."""
-    if not isinstance(track, dict) or "values" not in track:
-        raise ValueError("track must be a dict with at least 'values' (one number per position)")
-    unknown = set(track) - {"values", "title", "y_title", "band", "log"}
-    if unknown:
-        raise ValueError(f"track: unknown keys {sorted(unknown)}; known: values, title, y_title, band, log")
-    values = np.asarray(track["values"], np.float64)
-    if values.shape != (length,) or not np.all(np.isfinite(values)):
-        raise ValueError(f"track values must be {length} finite numbers (one per position), got shape {values.shape}")
-    band = track.get("band")
-    if band is not None and not (len(band) == 3 and 1 <= band[0] <= band[1] <= length):
-        raise ValueError(f"track band must be (first, last, label) with 1 <= first <= last <= {length}, got {band!r}")
-    if track.get("log") and np.any(values <= 0):
-        raise ValueError("track: a log scale needs values > 0")
-    return dict(track, values=values, title=track.get("title", ""), y_title=track.get("y_title", ""),
-                band=band, log=bool(track.get("log")))
-
-
-def _add_track(layout: dict, track: dict, start: int) -> dict:
-    """The track row under the logos: axes x4/y4, x4 matching the logos' x axis (zooming either moves both);
-    returns its line trace."""
-    positions = np.arange(len(track["values"])) + start
-    values = track["values"]
-    domain = _add_row_below(layout, TRACK_HEIGHT, _TRACK_GAP)
-    if track["log"]:
-        y_axis = dict(type="log", exponentformat="power")
-    else:              # the window's own values fill the row (fixed in every frame: the track does not change)
-        y_axis = dict(range=[0.0, float(values.max()) * 1.15 or 1.0])
-    layout["xaxis4"] = dict(anchor="y4", matches="x2", tickformat="d", showgrid=False, ticks="outside",
-                            showline=True, linecolor="#444", zeroline=False)
-    layout["yaxis4"] = dict(anchor="x4", domain=domain, fixedrange=True, showgrid=False, ticks="outside",
-                            showline=True, linecolor="#444", title=dict(text=track["y_title"]), **y_axis)
-    layout.setdefault("annotations", []).append(dict(
-        text=track["title"], xref="paper", yref="paper", x=0.0, y=domain[1], xanchor="left", yanchor="bottom",
-        showarrow=False, font=dict(size=14)))
-    if track["band"] is not None:
-        first, last, label = track["band"]
-        layout["shapes"] = list(layout.get("shapes", [])) + [dict(
-            type="rect", xref="x4", yref="y4 domain", x0=first + start - 1.5, x1=last + start - 0.5, y0=0, y1=1,
-            fillcolor="#f2cf5b", opacity=0.3, line=dict(width=0), layer="below", name=label)]
-    return dict(type="scatter", mode="lines", x=positions, y=values, xaxis="x4", yaxis="y4", name="track",
-                line=dict(color="#4c78a8", width=1.5), showlegend=False,
-                hovertemplate="position %{x}<br>%{y:.4g}<extra></extra>")
 
 
 def logo_trace_count(figure) -> int:
@@ -225,16 +161,15 @@ def bits_slider_figure(sweep, *, start_bits=0.5, titles=None, highlight=None, sh
     x_range : (int, int), optional — initial zoom, 0-based inclusive
     prediction_label : str — the histogram's x-axis title (what the predictor outputs)
     start : int — displayed number of the first position
-    track : dict, optional — a per-position profile drawn as a line under the logos on the same x axis
-        (zooming the logos zooms it, and the other way round), e.g. APARENT2's cleavage profile. Keys:
-        ``values`` (L,), ``title``, ``y_title``, ``band`` ((first, last, label), 1-based: a shaded span),
-        ``log`` (log y scale). It is the same in every frame.
+    track : dict, optional — a per-position profile drawn under the logos on the same x axis (zooming the
+        logos zooms it, and the other way round), e.g. APARENT2's cleavage profile; see
+        :func:`~scrambler_core.logo_figures.check_track` for its keys. It is the same in every frame.
 
     Returns
     -------
     plotly.graph_objects.Figure — traces of the first frame, ``frames`` named by budget (``"0.5"``), one
     slider (``layout.sliders[0]``) whose steps animate to them. Rows: axes x/y (PWM), x2/y2
-    (importance), x3/y3 (histogram), x4/y4 (the track); the track's line is the last trace.
+    (importance), x3/y3 (histogram), x4/y4 (the track); the track's lines are the last traces.
     """
     import plotly.graph_objects as go
 
@@ -246,7 +181,7 @@ def bits_slider_figure(sweep, *, start_bits=0.5, titles=None, highlight=None, sh
     edges, counts = _histogram(sweep, prediction_label)
     text_y = float(counts.max()) * 1.6 + 0.5
     checks = sweep.faithfulness()
-    track = _check_track(track, sweep.pwm.shape[1]) if track is not None else None
+    track = check_track(track, sweep.pwm.shape[1]) if track is not None else None
     per_frame, layout = [], None
     for t in range(len(sweep.target_bits)):
         rows, hover = frame_rows(sweep, t, y_ranges)
@@ -259,8 +194,8 @@ def bits_slider_figure(sweep, *, start_bits=0.5, titles=None, highlight=None, sh
             layout = fig.layout.to_plotly_json()
     per_frame = _canonical(per_frame)
     if track is not None:
-        line = _add_track(layout, track, start)
-        per_frame = [traces + [line] for traces in per_frame]
+        lines = add_track(layout, track, start=start, axis=4)
+        per_frame = [traces + lines for traces in per_frame]
     layout = _extend_layout(layout, edges, counts, sweep.prediction, prediction_label)
     layout["sliders"] = [_slider(sweep.target_bits, active)]
     frames = [go.Frame(data=data, name=f"{b:g}") for data, b in zip(per_frame, sweep.target_bits)]

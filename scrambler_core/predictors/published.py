@@ -373,13 +373,13 @@ def load_aparent2(path, library_index=APARENT2_LIBRARY_INDEX) -> Aparent2Predict
     card = ModelCard(kind="predictor", name="aparent2", fields={
         "source": APARENT2_SOURCE, "licence": "MIT (weights read from disk, never bundled)", "file": path.name,
         "weights_sha256": sha256_file(path), "library_index": int(library_index),
-        "input": "205-nt PAS window, hexamer at 0-based position 70; N = 0.25 per channel",
-        "output": "proximal isoform proportion = cleavage mass over positions 80-109 (iso_prob)",
-        "variant_score": "Δ isoform log-odds over cleavage positions 77:127 (narrow) or 0:205 (full)",
+        "input": "205-nt PAS window, hexamer at position 71 (1-based; 0-based 70); N = 0.25 per channel",
+        "output": "proximal isoform proportion = cleavage mass over positions 81-110, 1-based (iso_prob)",
+        "variant_score": "Δ isoform log-odds over cleavage positions 78-127 (narrow) or 1-205 (full), 1-based",
     })
     pred = Aparent2Predictor(model, name="aparent2", alphabet="dna", output_kind="sigmoid", card=card,
                              description=f"APARENT2 ({path.name}): proximal isoform proportion of a 205-nt PAS "
-                                         "window (cleavage at positions 80-109)", path=path)
+                                         "window (cleavage at positions 81-110, 1-based)", path=path)
     pred.cleavage_logit_model = cleavage_logit_model
     pred.external = "aparent2"
     return pred

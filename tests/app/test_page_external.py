@@ -178,11 +178,21 @@ def test_variant_page_reports_aparent2_isoform_logodds(models_dir):
     narrow = float(pred.variant_logodds([reference], [alternative], "narrow")[0])
     full = float(pred.variant_logodds([reference], [alternative], "full")[0])
     labels = [m.label for m in at.metric]
-    assert labels[0] == "Δ isoform log-odds, narrow (77:127)", labels      # the headline
-    assert float(metric(at, "Δ isoform log-odds, narrow (77:127)")) == pytest.approx(narrow, abs=1e-3)
-    assert float(metric(at, "Δ isoform log-odds, full window (0:205)")) == pytest.approx(full, abs=1e-3)
+    assert labels[0] == "Δ isoform log-odds, narrow (78–127)", labels      # the headline
+    assert float(metric(at, "Δ isoform log-odds, narrow (78–127)")) == pytest.approx(narrow, abs=1e-3)
+    assert float(metric(at, "Δ isoform log-odds, full window (1–205)")) == pytest.approx(full, abs=1e-3)
     assert narrow < 0                                      # breaking the signal lowers proximal cleavage
     assert "Summary CSV" in {b.label for b in at.get("download_button")}
+    # under the logos, on their x axis: the reference's and the alternative's cleavage profiles
+    logos = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if '"x4"' in c.proto.spec][0]
+    lines = {t["name"]: t for t in logos["data"] if t.get("xaxis") == "x4"}
+    assert set(lines) == {"reference", "alternative"} and logos["layout"]["xaxis4"]["matches"] == "x3"
+    profiles = pred.cleavage_profile([reference, alternative])
+    for k, name in enumerate(("reference", "alternative")):
+        assert np.allclose(_numbers(lines[name]["y"]), profiles[k, :-1], atol=1e-6)
+        assert _numbers(lines[name]["x"])[0] == 1
+    band = [s for s in logos["layout"]["shapes"] if s.get("xref") == "x4"][0]
+    assert (band["x0"], band["x1"]) == (77.5, 127.5)                  # positions 78-127, 1-based
 
     table = variant_summary_table(score_variant(pred, reference, alternative, ism_window=0))
     assert table.loc[0, "delta_isoform_logodds_narrow"] == pytest.approx(narrow, abs=1e-6)

@@ -439,6 +439,9 @@ def test_published_aparent2_on_explore_and_variant(page, server, external_dir):
     assert_clean(page, server)
     shown = narrow.first.locator('[data-testid="stMetricValue"]').inner_text().strip()
     assert float(shown.replace("−", "-")) == pytest.approx(expected, abs=6e-4), (shown, expected)
+    # the reference's and the alternative's cleavage profiles sit under the logos on their x axis
+    ranges = page.evaluate(VARIANT_RANGES_JS, VARIANT_LOGOS)
+    assert ranges["names"] == ["reference", "alternative"] and ranges["x4"] == pytest.approx(ranges["x3"]), ranges
     save_screenshot(page, "variant_aparent2")
 
 
@@ -470,6 +473,12 @@ X_TO_PAGE_JS = """([sel, xs]) => {
   return {xs: xs.map(v => box.left + xa._offset + xa.l2p(v)), y: box.top + ya._offset + ya._length / 2,
           dragmode: gd._fullLayout.dragmode};
 }"""
+
+
+VARIANT_LOGOS = ".st-key-variant_logos .js-plotly-plot"
+VARIANT_RANGES_JS = """(sel) => { const gd = document.querySelector(sel);
+  return {x3: gd._fullLayout.xaxis3.range, x4: gd._fullLayout.xaxis4 && gd._fullLayout.xaxis4.range,
+          names: gd._fullData.filter(t => t.xaxis === 'x4').map(t => t.name)}; }"""
 
 
 def zoom_logos(page, low, high):

@@ -258,3 +258,31 @@ def test_readable_window(length, importance, important, expected):
     from scrambler_core.logo_figures import readable_window
 
     assert readable_window(length, importance, important) == expected
+
+
+def test_with_track_adds_a_row_of_lines_on_the_logos_x_axis():
+    """Three logo rows (x, x2 matching x3) and a two-line track: the track gets x4, matching x3."""
+    rows = [lf.logo_heights_importance(np.arange(10, dtype=float), "ACGTACGTAC", "ACGT")] * 3
+    fig = lf.logos_figure(rows, "ACGT", titles=["a", "b", "c"], x_range=(2, 5))
+    values = np.stack([np.linspace(0, 1, 10), np.linspace(1, 0, 10)])
+    out = lf.with_track(fig, dict(values=values, names=["reference", "alternative"], title="profiles",
+                                  band=(3, 4, "window")), 10)
+    lines = [t for t in out.data if t.xaxis == "x4"]
+    assert [t.name for t in lines] == ["reference", "alternative"] and len(out.data) == len(fig.data) + 2
+    assert out.layout.xaxis4.matches == "x3" and out.layout.xaxis.matches == "x3"
+    assert list(lines[1].x) == list(range(1, 11)) and np.allclose(lines[1].y, values[1])
+    assert out.layout.yaxis4.domain[1] < out.layout.yaxis3.domain[0]            # under the logos
+    assert out.layout.height > fig.layout.height
+    band = [s for s in out.layout.shapes if s.name == "window"][0]
+    assert (band.x0, band.x1) == (2.5, 4.5)
+    assert len(fig.data) == len(out.data) - 2 and "xaxis4" not in fig.layout.to_plotly_json()   # a copy
+
+
+@pytest.mark.parametrize("track, message", [
+    (dict(values=np.ones((5, 10))), "up to 4 such rows"),
+    (dict(values=np.ones((2, 10)), names=["one"]), "2 lines but 1 names"),
+    (dict(values=np.ones(9)), "10 finite numbers"),
+])
+def test_check_track_refuses_bad_lines(track, message):
+    with pytest.raises(ValueError, match=message):
+        lf.check_track(track, 10)
