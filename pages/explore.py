@@ -465,8 +465,9 @@ def _write_link(name, mode, bits, sequence, examples, drop) -> int | None:
     state = st.session_state
     if int(state.get("explore.n_samples", N_SAMPLES_DEFAULT)) != N_SAMPLES_DEFAULT:
         link["n"] = int(state["explore.n_samples"])
-    link.update({flag: "1" for flag, key in (("truth", "explore.truth"), ("features", "explore.posneg"))
-                 if state.get(key)})
+    flags = (("truth", "explore.truth"), ("features", "explore.posneg")) + \
+        ((("log", "explore.cleavage_log"),) if hasattr(get_predictor(name), "cleavage_profile") else ())
+    link.update({flag: "1" for flag, key in flags if state.get(key)})
     zoom = state.get(_keys(name)["zoom"])
     if zoom and tuple(zoom) != (1, len(sequence)) and max(zoom) <= len(sequence):
         link["zoom"] = f"{zoom[0]}-{zoom[1]}"
@@ -635,6 +636,7 @@ def main() -> None:
                                          "n": choice_from_query("explore.n_samples", N_SAMPLES_CHOICES, "samples"),
                                          "truth": flag_from_query("explore.truth"),
                                          "features": flag_from_query("explore.posneg"),
+                                         "log": flag_from_query("explore.cleavage_log"),
                                          "example": deferred_from_query("explore", "example"),
                                          "seq": deferred_from_query("explore", "seq"),
                                          "exclude": deferred_from_query("explore", "exclude"),

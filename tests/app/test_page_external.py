@@ -106,6 +106,15 @@ def test_explore_shows_the_prediction_with_or_without_a_scrambler(models_dir, na
         assert live["layout"]["yaxis4"]["range"] == pytest.approx([0, profile[:-1].max() * 1.15])
         at.toggle(key="explore.cleavage_log").set_value(True).run()
         assert json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["yaxis4"]["type"] == "log"
+        link = {k: (v[0] if isinstance(v, list) else v) for k, v in dict(at.query_params).items()}
+        assert link["log"] == "1" and link["zoom"] == "20-60" and link["predictor"] == name, link
+        reopened = AppTest.from_file(APP, default_timeout=TIMEOUT)             # the link, opened afresh
+        for key, value in link.items():
+            reopened.query_params[key] = value
+        reopened.run()
+        assert_clean(reopened)
+        spec = json.loads(reopened.get("plotly_chart")[0].proto.spec)["layout"]
+        assert spec["yaxis4"]["type"] == "log" and spec["xaxis2"]["range"] == [19.5, 60.5]
 
 
 @pytest.mark.parametrize("name", ["optimus5", "aparent2"])
