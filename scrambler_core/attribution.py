@@ -571,12 +571,13 @@ def _optimise_per_example(predictor, x, *, kind, steps, target_bits, penalty_wei
 
 def scrambler_optimized(predictor, x, *, steps=300, target_bits=0.0, penalty_weight=5.0, mode="inclusion",
                         objective="reconstruct", n_samples=32, learning_rate=0.01, batch_size=64, seed=0,
-                        sampler=None):
+                        sampler=None, background=None):
     """Per-example optimisation from scratch (method §9; paper's Optimus setting by default).
 
     Free scores per input (Glorot normal, instance norm, softplus), the scrambler's PSSM,
     sampler and loss with a hinge penalty ``w max(m - target_bits, 0)``; Adam (lr 0.01,
-    beta 0.5 / 0.9), optimiser state reset per batch.
+    beta 0.5 / 0.9), optimiser state reset per batch. ``background`` (L, A): default the predictor's
+    pretrained inclusion scrambler's.
 
     Returns
     -------
@@ -586,7 +587,8 @@ def scrambler_optimized(predictor, x, *, steps=300, target_bits=0.0, penalty_wei
     return _optimise_per_example(predictor, x, kind="optimized", steps=steps, target_bits=target_bits,
                                  penalty_weight=penalty_weight, mode=mode, objective=objective,
                                  n_samples=n_samples, learning_rate=learning_rate, batch_size=batch_size,
-                                 seed=seed, sampler=sampler)
+                                 seed=seed, sampler=sampler,
+                                 background=None if background is None else np.asarray(background, np.float32))
 
 
 def scrambler_finetuned(predictor, x, *, steps=300, start_bits=0.1, target_bits=0.0, penalty_weight=5.0,

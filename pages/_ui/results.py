@@ -85,3 +85,13 @@ def cleavage_profile(name: str, sequence: str) -> np.ndarray | None:
     if not hasattr(predictor, "cleavage_profile"):
         return None
     return cached("cleavage", lambda: predictor.cleavage_profile([sequence])[0], predictor, sequence=sequence)
+
+
+def optimised(name: str, mode: str, sequence: str, bits: float, steps: int, seed: int = SEED):
+    """The explanation of one sequence by per-example optimisation (``scrambler_core.refine``, cached)."""
+    from scrambler_core.refine import optimise_explanation
+
+    scrambler = get_scrambler(name, mode)
+    return cached("optimise_explanation", lambda: optimise_explanation(scrambler, [sequence], bits, steps=steps,
+                                                                       seed=seed),
+                  scrambler, sequence=sequence, bits=float(bits), steps=int(steps), seed=int(seed))

@@ -171,6 +171,11 @@ class Scrambler:
     def _explain_graph(self, x, bits_channel, drop, free, offset, seed, n_samples):
         net = self.network
         scores = net(net.network_input(x, bits_channel, drop), training=False) * tf.reshape(free, [1, -1])
+        return self._from_scores(x, scores, free, offset, seed, n_samples)
+
+    def _from_scores(self, x, scores, free, offset, seed, n_samples):
+        """PWM, samples, their predictions and the bits of given scores (N, L): the explanation's second half."""
+        net = self.network
         pwm = net.pwm(x, scores, free, offset)
         per_position, mean_bits = conservation(pwm, net.background, net.position_weights(x, free))
         _, hard = sample_pwm(pwm, n_samples, seed)
@@ -305,6 +310,38 @@ class Scrambler:
                            chain_length=self.predictor.chain_length if self.network.is_pair else 0,
                            faithfulness=check_faithfulness(target_bits, mean_bits, sample_pred, original, self.mode,
                                                            output_reference(self.predictor)))
+
+    def explain_scores(self, seqs, scores, target_bits, n_samples=32, seed=0, allow_n=False):
+        """The explanation that given importance scores make (e.g. optimised per example): this scrambler's
+        PSSM, background, samples and faithfulness checks, with ``scores`` in place of the network's output.
+
+        Parameters
+        ----------
+        seqs : str, list of str, or np.ndarray (N, L, A)
+        scores : np.ndarray (N, L) — importance scores (>= 0)
+        target_bits : float — the budget the scores were made for (the faithfulness checks compare with it)
+        n_samples, seed, allow_n : as :meth:`explain`
+
+        Returns
+        -------
+        Explanation
+        """
+        x = self.predictor.to_onehot(seqs, allow_n=allow_n, background=self.background)
+        scores = np.asarray(scores, np.float32)
+        if scores.shape != x.shape[:2] or not np.all(np.isfinite(scores)) or np.any(scores < 0):
+            raise ValueError(f"scores must be finite, >= 0 and of shape {x.shape[:2]} (N, L), got {scores.shape}")
+        free, offset = self._template_arrays(None, x)
+        out = self._from_scores(tf.constant(x), tf.constant(scores * free[:, 0]), tf.constant(free),
+                                tf.constant(offset), tf.constant([int(seed), 0], tf.int32), int(n_samples))
+        _, pwm, hard, sample_pred, original, mean_bits, per_position = (o.numpy() for o in out)
+        names = decode(x, self.predictor.alphabet)
+        return Explanation(importance=scores * free[:, 0], pwm=pwm, samples=hard, sample_predictions=sample_pred,
+                           prediction=original, conservation=mean_bits, per_position_bits=per_position,
+                           target_bits=float(target_bits), mode=self.mode, sequences=names,
+                           alphabet=self.predictor.alphabet.name, drop=None, predictor=self.predictor.name,
+                           fixed=free[:, 0] == 0, chain_length=0,
+                           faithfulness=check_faithfulness(float(target_bits), mean_bits, sample_pred, original,
+                                                           self.mode, output_reference(self.predictor)))
 
     def save(self, path, card=None):
         """Save the network as ``.keras`` (atomic) and the model card beside it as ``.json``."""

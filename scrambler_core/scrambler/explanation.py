@@ -33,6 +33,8 @@ class Explanation:
     faithfulness : Faithfulness or None — the checks of each explanation (budget reached, prediction kept,
         samples not split in two; see :mod:`scrambler_core.scrambler.faithfulness`)
     predictor : str — the name of the predictor explained
+    info : dict — how it was made when not by the network's one pass (per-example optimisation:
+        ``steps``, ``predictor_calls_per_sequence``, ``seconds``; see :mod:`scrambler_core.refine`)
 
     Examples
     --------
@@ -58,6 +60,7 @@ class Explanation:
     fixed: np.ndarray | None = None
     faithfulness: Faithfulness | None = None
     predictor: str = ""
+    info: dict = field(default_factory=dict)
 
     def __repr__(self) -> str:
         n, length = self.importance.shape[:2]
