@@ -116,11 +116,12 @@ def _messages(target, realised, mean, original, mode, bits_ok, shift_ok, split_t
     if not shift_ok and mode == "occlusion":
         out.append(f"The samples' mean prediction ({mean:.3f}) stays close to the original ({original:.3f}): "
                    "scrambling the marked letters does not remove what the predictor sees, so the explanation "
-                   "misses part of it. Try a larger budget or per-example fine-tuning.")
+                   "misses part of it. Try a larger budget or per-example optimisation (Explore: Optimise this "
+                   "explanation).")
     elif not shift_ok:
         out.append(f"The samples' mean prediction ({mean:.3f}) is far from the original ({original:.3f}): the "
-                   "kept letters are not enough to explain it. Try a larger budget, per-example fine-tuning "
-                   "(Compare: the fine-tuned scrambler) or a scrambler trained longer.")
+                   "kept letters are not enough to explain it. Try a larger budget, per-example optimisation "
+                   "(Explore: Optimise this explanation) or a scrambler trained longer.")
     if split_text:
         out.append(f"The samples' predictions split in two groups ({split_text}): the explanation leaves a choice "
                    "open that changes the output a lot; a larger budget usually settles it.")
