@@ -47,6 +47,7 @@ EXPERIMENTS = {
     "fixed030_position": {"bits_conditioned": False, "target_bits": 0.3,
                           "network_options": {"position_channel": True}},
     "wide64": {"network_options": {"channels": 64}},                 # twice the channels (``_widened``)
+    "gumbel": {"sampler": "gumbel"},                                  # relaxed samples: lower-variance gradients
 }
 
 
@@ -178,7 +179,7 @@ def continuation(pred, x, original, learning_rate, epochs, n_train, out, experim
     _, history = T.train_scrambler(
         pred, pred.to_onehot(training_sequences(pred.name, n_train, 7171)), mode="inclusion",
         bits_range=(0.05, 2.0), bits_schedule=(), epochs=epochs, learning_rate=learning_rate,
-        sampler="straight_through", penalty_weight=10.0, validation=x_cal,
+        sampler=settings.pop("sampler", "straight_through"), penalty_weight=10.0, validation=x_cal,
         validation_fn=_screen_fn(pred, x, original, name, out, started),
         background=np.asarray(load_keras_model(init).background, np.float32), init_from=init,
         log=lambda m: print(m, flush=True), **settings)
