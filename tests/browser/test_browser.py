@@ -425,6 +425,17 @@ def test_published_aparent2_on_explore_and_variant(page, server, external_dir):
     assert zoomed["x2"] == pytest.approx([60.5, 90.5], abs=1.0), zoomed
     assert zoomed["x4"] == pytest.approx(zoomed["x2"]) and zoomed["state"] == "notRunning", zoomed
     save_screenshot(page, "explore_aparent2")
+    # per-example optimisation of this explanation, on demand
+    expander = page.locator('[data-testid="stExpander"]', has_text="Optimise this explanation").first
+    button = expander.get_by_role("button", name=re.compile("Optimise at 0.5 bits"))
+    if not button.is_visible():
+        expander.locator("summary").first.click()
+    button.click()
+    page.locator(".st-key-explore_optimised .js-plotly-plot").first.wait_for(timeout=RENDER_TIMEOUT)
+    wait_settled(page)
+    assert_clean(page, server)
+    assert "Realised bits (optimised)" in page.inner_text("body")
+    save_screenshot(page, "explore_aparent2_optimised")
 
     predictor = sc.load_predictor("aparent2", path=sc.predictors.find_model_file("aparent2", external_dir))
     reference = examples("aparent2")[0].sequence
