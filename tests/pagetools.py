@@ -12,6 +12,14 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 
 
+def new_app(*, timeout: float = 180, **query) -> AppTest:
+    """The whole app (``app.py``) opened on a link's query parameters, not yet run."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at
+
+
 def open_page(page: str, predictor: str, *, timeout: float = 180, **state) -> AppTest:
     """One page run on its own (AppTest runs a page chosen before the first run without app.py, so the
     predictor is set in session state)."""

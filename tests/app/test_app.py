@@ -1,14 +1,13 @@
 """The app's shell and the Explore page, driven by Streamlit's AppTest (no browser)."""
-from pathlib import Path
+from functools import partial
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from pagetools import live_view
+from pagetools import new_app as _new_app
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "app.py")
 TIMEOUT = 120
+new_app = partial(_new_app, timeout=TIMEOUT)
 SEQUENCE_KEY = "explore.sequence.utr5"
 
 
@@ -16,13 +15,6 @@ def example_utr5():
     from scrambler_core import synthetic
 
     return synthetic.generate_uorf_set(1, 1, 1, seed=3)[0][0]
-
-
-def new_app(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at
 
 
 def metric(at, label) -> str:

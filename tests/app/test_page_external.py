@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pagetools import assert_clean, errors, metric, texts
+from pagetools import assert_clean, errors, metric, new_app, texts
 from pagetools import open_page as _open_page
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,9 +108,7 @@ def test_explore_shows_the_prediction_with_or_without_a_scrambler(models_dir, na
         assert json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["yaxis4"]["type"] == "log"
         link = {k: (v[0] if isinstance(v, list) else v) for k, v in dict(at.query_params).items()}
         assert link["log"] == "1" and link["zoom"] == "20-60" and link["predictor"] == name, link
-        reopened = AppTest.from_file(APP, default_timeout=TIMEOUT)             # the link, opened afresh
-        for key, value in link.items():
-            reopened.query_params[key] = value
+        reopened = new_app(timeout=TIMEOUT, **link)                            # the link, opened afresh
         reopened.run()
         assert_clean(reopened)
         spec = json.loads(reopened.get("plotly_chart")[0].proto.spec)["layout"]

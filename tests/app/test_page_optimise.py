@@ -3,24 +3,10 @@ import json
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from pagetools import APP
+from pagetools import metric, new_app
 
 TIMEOUT = 240
-
-
-def _app(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at
-
-
-def _metric(at, label) -> str:
-    found = [m.value for m in at.metric if m.label == label]
-    assert found, [m.label for m in at.metric]
-    return found[0]
 
 
 def test_optimising_an_unfaithful_explanation_shows_what_the_core_computes(utr5_scrambler_file):
@@ -28,7 +14,7 @@ def test_optimising_an_unfaithful_explanation_shows_what_the_core_computes(utr5_
     from scrambler_core import examples
     from scrambler_core.refine import optimise_explanation
 
-    at = _app(predictor="utr5", mode="inclusion", bits="0.25", example="1")
+    at = new_app(timeout=TIMEOUT, predictor="utr5", mode="inclusion", bits="0.25", example="1")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert not [m for m in at.metric if m.label == "Realised bits (optimised)"]      # nothing runs unasked
@@ -41,8 +27,8 @@ def test_optimising_an_unfaithful_explanation_shows_what_the_core_computes(utr5_
     sequence = examples.examples("utr5")[0].sequence
     scrambler = sc.load_scrambler("utr5", mode="inclusion")
     expected = optimise_explanation(scrambler, [sequence], 0.25, steps=25, seed=0)
-    assert float(_metric(at, "Realised bits (optimised)")) == pytest.approx(float(expected.conservation[0]), abs=2e-3)
-    shown_mean = float(_metric(at, "Samples' mean utr5 prediction (optimised)"))
+    assert float(metric(at, "Realised bits (optimised)")) == pytest.approx(float(expected.conservation[0]), abs=2e-3)
+    shown_mean = float(metric(at, "Samples' mean utr5 prediction (optimised)"))
     assert shown_mean == pytest.approx(float(expected.mean_sample_prediction[0]), abs=2e-3)
     chart = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Optimised importance" in c.proto.spec]
     assert len(chart) == 1

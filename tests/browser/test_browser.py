@@ -418,7 +418,7 @@ def test_published_aparent2_on_explore_and_variant(page, server, external_dir):
     # (what the toolbar's zoom does) zooms the profile too, with no rerun
     before = page.evaluate(RANGES_JS, LOGOS)
     assert before["x4"] == pytest.approx(before["x2"]), before
-    zoom_logos(page, 60.5, 90.5)
+    drag_on_logos(page, "Zoom", "zoom", 60.5, 90.5)
     page.wait_for_function(f"() => document.querySelector('{LOGOS}')._fullLayout.xaxis2.range[1] < 100",
                            timeout=STEP_TIMEOUT)
     zoomed = page.evaluate(RANGES_JS, LOGOS)
@@ -492,20 +492,21 @@ VARIANT_RANGES_JS = """(sel) => { const gd = document.querySelector(sel);
           names: gd._fullData.filter(t => t.xaxis === 'x4').map(t => t.name)}; }"""
 
 
-def zoom_logos(page, low, high):
-    """Zoom the live chart's logos to positions ``low``-``high`` with plotly's own Zoom tool (a mouse drag)."""
+def drag_on_logos(page, tool, dragmode, low, high, rise=0):
+    """Drag across the live chart's logos from position ``low`` to ``high`` with one of plotly's toolbar
+    tools (``tool`` its title, e.g. "Zoom" or "Box Select"; ``dragmode`` what it sets); ``rise`` pixels up."""
     chart = page.locator(LOGOS).first
     chart.scroll_into_view_if_needed()
     chart.hover()
-    page.locator(f'{LOGOS} .modebar-btn[data-title="Zoom"]').first.click()
-    page.wait_for_function(f"() => document.querySelector('{LOGOS}')._fullLayout.dragmode === 'zoom'",
+    page.locator(f'{LOGOS} .modebar-btn[data-title="{tool}"]').first.click()
+    page.wait_for_function(f"() => document.querySelector('{LOGOS}')._fullLayout.dragmode === '{dragmode}'",
                            timeout=STEP_TIMEOUT)
     where = page.evaluate(X_TO_PAGE_JS, [LOGOS, [low, high]])
     (x0, x1), y = where["xs"], where["y"]
     page.mouse.move(x0, y)
     page.mouse.down()
     for k in range(1, 11):
-        page.mouse.move(x0 + (x1 - x0) * k / 10, y)
+        page.mouse.move(x0 + (x1 - x0) * k / 10, y + rise * k / 10)
     page.mouse.up()
 
 
@@ -552,19 +553,7 @@ def test_explore_logo_box_select_adds_excluded_positions(page, server):
     assert_clean(page, server)
     box = open_exclude_expander(page)
     assert box.input_value() == ""
-    chart = page.locator(LOGOS).first
-    chart.scroll_into_view_if_needed()
-    chart.hover()
-    page.locator(f'{LOGOS} .modebar-btn[data-title="Box Select"]').first.click()
-    page.wait_for_function(f"() => document.querySelector('{LOGOS}')._fullLayout.dragmode === 'select'",
-                           timeout=STEP_TIMEOUT)
-    where = page.evaluate(X_TO_PAGE_JS, [LOGOS, [84.6, 90.4]])
-    (x0, x1), y = where["xs"], where["y"]
-    page.mouse.move(x0, y)
-    page.mouse.down()
-    for k in range(1, 11):
-        page.mouse.move(x0 + (x1 - x0) * k / 10, y + k)
-    page.mouse.up()
+    drag_on_logos(page, "Box Select", "select", 84.6, 90.4, rise=10)
     # the selection's callback fills the box, or fails (Streamlit's redacted "encountered an error" box)
     page.wait_for_function("""(sel) => { const e = document.querySelector(sel);
                                        return (e && e.value.trim() !== '')
