@@ -35,7 +35,7 @@ from pages._ui.links import (apply_linked_sequence, apply_query_once, bits_from_
 from pages._ui.models import (PREDICTOR_KEY, current_predictor_name, describe_predictor, get_predictor,
     get_scrambler, is_pair_predictor, predictor_names)
 from pages._ui.pairs import apply_pair_link, pair_example_index, pair_input, pair_keys, read_chain
-from pages._ui.optimise import optimise_section
+from pages._ui.optimise import optimise_section, optimised_steps
 from pages._ui.results import (SEED, cleavage_profile, explain, explain_bits_grid, pair_ism, predict,
     predict_pairs)
 from scrambler_core.comparison import explanation_scores_table, pair_ism_table
@@ -638,6 +638,7 @@ def main() -> None:
                                          "truth": flag_from_query("explore.truth"),
                                          "features": flag_from_query("explore.posneg"),
                                          "log": flag_from_query("explore.cleavage_log"),
+                                         "optimise": deferred_from_query("explore", "optimise"),
                                          "example": deferred_from_query("explore", "example"),
                                          "seq": deferred_from_query("explore", "seq"),
                                          "exclude": deferred_from_query("explore", "exclude"),
@@ -675,6 +676,9 @@ def main() -> None:
             st.caption(alternative_caption(drop, explanation, plain, original))
     if not excluded:
         optimise_section(view, explanation, letters, zoom, highlight)
+        steps = optimised_steps(name, mode, sequence, bits)
+        if steps is not None:                     # the link holds the optimised view too
+            write_query({**st.query_params.to_dict(), "optimise": steps})
     if fixed is not None:
         st.caption(f"Letters in black are fixed by the scrambler's template ({int(fixed.sum())} positions): they are "
                    "never scrambled and do not count towards the bits.")

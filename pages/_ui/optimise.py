@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages._ui.figures import show_plotly
+from pages._ui.links import pop_link
 from pages._ui.results import optimised
 from scrambler_core.logo_figures import logo_heights_importance, logo_heights_pwm, logos_figure
 from scrambler_core.refine import OPTIMISE_DEFAULTS
@@ -36,6 +37,25 @@ def _metrics(result, explanation, label: str) -> None:
               f"{float(explanation.mean_sample_prediction[0]) - original:+.3f} vs the original", delta_color="off")
 
 
+def _apply_link(name: str, this_view: tuple) -> None:
+    """A link's ``optimise=STEPS`` (one of ``STEPS_CHOICES``) asks for the optimised view of what it shows."""
+    linked = pop_link("explore", "optimise")
+    if linked is None:
+        return
+    if linked not in {str(v) for v in STEPS_CHOICES}:
+        st.warning(f"The link's optimise value {linked!r} should be one of {', '.join(map(str, STEPS_CHOICES))} "
+                   "(optimisation steps).")
+        return
+    st.session_state[STEPS_KEY] = int(linked)
+    st.session_state[_request_key(name)] = (this_view, int(linked))
+
+
+def optimised_steps(name: str, mode: str, sequence: str, bits: float) -> int | None:
+    """The steps of the optimised view shown for this view (for the link), or None."""
+    request = st.session_state.get(_request_key(name))
+    return int(request[1]) if request is not None and tuple(request[0]) == (mode, sequence, float(bits)) else None
+
+
 def optimise_section(view: dict, explanation, letters: str, zoom, highlight) -> None:
     """The expander: steps, a button, and (once pressed for this view) the optimised logos and metrics.
 
@@ -43,6 +63,7 @@ def optimise_section(view: dict, explanation, letters: str, zoom, highlight) -> 
     """
     name, sequence, bits = view["name"], view["sequence"], float(view["bits"])
     this_view = (view["mode"], sequence, bits)
+    _apply_link(name, this_view)
     request = st.session_state.get(_request_key(name))
     shown = request is not None and tuple(request[0]) == this_view
     faithful = explanation.faithfulness is None or bool(explanation.faithfulness.faithful[0])
