@@ -73,6 +73,10 @@ def _parser():
                    help="1-based positions no explanation may use, e.g. '60-66,101' (mask dropout: uses the "
                         "dropout-trained scrambler and shows the alternative explanation)")
     p.add_argument("--template", help="fixed positions: a string of length L, letters fixed, N free")
+    p.add_argument("--optimise-steps", type=int, default=0, metavar="STEPS",
+                   help="optimise each explanation per example for STEPS Adam steps (scrambler_core.refine; "
+                        "1 + 8 x STEPS predictor calls per sequence): for predictors whose one-pass scrambler is not "
+                        "faithful, e.g. aparent2. Columns are then scrambler_optimized_<bits>_...")
     p.add_argument("--architecture", choices=("siamese", "joint"), default="siamese",
                    help="pair predictors (binder; input CSV with sequence_a,sequence_b): which pair scrambler")
 
@@ -337,7 +341,11 @@ def cmd_explain(args):
     if not args.scrambler and _given_by_path(args.predictor):
         raise ValueError("--scrambler is required for a predictor given by path "
                          "(train one with: python -m scrambler_core train-scrambler)")
+    if args.optimise_steps < 0 or (args.optimise_steps and (args.drop or args.template)):
+        raise ValueError("--optimise-steps must be >= 0 and cannot be combined with --drop or --template")
     if load_predictor(args.predictor, path=args.model_path).is_pair:
+        if args.optimise_steps:
+            raise ValueError("--optimise-steps explains single sequences, not pairs")
         return _explain_pairs(args)
     predictor = _single_predictor(args)
     scrambler = load_scrambler(args.scrambler or args.predictor, mode=args.mode, predictor=predictor,
@@ -355,11 +363,19 @@ def _explain_in_chunks(scrambler, seqs, args, drop):
     import numpy as np
     from tqdm.auto import tqdm
 
+    from .refine import optimise_explanation
+
+    def one(part, start):
+        if args.optimise_steps:
+            return optimise_explanation(scrambler, part, args.target_bits, steps=args.optimise_steps,
+                                        explain_samples=args.n_samples, seed=args.seed + start)
+        return scrambler.explain(part, target_bits=args.target_bits, n_samples=args.n_samples, seed=args.seed + start,
+                                 drop=drop, template=args.template, return_samples=False)
+
     chunk = max(1, args.batch_size)
-    parts = [scrambler.explain(seqs[start:start + chunk], target_bits=args.target_bits, n_samples=args.n_samples,
-                               seed=args.seed + start, drop=drop, template=args.template, return_samples=False)
-             for start in tqdm(range(0, len(seqs), chunk), desc="explain", unit="batch",
-                               disable=len(seqs) <= chunk, file=sys.stderr)]
+    parts = [one(seqs[start:start + chunk], start)
+             for start in tqdm(range(0, len(seqs), chunk), desc="optimise" if args.optimise_steps else "explain",
+                               unit="batch", disable=len(seqs) <= chunk and not args.optimise_steps, file=sys.stderr)]
     first = parts[0]
     joined = {name: np.concatenate([getattr(p, name) for p in parts])
               for name in ("importance", "prediction", "sample_predictions", "conservation")}
@@ -374,7 +390,7 @@ def _write_explanation(ids, ex, scrambler, args) -> None:
     import pandas as pd
 
     from .tables import method_label, result_column, with_positions, write_table
-    label = method_label("scrambler", ex["target_bits"])
+    label = method_label("scrambler_optimized" if args.optimise_steps else "scrambler", ex["target_bits"])
     frame = pd.DataFrame({
         "id": ids, "sequence": ex["sequences"], "predictor": scrambler.predictor.name, "mode": args.mode,
         "objective": args.objective, "prediction": ex["prediction"],
@@ -385,7 +401,7 @@ def _write_explanation(ids, ex, scrambler, args) -> None:
     write_table(frame, args.output, _provenance(
         scrambler.predictor, scrambler, command="explain", mode=args.mode, objective=args.objective,
         target_bits=args.target_bits, n_samples=args.n_samples, seed=args.seed, drop=args.drop,
-        template=args.template, input=args.input))
+        template=args.template, optimise_steps=args.optimise_steps, input=args.input))
 
 
 def cmd_batch(args):

@@ -25,11 +25,14 @@ OUTPUT_SUFFIXES = (".csv", ".parquet")
 
 
 def method_label(method: str, target_bits=None) -> str:
-    """The label of one result: ``scrambler_<bits>`` for the scrambler (``%g`` of the bits), else the method."""
+    """The label of one result: ``scrambler_<bits>`` for the scrambler (``%g`` of the bits), else the method
+    (``scrambler_optimized_<bits>`` when an optimised explanation names its bits)."""
     if method == "scrambler":
         if target_bits is None:
             raise ValueError("a scrambler result needs its target bits")
         return f"scrambler_{float(target_bits):g}"
+    if method == "scrambler_optimized" and target_bits is not None:
+        return f"scrambler_optimized_{float(target_bits):g}"
     return method
 
 

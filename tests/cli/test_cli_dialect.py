@@ -105,3 +105,33 @@ def test_batch_csv_dash_writes_the_results_to_standard_output(fasta, tmp_path, c
     table = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert list(table["sequence"]) == seqs and "saliency_importance_50" in table
 
+
+
+def test_explain_optimise_steps_writes_the_optimised_explanation(fasta, tmp_path, capsys):
+    """--optimise-steps: per-example optimisation (scrambler_core.refine), its own column label and provenance."""
+    from scrambler_core.provenance import read_parquet_provenance
+    from scrambler_core.refine import optimise_explanation
+
+    path, seqs = fasta
+    out = tmp_path / "opt.parquet"
+    assert cli.main(["explain", "--predictor", "utr5", "--input", str(path), "--output", str(out),
+                     "--target-bits", "0.25", "--optimise-steps", "20"]) == 0
+    table = pd.read_parquet(out)
+    assert "scrambler_optimized_0.25_bits" in table and "scrambler_0.25_bits" not in table
+    expected = optimise_explanation(sc.load_scrambler("utr5"), seqs, 0.25, steps=20, seed=0)
+    np.testing.assert_allclose(np.stack(table["scrambler_optimized_0.25_importance"]), expected.importance,
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(table["scrambler_optimized_0.25_bits"], expected.conservation, rtol=1e-4)
+    assert read_parquet_provenance(out)["settings"]["optimise_steps"] == 20
+    assert method_label("scrambler_optimized", 0.25) == "scrambler_optimized_0.25"
+    assert method_label("scrambler_optimized") == "scrambler_optimized"
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--optimise-steps", "-1"], "--optimise-steps must be >= 0"),
+    (["--optimise-steps", "10", "--drop", "3-5"], "cannot be combined with --drop or --template"),
+])
+def test_explain_optimise_steps_refuses_what_it_cannot_do(fasta, capsys, extra, message):
+    path, _ = fasta
+    assert cli.main(["explain", "--predictor", "utr5", "--input", str(path), "--output", "o.csv", *extra]) == 2
+    assert message in capsys.readouterr().err
