@@ -458,9 +458,10 @@ def sidebar_settings():
     return mode, bits, n_samples
 
 
-def _write_link(name, mode, bits, sequence, examples, drop) -> int | None:
-    """Write the view into the link (every control that changes what is drawn, defaults left out);
-    returns the 0-based index of the example shown, or None."""
+def _write_link(name, mode, bits, sequence, examples, drop, optimised=False) -> int | None:
+    """Write the view into the link (every control that changes what is drawn, defaults left out; with
+    ``optimised``, the optimised view's steps when one is shown); returns the 0-based index of the example
+    shown, or None."""
     example_index = next((k for k, e in enumerate(examples) if e.sequence == sequence), None)
     link = {"predictor": name, "mode": mode, "bits": f"{bits:g}"}
     state = st.session_state
@@ -478,6 +479,8 @@ def _write_link(name, mode, bits, sequence, examples, drop) -> int | None:
         link["seq"] = sequence
     if drop is not None:
         link["exclude"] = format_ranges(np.flatnonzero(drop == 0) + 1)
+    if optimised:
+        link["optimise"] = optimised_steps(name, mode, sequence, bits)
     write_query(link)
     return example_index
 
@@ -676,9 +679,7 @@ def main() -> None:
             st.caption(alternative_caption(drop, explanation, plain, original))
     if not excluded:
         optimise_section(view, explanation, letters, zoom, highlight)
-        steps = optimised_steps(name, mode, sequence, bits)
-        if steps is not None:                     # the link holds the optimised view too
-            write_query({**st.query_params.to_dict(), "optimise": steps})
+        _write_link(name, mode, bits, sequence, examples, drop, optimised=True)   # again: the optimised view
     if fixed is not None:
         st.caption(f"Letters in black are fixed by the scrambler's template ({int(fixed.sum())} positions): they are "
                    "never scrambled and do not count towards the bits.")

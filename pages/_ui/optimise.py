@@ -65,7 +65,7 @@ def optimise_section(view: dict, explanation, letters: str, zoom, highlight) -> 
     this_view = (view["mode"], sequence, bits)
     _apply_link(name, this_view)
     request = st.session_state.get(_request_key(name))
-    shown = request is not None and tuple(request[0]) == this_view
+    shown = optimised_steps(name, *this_view) is not None
     faithful = explanation.faithfulness is None or bool(explanation.faithfulness.faithful[0])
     with st.expander("Optimise this explanation for this sequence (per example, slower)",
                      expanded=shown or not faithful):

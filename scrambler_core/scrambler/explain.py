@@ -301,15 +301,8 @@ class Scrambler:
             names = decode(x, self.predictor.alphabet)
         else:
             names = [clean_sequence(s, self.predictor.alphabet) for s in ([seqs] if isinstance(seqs, str) else seqs)]
-        return Explanation(importance=scores, pwm=pwm, samples=hard, sample_predictions=sample_pred,
-                           prediction=original, conservation=mean_bits, per_position_bits=per_position,
-                           target_bits=target_bits, mode=self.mode, sequences=names,
-                           alphabet=self.predictor.alphabet.name, drop=drop if drop_given else None,
-                           predictor=self.predictor.name,
-                           fixed=free[:, 0] == 0,
-                           chain_length=self.predictor.chain_length if self.network.is_pair else 0,
-                           faithfulness=check_faithfulness(target_bits, mean_bits, sample_pred, original, self.mode,
-                                                           output_reference(self.predictor)))
+        return self._explanation((scores, pwm, hard, sample_pred, original, mean_bits, per_position), target_bits,
+                                 names, free, drop if drop_given else None)
 
     def explain_scores(self, seqs, scores, target_bits, n_samples=32, seed=0, allow_n=False):
         """The explanation that given importance scores make (e.g. optimised per example): this scrambler's
@@ -334,14 +327,21 @@ class Scrambler:
         out = self._from_scores(tf.constant(x), tf.constant(scores * free[:, 0]), tf.constant(free),
                                 tf.constant(offset), tf.constant([int(seed), 0], tf.int32), int(n_samples))
         _, pwm, hard, sample_pred, original, mean_bits, per_position = (o.numpy() for o in out)
-        names = decode(x, self.predictor.alphabet)
-        return Explanation(importance=scores * free[:, 0], pwm=pwm, samples=hard, sample_predictions=sample_pred,
+        return self._explanation((scores * free[:, 0], pwm, hard, sample_pred, original, mean_bits, per_position),
+                                 float(target_bits), decode(x, self.predictor.alphabet), free, None)
+
+    def _explanation(self, outputs, target_bits, names, free, drop):
+        """The :class:`Explanation` of one run: ``outputs`` = (importance, pwm, samples, sample predictions,
+        original prediction, conservation, per-position bits), ``free`` (N, L, 1) 0 at fixed positions."""
+        importance, pwm, hard, sample_pred, original, mean_bits, per_position = outputs
+        return Explanation(importance=importance, pwm=pwm, samples=hard, sample_predictions=sample_pred,
                            prediction=original, conservation=mean_bits, per_position_bits=per_position,
-                           target_bits=float(target_bits), mode=self.mode, sequences=names,
-                           alphabet=self.predictor.alphabet.name, drop=None, predictor=self.predictor.name,
-                           fixed=free[:, 0] == 0, chain_length=0,
-                           faithfulness=check_faithfulness(float(target_bits), mean_bits, sample_pred, original,
-                                                           self.mode, output_reference(self.predictor)))
+                           target_bits=target_bits, mode=self.mode, sequences=names,
+                           alphabet=self.predictor.alphabet.name, drop=drop, predictor=self.predictor.name,
+                           fixed=free[:, 0] == 0,
+                           chain_length=self.predictor.chain_length if self.network.is_pair else 0,
+                           faithfulness=check_faithfulness(target_bits, mean_bits, sample_pred, original, self.mode,
+                                                           output_reference(self.predictor)))
 
     def save(self, path, card=None):
         """Save the network as ``.keras`` (atomic) and the model card beside it as ``.json``."""

@@ -428,11 +428,13 @@ def test_published_aparent2_on_explore_and_variant(page, server, external_dir):
     # per-example optimisation of this explanation, on demand
     expander = page.locator('[data-testid="stExpander"]', has_text="Optimise this explanation").first
     button = expander.get_by_role("button", name=re.compile("Optimise at 0.5 bits"))
+    wait_settled(page)                  # a click during a rerun can be lost with the widget it hit
     if not button.is_visible():
         expander.locator("summary").first.click()
+    button.wait_for(state="visible", timeout=STEP_TIMEOUT)
     button.click()
-    page.locator(".st-key-explore_optimised .js-plotly-plot").first.wait_for(timeout=RENDER_TIMEOUT)
-    wait_settled(page)
+    wait_settled(page, RENDER_TIMEOUT)
+    page.locator(".st-key-explore_optimised .js-plotly-plot").first.wait_for(timeout=STEP_TIMEOUT)
     assert_clean(page, server)
     assert "Realised bits (optimised)" in page.inner_text("body")
     save_screenshot(page, "explore_aparent2_optimised")
