@@ -53,10 +53,11 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "browser")]
+# the page probes the browser tests use: one definition each (the glyph checksum, the end of a slider step)
+from concurrency_tools import DONE_JS, WATCH_JS  # noqa: E402
+from test_browser import CHROMIUM_ARGS, LOGOS as LOGO, SIGNATURE_JS  # noqa: E402
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 START_TIMEOUT = 120  # s for /_stcore/health
 RENDER_TIMEOUT = 180_000  # ms for the first page (model loading, tracing)
 STEP_TIMEOUT = 60_000  # ms for one slider step
@@ -65,38 +66,6 @@ BITS_STEP = 0.05
 N_SAMPLES = 32
 MODE = "inclusion"
 
-LOGO = '.st-key-explore_logos .js-plotly-plot'
-# a checksum of the logo figure's glyph traces (filled letter outlines) as drawn by plotly.js
-SIGNATURE_JS = """(sel) => {
-  const el = document.querySelector(sel);
-  const data = el && (el._fullData || el.data);
-  if (!data) return null;
-  let n = 0, s = 0;
-  for (const t of data) {
-    if (t.fill !== 'toself' || !t.y) continue;
-    n++;
-    for (let i = 0; i < t.y.length; i++) { const v = t.y[i]; if (Number.isFinite(v)) s += v * ((i % 97) + 1); }
-  }
-  return n ? n + ':' + s.toFixed(6) : null;
-}"""
-# true (performance.now()) once the run is over, the link has the wanted bits and the logo changed
-DONE_JS = """([sel, before, bits]) => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
-  if (new URLSearchParams(window.location.search).get('bits') !== bits) return false;
-  const sig = (""" + SIGNATURE_JS + """)(sel);
-  return sig !== null && sig !== before ? performance.now() : false;
-}"""
-# records when the script run starts and ends (Streamlit sets data-test-script-state on the app root)
-WATCH_JS = """() => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  window.__runs = [];
-  if (window.__watch) window.__watch.disconnect();
-  window.__watch = new MutationObserver(() => window.__runs.push(
-    [app.getAttribute('data-test-script-state'), performance.now()]));
-  window.__watch.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
-  return performance.now();
-}"""
 CAPTION_MS = re.compile(r"seed \d+ · (\d+) ms")
 
 
