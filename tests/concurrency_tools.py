@@ -353,12 +353,7 @@ async def explore_session(browser, base: str, s: Session, sequence: str, presses
         await wait_settled(page)
         s.info["bits_after"] = query(page).get("bits")
         await _read_explore(page, s, "after the slider")
-        await _gate(done)
-        s.info["predictor_options"] = await predictor_options(page)
-        await s.check(page, "predictor list")
-        if screenshot:
-            s.info["screenshot"] = str(await save_screenshot(page, screenshot))
-        return s
+        return await _finish(page, s, done, screenshot)
     finally:
         await context.close()
 
@@ -422,14 +417,19 @@ async def upload_session(browser, base: str, s: Session, upload: Upload, *, load
         await page.wait_for_function(SIGNATURE_JS, arg=LOGOS, timeout=STEP_TIMEOUT)
         await wait_settled(page)
         await _read_explore(page, s, "Explore on the uploaded model")
-        await _gate(done)
-        s.info["predictor_options"] = await predictor_options(page)
-        await s.check(page, "predictor list")
-        if screenshot:
-            s.info["screenshot"] = str(await save_screenshot(page, screenshot))
-        return s
+        return await _finish(page, s, done, screenshot)
     finally:
         await context.close()
+
+
+async def _finish(page, s, done, screenshot):
+    """The end of every session: wait at the barrier, read the predictor list, take the screenshot."""
+    await _gate(done)
+    s.info["predictor_options"] = await predictor_options(page)
+    await s.check(page, "predictor list")
+    if screenshot:
+        s.info["screenshot"] = str(await save_screenshot(page, screenshot))
+    return s
 
 
 async def _all(tasks, timeout: float) -> list:
