@@ -64,11 +64,10 @@ def optimise_section(view: dict, explanation, letters: str, zoom, highlight) -> 
     name, sequence, bits = view["name"], view["sequence"], float(view["bits"])
     this_view = (view["mode"], sequence, bits)
     _apply_link(name, this_view)
-    request = st.session_state.get(_request_key(name))
-    shown = optimised_steps(name, *this_view) is not None
+    shown_steps = optimised_steps(name, *this_view)
     faithful = explanation.faithfulness is None or bool(explanation.faithfulness.faithful[0])
     with st.expander("Optimise this explanation for this sequence (per example, slower)",
-                     expanded=shown or not faithful):
+                     expanded=shown_steps is not None or not faithful):
         st.markdown(ABOUT.format(samples=OPTIMISE_DEFAULTS["n_samples"]))
         st.session_state.setdefault(STEPS_KEY, OPTIMISE_DEFAULTS["steps"])
         steps = st.select_slider("Optimisation steps", STEPS_CHOICES, key=STEPS_KEY,
@@ -77,11 +76,11 @@ def optimise_section(view: dict, explanation, letters: str, zoom, highlight) -> 
         calls = 1 + OPTIMISE_DEFAULTS["n_samples"] * int(steps)
         if st.button(f"Optimise at {bits:g} bits ({calls:,} predictor calls)", key="explore_optimise_button"):
             st.session_state[_request_key(name)] = (this_view, int(steps))
-            request, shown = st.session_state[_request_key(name)], True
-        if not shown:
+            shown_steps = int(steps)
+        if shown_steps is None:
             return
-        with st.spinner(f"Optimising {request[1]} steps…"):
-            result = optimised(name, view["mode"], sequence, bits, request[1])
+        with st.spinner(f"Optimising {shown_steps} steps…"):
+            result = optimised(name, view["mode"], sequence, bits, shown_steps)
         _metrics(result, explanation, view["label"])
         rows = [logo_heights_pwm(result.pwm[0], letters), logo_heights_importance(result.importance[0], sequence,
                                                                                   letters)]
@@ -95,5 +94,5 @@ def optimise_section(view: dict, explanation, letters: str, zoom, highlight) -> 
         else:
             kept = "keep" if view["mode"] == "inclusion" else "lose"
             st.success(f"Faithful at {bits:g} bits: the budget is met and the samples {kept} the prediction.")
-        st.caption(f"{request[1]} steps · {result.info['predictor_calls_per_sequence']:,} predictor calls · "
+        st.caption(f"{shown_steps} steps · {result.info['predictor_calls_per_sequence']:,} predictor calls · "
                    f"{result.info['seconds']:.1f} s when computed (kept on disk: reopening it is instant).")
