@@ -359,7 +359,8 @@ def cmd_explain(args):
 
 
 def _explain_in_chunks(scrambler, seqs, args, drop):
-    """``scrambler.explain`` over chunks of --batch-size (a progress bar when there are several)."""
+    """``scrambler.explain`` (or, with --optimise-steps, ``refine.optimise_explanation``) over chunks of
+    --batch-size, with a progress bar when there are several chunks or an optimisation."""
     import numpy as np
     from tqdm.auto import tqdm
 

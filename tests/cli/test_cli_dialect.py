@@ -106,7 +106,6 @@ def test_batch_csv_dash_writes_the_results_to_standard_output(fasta, tmp_path, c
     assert list(table["sequence"]) == seqs and "saliency_importance_50" in table
 
 
-
 def test_explain_optimise_steps_writes_the_optimised_explanation(fasta, tmp_path, capsys):
     """--optimise-steps: per-example optimisation (scrambler_core.refine), its own column label and provenance."""
     from scrambler_core.provenance import read_parquet_provenance
