@@ -102,3 +102,18 @@ def test_score_norm_fixed_budget_trains_and_rejects_unknown_values():
     scores = scrambler.scores(x[:4])
     assert scores.shape == (4, 12) and np.isfinite(scores).all() and (scores > 0).all()
     assert np.isfinite(history[0]["loss"])
+
+
+def test_score_norm_network_starts_from_a_plain_scrambler_with_its_ranking(tmp_path):
+    predictor = linear_predictor()
+    plain, _ = S.train_scrambler(predictor, onehot(64, 12), epochs=1, bits_schedule=(), network_options=SMALL,
+                                 log=lambda m: None)
+    plain.save(tmp_path / "plain.keras")
+    net = S.ScramblerModel(12, score_norm="instance", **SMALL)
+    net.build((None, 12, 5))
+    _initialise_from(net, tmp_path / "plain.keras")
+    x, budgets = onehot(3, 12, seed=9), np.array([0.2, 0.6, 1.2])
+    before = _logits(plain.network(plain.network.network_input(x, budgets)).numpy())
+    after = _logits(net(net.network_input(x, budgets)).numpy())
+    standardised = (before - before.mean(1, keepdims=True)) / before.std(1, keepdims=True)
+    np.testing.assert_allclose(after, standardised, atol=1e-3)

@@ -1,0 +1,176 @@
+"""Does the APARENT2 inclusion scrambler fall short because its start is concentrated? (issue 17)
+
+The per-example optimum at 0.25 bits is diffuse: scores of about 0.4 at every position, higher around the
+PAS. A fixed profile, the teacher's mean score at each position and the same for every window, already keeps
+R² 0.48 at 0.25 bits on held-out windows, where the committed network (transferred from the polya scrambler,
+its scores up to 56 on a few letters and near zero elsewhere) keeps 0.17. This screen trains networks whose
+score head starts diffuse, against APARENT2 with the committed objective, and monitors R² after every epoch.
+
+Starts (``--start``):
+
+* ``head``: the committed network's trunk, its score convolution reset (kernel scaled by ``--head-scale``,
+  bias so that every score starts at ``--start-score``);
+* ``fresh``: a new network of the same shape (seeded), with the same score-head start.
+
+    python bench/aparent2_diffuse.py probe                  # fixed profiles and constants against the network
+    nohup python bench/aparent2_diffuse.py train --start head --epochs 6 > runs/aparent2_diffuse/head.log 2>&1 &
+    python bench/aparent2_diffuse.py evaluate --networks runs/aparent2_diffuse/head.keras
+
+Data: training windows of seed 300 (``generate_pas_windows(n, 307)``), monitoring windows of seed 5353 (epoch
+selection), reporting windows of seed 4242 (the first 128, as bench/aparent2_fidelity.py); none used elsewhere
+for training.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import aparent2_distill as distill  # noqa: E402
+import aparent2_fidelity as fidelity  # noqa: E402
+from scrambler_core.predictors.base import load_keras_model  # noqa: E402
+from scrambler_core.scrambler import Scrambler, train_scrambler  # noqa: E402
+from scrambler_core.scrambler.recipes import generate_pas_windows  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "runs" / "aparent2_diffuse"
+COMMITTED = ROOT / "pretrained" / "aparent2-540147b1f239c27c_inclusion.keras"
+TRAIN_SEED, MONITOR_SEED, REPORT_SEED = 300, 5353, 4242
+BUDGETS = (0.25, 0.5)
+
+
+def diffuse_start(start="head", start_score=0.5, head_scale=0.05, seed=0):
+    """A scrambler network shaped as the committed one whose scores all start near ``start_score``.
+
+    Returns
+    -------
+    ScramblerModel — saved by the caller; ``start`` ``head`` keeps the committed trunk, ``fresh`` draws a new one
+    """
+    network = load_keras_model(COMMITTED)
+    if start == "fresh":
+        keras.utils.set_random_seed(seed)
+        clone = type(network).from_config(network.get_config())
+        clone.build((None, network.sequence_length, 4 + network.n_condition_channels))
+        network.set_weights(clone.get_weights())
+    kernel = network.score_conv.kernel.numpy()
+    inverse_softplus = float(np.log(np.expm1(start_score)))
+    network.score_conv.kernel.assign(kernel * head_scale)
+    network.score_conv.bias.assign(np.full(network.score_conv.bias.shape, inverse_softplus, np.float32))
+    network.bits_calibration = None
+    return network
+
+
+def _symmetric_kl(p, q):
+    p, q = np.clip(p, 1e-6, 1 - 1e-6), np.clip(q, 1e-6, 1 - 1e-6)
+    return (p - q) * np.log(p / q) + (q - p) * np.log((1 - p) / (1 - q))
+
+
+def r2_at(scrambler, windows, bits):
+    """R², per-sample symmetric KL (the training loss) and realised bits at each of ``bits`` (32 samples, seed 1).
+
+    A fixed-budget network is scored at its own budget only; budgets are the bits-channel value (uncalibrated).
+    """
+    network = scrambler.network
+    out = {}
+    for b in (bits if network.bits_conditioned else (network.target_bits,)):
+        ex = scrambler.explain(windows, target_bits=b, n_samples=32, seed=1)
+        y = ex.prediction.reshape(-1).astype(float)
+        q = ex.sample_predictions.reshape(len(y), -1).astype(float)
+        m = q.mean(1)
+        out[str(b)] = {"r2": round(float(1 - np.sum((y - m) ** 2) / np.sum((y - y.mean()) ** 2)), 3),
+                       "kl": round(float(_symmetric_kl(y[:, None], q).mean()), 4),
+                       "bits": round(float(np.mean(ex.conservation)), 3)}
+    return out
+
+
+def train(predictor, start, epochs, n_train, learning_rate, start_score, head_scale, sampler, n_samples, name,
+          fixed_bits=None, focused=False):
+    OUT.mkdir(parents=True, exist_ok=True)
+    init = OUT / f"{name}_init.keras"
+    if start == "instance":     # the committed network; train_scrambler adds the (gamma, beta) layer at (1, 0)
+        init = COMMITTED
+    else:
+        diffuse_start(start, start_score, head_scale).save(init)
+    monitor = generate_pas_windows(64, seed=MONITOR_SEED)
+
+    def validation_fn(scrambler):
+        checks = r2_at(scrambler, monitor, BUDGETS)
+        print(json.dumps({"monitor": checks}), flush=True)
+        return {"monitor": checks, "selection_score": sum(c["r2"] for c in checks.values())}
+
+    print(json.dumps({"monitor_at_start": r2_at(Scrambler(load_keras_model(init), predictor), monitor, BUDGETS)}),
+          flush=True)
+    windows = generate_pas_windows(n_train, seed=TRAIN_SEED + 7)
+    if focused:     # 3/4 of the training budgets in 0.15-0.7 bits, where the targets are (as bench/polya_kl_screen.py)
+        from polya_kl_screen import _focused_draw
+        from scrambler_core.scrambler import train as T
+        T._draw_bits = _focused_draw(T._draw_bits)
+    scrambler, history = train_scrambler(
+        predictor, windows, mode="inclusion", bits_conditioned=fixed_bits is None,
+        target_bits=fixed_bits or 0.5, bits_range=(0.05, 2.0), bits_schedule=(),
+        epochs=epochs, batch_size=16, n_samples=n_samples, learning_rate=learning_rate, sampler=sampler,
+        penalty_weight=10.0, seed=TRAIN_SEED, init_from=str(init),
+        network_options={"score_norm": "instance"} if start == "instance" else None, validation_fn=validation_fn,
+        checkpoint=str(OUT / f"{name}.ckpt.keras"), log=lambda m: print(m, flush=True))
+    scrambler.network.save(OUT / f"{name}.keras")
+    print(json.dumps({"saved": name, "epochs": len(history)}), flush=True)
+
+
+def probe(predictor, committed):
+    """R² of fixed score profiles (the teacher's mean per position, constants) against the network's own."""
+    windows = generate_pas_windows(128, seed=REPORT_SEED)[:64]
+    _, teacher = distill.load_teacher(predictor)
+    for b in BUDGETS:
+        profile = teacher[b].mean(0)
+        print(json.dumps({"bits": b, "network": fidelity.pssm_fidelity(committed, windows, b),
+                          "teacher_profile": fidelity.pssm_fidelity(committed, windows, b,
+                                                                    np.tile(profile, (64, 1)))}), flush=True)
+
+
+def evaluate(predictor, committed, paths):
+    windows = generate_pas_windows(128, seed=REPORT_SEED)
+    print(json.dumps({"network": "committed", **r2_at(committed, windows, BUDGETS)}), flush=True)
+    for path in paths:
+        t0 = time.perf_counter()
+        scrambler = Scrambler(load_keras_model(path), predictor)
+        print(json.dumps({"network": str(path), **r2_at(scrambler, windows, BUDGETS),
+                          "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("phase", choices=("probe", "train", "evaluate"))
+    parser.add_argument("--start", choices=("head", "fresh", "instance"), default="head")
+    parser.add_argument("--name", default=None)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--n-train", type=int, default=3200)
+    parser.add_argument("--learning-rate", type=float, default=1e-4)
+    parser.add_argument("--start-score", type=float, default=0.5)
+    parser.add_argument("--head-scale", type=float, default=0.05)
+    parser.add_argument("--sampler", choices=("straight_through", "gumbel"), default="straight_through")
+    parser.add_argument("--n-samples", type=int, default=8)
+    parser.add_argument("--fixed-bits", type=float, default=None, help="train: a fixed-budget network")
+    parser.add_argument("--focused", action="store_true", help="train: 3/4 of the budgets in 0.15-0.7 bits")
+    parser.add_argument("--networks", default="", help="evaluate: comma-separated .keras paths")
+    args = parser.parse_args(argv)
+    predictor, committed = distill.load()
+    if args.phase == "probe":
+        probe(predictor, committed)
+    elif args.phase == "train":
+        train(predictor, args.start, args.epochs, args.n_train, args.learning_rate, args.start_score,
+              args.head_scale, args.sampler, args.n_samples, args.name or args.start, args.fixed_bits,
+              args.focused)
+    else:
+        evaluate(predictor, committed, [p for p in args.networks.split(",") if p])
+
+
+if __name__ == "__main__":
+    main()
