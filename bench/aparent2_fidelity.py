@@ -7,6 +7,7 @@ or an experiment trained here (``--train NAME``) with a checkpoint per epoch.
     python bench/aparent2_fidelity.py                       # the committed scrambler (95 % bootstrap interval)
     python bench/aparent2_fidelity.py --n-report 512        # the same on 512 windows
     python bench/aparent2_fidelity.py --diagnose            # what the prediction depends on
+    python bench/aparent2_fidelity.py --logo                # where the kept letters lie (PAS, 50-129, C/G)
     python bench/aparent2_fidelity.py --ceiling --steps 100,300   # per-example optimisation: the ceiling
     nohup python bench/aparent2_fidelity.py --train fixed025_gumbel --out runs/aparent2 > runs/aparent2.log &
 """
@@ -67,6 +68,52 @@ def fidelity_interval(scrambler, windows, budgets=(0.25, 0.5), n_boot=2000, seed
         out[str(b)] = {"r2": round(r2(y, m), 3), "interval": np.percentile(boot, [2.5, 97.5]).round(3).tolist(),
                        "windows": len(y)}
     return out
+
+
+CORE = (50, 130)      # USE, PAS (70-75), cleavage site and DSE: where positions 50-129 explain R² 0.87
+PAS = (70, 76)
+
+
+def logo_shape(explanation, top):
+    """Where an explanation keeps its letters: of each window's ``top`` positions by importance, the share in the
+    PAS and in 50-129, and the share of C or G among those outside 50-129 (the "scattered C/G letters" of issue 17);
+    the share of the PSSM's bits inside 50-129. Means over windows.
+
+    Parameters
+    ----------
+    explanation : Explanation — importance (N, L), per_position_bits (N, L), sequences
+    top : int
+
+    Returns
+    -------
+    dict
+    """
+    order = np.argsort(-explanation.importance, axis=1)[:, :top]
+    in_core = (order >= CORE[0]) & (order < CORE[1])
+    in_pas = (order >= PAS[0]) & (order < PAS[1])
+    letters = np.array([list(s) for s in explanation.sequences])
+    kept = np.take_along_axis(letters, order, axis=1)
+    outside_cg = [np.isin(k[~c], ["C", "G"]).mean() if (~c).any() else 0.0 for k, c in zip(kept, in_core)]
+    bits = explanation.per_position_bits
+    return {"top": top, "pas_share": round(float(in_pas.mean()), 3), "core_share": round(float(in_core.mean()), 3),
+            "cg_outside_core": round(float(np.mean(outside_cg)), 3),
+            "core_bits_share": round(float((bits[:, CORE[0]:CORE[1]].sum(1) / bits.sum(1)).mean()), 3)}
+
+
+def logo_shapes(committed, windows, n_optimised=32, steps=100):
+    """``logo_shape`` of the committed network (all ``windows``) and of per-example optimisation (the first
+    ``n_optimised``, ``refine.optimise_explanation`` with its defaults) at 0.25 and 0.5 bits."""
+    from scrambler_core.refine import optimise_explanation
+    rows = []
+    for bits, top in ((0.25, 26), (0.5, 51)):       # about 12.5 % and 25 % of 205 positions
+        rows.append({"method": "network", "bits": bits, "windows": len(windows),
+                     **logo_shape(committed.explain(windows, target_bits=bits, n_samples=1, seed=1), top)})
+        rows.append({"method": "network", "bits": bits, "windows": n_optimised,
+                     **logo_shape(committed.explain(windows[:n_optimised], target_bits=bits, n_samples=1, seed=1),
+                                  top)})
+        rows.append({"method": f"optimised, {steps} steps", "bits": bits, "windows": n_optimised,
+                     **logo_shape(optimise_explanation(committed, windows[:n_optimised], bits, steps=steps), top)})
+    return rows
 
 
 def diagnose(predictor, scrambler, windows, samples=16, seed=0):
@@ -201,6 +248,8 @@ def main(argv=None):
     parser.add_argument("--n-train", type=int, default=4800)
     parser.add_argument("--out", default="runs/aparent2")
     parser.add_argument("--diagnose", action="store_true")
+    parser.add_argument("--logo", action="store_true", help="where the network and per-example optimisation keep "
+                        "their letters (PAS, 50-129, C/G outside)")
     parser.add_argument("--ceiling", action="store_true",
                         help="per-example optimisation / fine-tuning against the committed network")
     parser.add_argument("--n-report", type=int, default=128,
@@ -222,6 +271,10 @@ def main(argv=None):
     windows = generate_pas_windows(128, seed=4242)
     if args.diagnose:
         print(json.dumps(diagnose(predictor, committed, windows)))
+        return
+    if args.logo:
+        for row in logo_shapes(committed, windows):
+            print(json.dumps(row), flush=True)
         return
     if args.ceiling:
         rows = ceiling(predictor, committed, windows[:args.n_windows],
