@@ -13,9 +13,9 @@ Starts (``--start``):
   bias so that every score starts at ``--start-score``);
 * ``fresh``: a new network of the same shape (seeded), with the same score-head start.
 
-Standardised score logits (the per-example optimiser's parameterisation in a network) were screened with this
-script at commit 397464d (``--start instance``); the option was removed again, as it did not help
-(docs/attribution_quality.md).
+* ``instance``: the committed network with standardised score logits (``score_norm="instance"``, the
+  per-example optimiser's parameterisation in a network; its ranking kept at the start). One epoch of it is
+  the shipped network's stage 1 (docs/attribution_quality.md).
 
     python bench/aparent2_diffuse.py probe                  # the teacher's mean profile against the network
     nohup python bench/aparent2_diffuse.py train --start head --epochs 8 > runs/aparent2_diffuse/head.log 2>&1 &
@@ -100,7 +100,10 @@ def train(predictor, start, epochs, n_train, learning_rate, start_score, head_sc
           fixed_bits=None, focused=False):
     OUT.mkdir(parents=True, exist_ok=True)
     init = OUT / f"{name}_init.keras"
-    diffuse_start(start, start_score, head_scale).save(init)
+    if start == "instance":     # the committed network; train_scrambler adds the (gamma, beta) layer at (1, 0)
+        init = COMMITTED
+    else:
+        diffuse_start(start, start_score, head_scale).save(init)
     monitor = generate_pas_windows(64, seed=MONITOR_SEED)
 
     def validation_fn(scrambler):
@@ -119,7 +122,8 @@ def train(predictor, start, epochs, n_train, learning_rate, start_score, head_sc
         predictor, windows, mode="inclusion", bits_conditioned=fixed_bits is None,
         target_bits=fixed_bits or 0.5, bits_range=(0.05, 2.0), bits_schedule=(),
         epochs=epochs, batch_size=16, n_samples=n_samples, learning_rate=learning_rate, sampler=sampler,
-        penalty_weight=10.0, seed=TRAIN_SEED, init_from=str(init), validation_fn=validation_fn,
+        penalty_weight=10.0, seed=TRAIN_SEED, init_from=str(init),
+        network_options={"score_norm": "instance"} if start == "instance" else None, validation_fn=validation_fn,
         checkpoint=str(OUT / f"{name}.ckpt.keras"), log=lambda m: print(m, flush=True))
     scrambler.network.save(OUT / f"{name}.keras")
     print(json.dumps({"saved": name, "epochs": len(history)}), flush=True)
@@ -149,7 +153,7 @@ def evaluate(predictor, committed, paths):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("phase", choices=("probe", "train", "evaluate"))
-    parser.add_argument("--start", choices=("head", "fresh"), default="head")
+    parser.add_argument("--start", choices=("head", "fresh", "instance"), default="head")
     parser.add_argument("--name", default=None)
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--n-train", type=int, default=3200)

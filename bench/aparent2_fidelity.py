@@ -8,6 +8,7 @@ or an experiment trained here (``--train NAME``) with a checkpoint per epoch.
     python bench/aparent2_fidelity.py --n-report 512        # the same on 512 windows
     python bench/aparent2_fidelity.py --diagnose            # what the prediction depends on
     python bench/aparent2_fidelity.py --logo                # where the kept letters lie (PAS, 50-129, C/G)
+    python bench/aparent2_fidelity.py --network runs/x.keras --n-report 512   # another scrambler file
     python bench/aparent2_fidelity.py --ceiling --steps 100,300   # per-example optimisation: the ceiling
     nohup python bench/aparent2_fidelity.py --train fixed025_gumbel --out runs/aparent2 > runs/aparent2.log &
 """
@@ -102,12 +103,14 @@ def logo_shape(explanation, top):
 
 def logo_shapes(committed, windows, n_optimised=32, steps=100):
     """``logo_shape`` of the committed network (all ``windows``) and of per-example optimisation (the first
-    ``n_optimised``, ``refine.optimise_explanation`` with its defaults) at 0.25 and 0.5 bits."""
+    ``n_optimised``, ``refine.optimise_explanation`` with its defaults; none when 0) at 0.25 and 0.5 bits."""
     from scrambler_core.refine import optimise_explanation
     rows = []
     for bits, top in ((0.25, 26), (0.5, 51)):       # about 12.5 % and 25 % of 205 positions
         rows.append({"method": "network", "bits": bits, "windows": len(windows),
                      **logo_shape(committed.explain(windows, target_bits=bits, n_samples=1, seed=1), top)})
+        if not n_optimised:
+            continue
         rows.append({"method": "network", "bits": bits, "windows": n_optimised,
                      **logo_shape(committed.explain(windows[:n_optimised], target_bits=bits, n_samples=1, seed=1),
                                   top)})
@@ -250,6 +253,10 @@ def main(argv=None):
     parser.add_argument("--diagnose", action="store_true")
     parser.add_argument("--logo", action="store_true", help="where the network and per-example optimisation keep "
                         "their letters (PAS, 50-129, C/G outside)")
+    parser.add_argument("--logo-optimised", type=int, default=32, help="--logo: windows optimised per example "
+                        "for comparison (0: none)")
+    parser.add_argument("--network", default=None, help="a scrambler .keras to measure instead of the committed one "
+                        "(the report and --logo)")
     parser.add_argument("--ceiling", action="store_true",
                         help="per-example optimisation / fine-tuning against the committed network")
     parser.add_argument("--n-report", type=int, default=128,
@@ -267,13 +274,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     os.environ["SCRAMBLER_MODELS_DIR"] = args.models
     predictor = sc.load_predictor("aparent2")
-    committed = sc.load_scrambler("aparent2", mode="inclusion", predictor=predictor)
+    committed = sc.load_scrambler(args.network or "aparent2", mode="inclusion", predictor=predictor)
     windows = generate_pas_windows(128, seed=4242)
     if args.diagnose:
         print(json.dumps(diagnose(predictor, committed, windows)))
         return
     if args.logo:
-        for row in logo_shapes(committed, windows):
+        for row in logo_shapes(committed, windows, n_optimised=args.logo_optimised):
             print(json.dumps(row), flush=True)
         return
     if args.ceiling:
@@ -286,7 +293,7 @@ def main(argv=None):
         return
     if not args.train:
         report = windows if args.n_report == 128 else generate_pas_windows(args.n_report, seed=4242)
-        print(json.dumps({"committed": fidelity_interval(committed, report)}))
+        print(json.dumps({args.network or "committed": fidelity_interval(committed, report)}))
         return
     folder = Path(args.out) / args.train
     folder.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,9 @@ from ..sequences import Alphabet, get_alphabet
 from .maths import MODES, OBJECTIVES, gaussian_kernel, pwm_from_scores, template_arrays, uniform_background
 
 
+SCORE_AFFINE_GAIN = 30.0     # score_norm="instance": the (gamma, beta) layer's output scale (see _normalised_logits)
+
+
 @keras.saving.register_keras_serializable(package="scrambler_core")
 class ScramblerModel(keras.Model):
     """The residual network of method §1 that outputs importance scores, plus its PSSM settings.
@@ -27,6 +30,11 @@ class ScramblerModel(keras.Model):
     position_channel : bool — a last input channel ``j / (L - 1)`` tells the network where each position
         is (our extension: the residual network is translation-equivariant, so without it the same
         motif gets the same score wherever it sits, e.g. AATAAA inside and upstream of a PAS window)
+    score_norm : {"none", "instance"} — ``"instance"``: the score logits of each sequence are standardised
+        over its positions, then scaled and shifted by ``(gamma, beta)`` read from the target bits (a dense
+        layer on ``(t, log t)``, starting at ``(1, 0)``), as the per-example optimiser parameterises its free
+        scores (method §9). The spread of the scores can then not collapse onto a few letters with every other
+        score at the dead end of the softplus (our extension; APARENT2, docs/attribution_quality.md)
     mode : {"inclusion", "occlusion"}
     bits_conditioned : bool
     target_bits : float — the fixed target (ignored when bits-conditioned)
@@ -52,7 +60,7 @@ class ScramblerModel(keras.Model):
                  dilations=(1, 2, 4, 2, 1), dropout=0.0, norm="batch", smoothing=None, template=None,
                  background=None, predictor_name=None, objective="reconstruct", output_kind="regression",
                  bits_calibration=None, mask_dropout=False, architecture="single", alphabet_letters=None,
-                 position_channel=False, **kwargs):
+                 position_channel=False, score_norm="none", **kwargs):
         super().__init__(**kwargs)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -66,6 +74,8 @@ class ScramblerModel(keras.Model):
             raise ValueError("a siamese scrambler needs an even sequence_length (two chains of equal padded length)")
         if norm not in ("batch", "instance", "none"):
             raise ValueError(f"norm must be 'batch', 'instance' or 'none', got {norm!r}")
+        if score_norm not in ("none", "instance"):
+            raise ValueError(f"score_norm must be 'none' or 'instance', got {score_norm!r}")
         self.sequence_length = int(sequence_length)
         self.alphabet = get_alphabet(alphabet)
         if alphabet_letters and alphabet_letters != self.alphabet.letters:      # a model's own letter order
@@ -83,6 +93,7 @@ class ScramblerModel(keras.Model):
         self.bits_calibration = bits_calibration
         self.mask_dropout = bool(mask_dropout)
         self.position_channel = bool(position_channel)
+        self.score_norm = score_norm
         self.architecture = architecture
         if background is None:
             background = uniform_background(self.sequence_length, self.alphabet.size)
@@ -111,6 +122,8 @@ class ScramblerModel(keras.Model):
                     keras.layers.Dropout(self.dropout_rate)])
         self.final_conv = keras.layers.Conv1D(channels, 1, padding="same")
         self.score_conv = keras.layers.Conv1D(1, 1, padding="same")
+        self.score_affine = None if score_norm == "none" else keras.layers.Dense(
+            2, kernel_initializer="zeros", bias_initializer="zeros")
 
     @property
     def n_condition_channels(self) -> int:
@@ -174,11 +187,30 @@ class ScramblerModel(keras.Model):
         h = self.final_conv(h)
         for skip in skips:
             h = h + skip
-        scores = keras.ops.softplus(self.score_conv(h))[..., 0]
+        logits = self.score_conv(h)[..., 0]
+        if self.score_affine is not None:
+            logits = self._normalised_logits(logits, inputs)
+        scores = keras.ops.softplus(logits)
         if self.smoothing:
             kernel = gaussian_kernel(*self.smoothing)
             scores = tf.nn.conv1d(scores[..., None], kernel[:, None, None], stride=1, padding="SAME")[..., 0]
         return scores
+
+    def _normalised_logits(self, logits, inputs):
+        """``score_norm="instance"``: logits (N, L) standardised per sequence, then ``gamma * z + beta``."""
+        centred = logits - tf.reduce_mean(logits, axis=1, keepdims=True)
+        # the spread computed by hand: grappler's remapper would fuse tf.nn.moments' pattern into a batch norm
+        # that only takes 1-D scales, and fail inside tf.function
+        z = centred / tf.sqrt(tf.reduce_mean(tf.square(centred), axis=1, keepdims=True) + 1e-5)
+        if self.bits_conditioned:
+            t = tf.maximum(inputs[:, 0, self.alphabet.size], 1e-3)[:, None]
+        else:
+            t = tf.fill([tf.shape(logits)[0], 1], max(self.target_bits, 1e-3))
+        # (1, 0) at the start; the gain lets the scale and shift move as fast as the per-example optimiser's
+        # (lr 0.01) while the trunk trains at the network's rate (Adam's step is the same size in every weight)
+        gamma_beta = tf.constant([[1.0, 0.0]]) + SCORE_AFFINE_GAIN * self.score_affine(
+            tf.concat([t, tf.math.log(t)], axis=1))
+        return gamma_beta[:, :1] * z + gamma_beta[:, 1:]
 
     def bits_condition(self, target_bits):
         """Bits-channel value for requested targets, through the calibration map when there is one.
@@ -239,6 +271,6 @@ class ScramblerModel(keras.Model):
             "objective": self.objective, "output_kind": self.output_kind,
             "bits_calibration": self.bits_calibration, "mask_dropout": self.mask_dropout,
             "architecture": self.architecture, "alphabet_letters": self.alphabet.letters,
-            "position_channel": self.position_channel,
+            "position_channel": self.position_channel, "score_norm": self.score_norm,
         })
         return config

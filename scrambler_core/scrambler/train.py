@@ -285,8 +285,10 @@ def _initialise_from(network, init_from):
     """Copy a saved scrambler's weights into ``network``.
 
     The shapes must match, except that ``network`` may take extra input channels (a mask-dropout
-    channel): those rows of the first convolution start at zero; and a fixed-budget ``network`` may
-    start from a bits-conditioned source, read at the network's ``target_bits``.
+    channel): those rows of the first convolution start at zero; a fixed-budget ``network`` may
+    start from a bits-conditioned source, read at the network's ``target_bits``; and a network with
+    ``score_norm="instance"`` may start from one without: its (gamma, beta) layer keeps its (1, 0) start,
+    so each sequence's positions keep their order and the logits' spread is standardised.
     """
     source = load_keras_model(init_from)
     if not isinstance(source, ScramblerModel):
@@ -294,6 +296,8 @@ def _initialise_from(network, init_from):
     target_weights, source_weights = network.get_weights(), source.get_weights()
     if source.bits_conditioned and not network.bits_conditioned:
         source_weights = _fold_bits_channel(source, source_weights, network.target_bits)
+    if network.score_norm != "none" and source.score_norm == "none":
+        source_weights = source_weights + target_weights[len(source_weights):]
     if len(target_weights) != len(source_weights):
         raise ModelFileError(f"{Path(init_from).name} is not a scrambler of the same shape; cannot start from it")
     merged = []
