@@ -9,16 +9,18 @@ score head starts diffuse, against APARENT2 with the committed objective (straig
 
 Starts (``--start``):
 
-* ``head``: the committed network's trunk, its score convolution reset (kernel scaled by ``--head-scale``,
-  bias so that every score starts at ``--start-score``);
-* ``fresh``: a new network of the same shape (seeded), with the same score-head start.
-
-* ``instance``: the committed network with standardised score logits (``score_norm="instance"``, the
-  per-example optimiser's parameterisation in a network; its ranking kept at the start). One epoch of it is
-  the shipped network's stage 1 (docs/attribution_quality.md).
+* ``head``: the ``--init`` network's trunk (default: the committed network), its score convolution reset
+  (kernel scaled by ``--head-scale``, bias so that every score starts at ``--start-score``);
+* ``fresh``: a new network of the same shape (seeded), with the same score-head start;
+* ``instance``: the ``--init`` network with standardised score logits (``score_norm="instance"``, the
+  per-example optimiser's parameterisation in a network; its ranking kept at the start). One epoch of it
+  from stage 0 is the shipped network's stage 1 (docs/attribution_quality.md).
 
     python bench/aparent2_diffuse.py probe                  # the teacher's mean profile against the network
     nohup python bench/aparent2_diffuse.py train --start head --epochs 8 > runs/aparent2_diffuse/head.log 2>&1 &
+    git show 3da2f8e:pretrained/aparent2-540147b1f239c27c_inclusion.keras > runs/aparent2_diffuse/stage0.keras
+    python bench/aparent2_diffuse.py train --start instance --name instance_gain --epochs 8 \
+        --init runs/aparent2_diffuse/stage0.keras     # the screen's standardised-logit run
     python bench/aparent2_diffuse.py evaluate --networks runs/aparent2_diffuse/head.keras
 
 Data: training windows of seed 300 (``generate_pas_windows(n, 307)``), monitoring windows of seed 5353 (epoch
@@ -47,19 +49,22 @@ import keras  # noqa: E402  (after scrambler_core, whose runtime settings apply 
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "runs" / "aparent2_diffuse"
+# the committed network is itself stage 1 (standardised score logits) since issue 17; the screen in
+# docs/attribution_quality.md started from stage 0: ``git show 3da2f8e:pretrained/<this file> > stage0.keras``
+# and pass ``--init stage0.keras``
 COMMITTED = ROOT / "pretrained" / "aparent2-540147b1f239c27c_inclusion.keras"
 TRAIN_SEED, MONITOR_SEED, REPORT_SEED = 300, 5353, 4242
 BUDGETS = (0.25, 0.5)
 
 
-def diffuse_start(start="head", start_score=0.5, head_scale=0.05, seed=0):
+def diffuse_start(start="head", start_score=0.5, head_scale=0.05, seed=0, source=COMMITTED):
     """A scrambler network shaped as the committed one whose scores all start near ``start_score``.
 
     Returns
     -------
     ScramblerModel — saved by the caller; ``start`` ``head`` keeps the committed trunk, ``fresh`` draws a new one
     """
-    network = load_keras_model(COMMITTED)
+    network = load_keras_model(source)
     if start == "fresh":
         keras.utils.set_random_seed(seed)
         clone = type(network).from_config(network.get_config())
@@ -97,13 +102,13 @@ def r2_at(scrambler, windows, bits):
 
 
 def train(predictor, start, epochs, n_train, learning_rate, start_score, head_scale, sampler, n_samples, name,
-          fixed_bits=None, focused=False):
+          fixed_bits=None, focused=False, source=COMMITTED):
     OUT.mkdir(parents=True, exist_ok=True)
     init = OUT / f"{name}_init.keras"
     if start == "instance":     # the committed network; train_scrambler adds the (gamma, beta) layer at (1, 0)
-        init = COMMITTED
+        init = source
     else:
-        diffuse_start(start, start_score, head_scale).save(init)
+        diffuse_start(start, start_score, head_scale, source=source).save(init)
     monitor = generate_pas_windows(64, seed=MONITOR_SEED)
 
     def validation_fn(scrambler):
@@ -164,6 +169,7 @@ def main(argv=None):
     parser.add_argument("--n-samples", type=int, default=8)
     parser.add_argument("--fixed-bits", type=float, default=None, help="train: a fixed-budget network")
     parser.add_argument("--focused", action="store_true", help="train: 3/4 of the budgets in 0.15-0.7 bits")
+    parser.add_argument("--init", default=str(COMMITTED), help="train: the network every start is made from")
     parser.add_argument("--networks", default="", help="evaluate: comma-separated .keras paths")
     args = parser.parse_args(argv)
     predictor, committed = distill.load()
@@ -172,7 +178,7 @@ def main(argv=None):
     elif args.phase == "train":
         train(predictor, args.start, args.epochs, args.n_train, args.learning_rate, args.start_score,
               args.head_scale, args.sampler, args.n_samples, args.name or args.start, args.fixed_bits,
-              args.focused)
+              args.focused, Path(args.init))
     else:
         evaluate(predictor, committed, [p for p in args.networks.split(",") if p])
 
