@@ -58,11 +58,12 @@ BUDGETS = (0.25, 0.5)
 
 
 def diffuse_start(start="head", start_score=0.5, head_scale=0.05, seed=0, source=COMMITTED):
-    """A scrambler network shaped as the committed one whose scores all start near ``start_score``.
+    """A scrambler network shaped as ``source`` (default: the committed one) whose scores all start near
+    ``start_score``.
 
     Returns
     -------
-    ScramblerModel — saved by the caller; ``start`` ``head`` keeps the committed trunk, ``fresh`` draws a new one
+    ScramblerModel — saved by the caller; ``start`` ``head`` keeps the source's trunk, ``fresh`` draws a new one
     """
     network = load_keras_model(source)
     if start == "fresh":
@@ -105,7 +106,7 @@ def train(predictor, start, epochs, n_train, learning_rate, start_score, head_sc
           fixed_bits=None, focused=False, source=COMMITTED):
     OUT.mkdir(parents=True, exist_ok=True)
     init = OUT / f"{name}_init.keras"
-    if start == "instance":     # the committed network; train_scrambler adds the (gamma, beta) layer at (1, 0)
+    if start == "instance":     # the --init network; train_scrambler adds the (gamma, beta) layer at (1, 0)
         init = source
     else:
         diffuse_start(start, start_score, head_scale, source=source).save(init)

@@ -101,21 +101,21 @@ def logo_shape(explanation, top):
             "core_bits_share": round(float((bits[:, CORE[0]:CORE[1]].sum(1) / bits.sum(1)).mean()), 3)}
 
 
-def logo_shapes(committed, windows, n_optimised=32, steps=100):
-    """``logo_shape`` of the committed network (all ``windows``) and of per-example optimisation (the first
+def logo_shapes(scrambler, windows, n_optimised=32, steps=100):
+    """``logo_shape`` of a scrambler network (all ``windows``) and of per-example optimisation (the first
     ``n_optimised``, ``refine.optimise_explanation`` with its defaults; none when 0) at 0.25 and 0.5 bits."""
     from scrambler_core.refine import optimise_explanation
     rows = []
     for bits, top in ((0.25, 26), (0.5, 51)):       # about 12.5 % and 25 % of 205 positions
         rows.append({"method": "network", "bits": bits, "windows": len(windows),
-                     **logo_shape(committed.explain(windows, target_bits=bits, n_samples=1, seed=1), top)})
+                     **logo_shape(scrambler.explain(windows, target_bits=bits, n_samples=1, seed=1), top)})
         if not n_optimised:
             continue
         rows.append({"method": "network", "bits": bits, "windows": n_optimised,
-                     **logo_shape(committed.explain(windows[:n_optimised], target_bits=bits, n_samples=1, seed=1),
+                     **logo_shape(scrambler.explain(windows[:n_optimised], target_bits=bits, n_samples=1, seed=1),
                                   top)})
         rows.append({"method": f"optimised, {steps} steps", "bits": bits, "windows": n_optimised,
-                     **logo_shape(optimise_explanation(committed, windows[:n_optimised], bits, steps=steps), top)})
+                     **logo_shape(optimise_explanation(scrambler, windows[:n_optimised], bits, steps=steps), top)})
     return rows
 
 
@@ -274,17 +274,17 @@ def main(argv=None):
     args = parser.parse_args(argv)
     os.environ["SCRAMBLER_MODELS_DIR"] = args.models
     predictor = sc.load_predictor("aparent2")
-    committed = sc.load_scrambler(args.network or "aparent2", mode="inclusion", predictor=predictor)
+    scrambler = sc.load_scrambler(args.network or "aparent2", mode="inclusion", predictor=predictor)  # or --network
     windows = generate_pas_windows(128, seed=4242)
     if args.diagnose:
-        print(json.dumps(diagnose(predictor, committed, windows)))
+        print(json.dumps(diagnose(predictor, scrambler, windows)))
         return
     if args.logo:
-        for row in logo_shapes(committed, windows, n_optimised=args.logo_optimised):
+        for row in logo_shapes(scrambler, windows, n_optimised=args.logo_optimised):
             print(json.dumps(row), flush=True)
         return
     if args.ceiling:
-        rows = ceiling(predictor, committed, windows[:args.n_windows],
+        rows = ceiling(predictor, scrambler, windows[:args.n_windows],
                        budgets=tuple(float(b) for b in args.budgets.split(",")),
                        steps=tuple(int(s) for s in args.steps.split(",")), n_samples=args.opt_samples,
                        penalty_weight=args.penalty_weight, start_factor=args.start_factor,
@@ -293,14 +293,14 @@ def main(argv=None):
         return
     if not args.train:
         report = windows if args.n_report == 128 else generate_pas_windows(args.n_report, seed=4242)
-        print(json.dumps({args.network or "committed": fidelity_interval(committed, report)}))
+        print(json.dumps({args.network or "committed": fidelity_interval(scrambler, report)}))
         return
     folder = Path(args.out) / args.train
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "fidelity.jsonl"
     scrambler, history = train_scrambler(
         predictor, generate_pas_windows(args.n_train, seed=1234), epochs=args.epochs, seed=5,
-        init_from=committed.path, checkpoint=folder / "ckpt", background=committed.background,
+        init_from=scrambler.path, checkpoint=folder / "ckpt", background=scrambler.background,
         validation_fn=lambda scr: {"fidelity_r2": fidelity(scr, windows[:64])}, **EXPERIMENTS[args.train])
     result = {"name": args.train, "examples": args.n_train * len(history), "seconds": history[-1]["seconds"],
               "per_epoch": [h["fidelity_r2"] for h in history], "held_out_128": fidelity(scrambler, windows)}
