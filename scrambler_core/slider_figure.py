@@ -50,12 +50,19 @@ def _shared_y_ranges(sweep, letters):
     return [(0.0, float(np.log2(len(letters)))), (min(lows), max(highs))]
 
 
+_LOGO_AXES = ("x", "x2")       # the PWM and importance logos' x axes
+
+
 def _trace_key(trace) -> tuple:
     return trace.get("name", ""), trace.get("xaxis", "x"), trace.get("type", "scatter")
 
 
 def _canonical(frames_traces: list) -> list:
-    """The same traces, in the same order, for every frame: a trace a frame lacks becomes an empty copy."""
+    """The same traces, in the same order, for every frame: a trace a frame lacks becomes an empty copy.
+
+    The logos' traces come first (what :func:`logo_trace_count` counts), also when the first frame lacks
+    one of them (a PWM letter too small to draw at a low budget) and a later frame brings it.
+    """
     order, template = [], {}
     for traces in frames_traces:
         for trace in traces:
@@ -63,6 +70,7 @@ def _canonical(frames_traces: list) -> list:
             if key not in template:
                 order.append(key)
                 template[key] = dict(trace, x=_EMPTY, y=_EMPTY)
+    order.sort(key=lambda key: key[1] not in _LOGO_AXES)     # stable: first-appearance order otherwise
     out = []
     for traces in frames_traces:
         by_key = {_trace_key(trace): trace for trace in traces}
@@ -133,7 +141,7 @@ def logo_trace_count(figure) -> int:
     """How many of the figure's first traces draw the logos (axes x and x2); the others come after them."""
     count = 0
     for trace in figure.data:
-        if (trace.xaxis or "x") not in ("x", "x2"):
+        if (trace.xaxis or "x") not in _LOGO_AXES:
             break
         count += 1
     return count

@@ -163,3 +163,15 @@ def test_logo_trace_count_stops_before_the_histogram_and_the_track(sweep):
 def test_bad_tracks_are_refused_with_the_reason(sweep, track, message):
     with pytest.raises(ValueError, match=message):
         bits_slider_figure(sweep, track=track)
+
+
+def test_logo_traces_stay_first_when_a_later_budget_brings_a_letter():
+    """A PWM letter too small to draw at the first budget and drawn at a later one still comes before the
+    histogram's traces in every frame (the order logo_trace_count relies on)."""
+    from scrambler_core.slider_figure import _canonical
+
+    a, c = dict(name="A", xaxis="x", type="scatter", y=[1]), dict(name="C", xaxis="x", type="scatter", y=[2])
+    samples = dict(name="samples", xaxis="x3", type="bar", y=[3])
+    frames = _canonical([[a, samples], [a, c, samples]])
+    assert [[t["name"] for t in f] for f in frames] == [["A", "C", "samples"]] * 2
+    assert len(frames[0][1]["y"]) == 0 and frames[1][1]["y"] == [2]      # an empty copy where the letter is missing
