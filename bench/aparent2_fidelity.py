@@ -75,7 +75,7 @@ CORE = (50, 130)      # USE, PAS (70-75), cleavage site and DSE: where positions
 PAS = (70, 76)
 
 
-def logo_shape(explanation, top):
+def logo_shape(explanation, top, n=None):
     """Where an explanation keeps its letters: of each window's ``top`` positions by importance, the share in the
     PAS and in 50-129, and the share of C or G among those outside 50-129 (the "scattered C/G letters" of issue 17);
     the share of the PSSM's bits inside 50-129. Means over windows.
@@ -84,18 +84,19 @@ def logo_shape(explanation, top):
     ----------
     explanation : Explanation — importance (N, L), per_position_bits (N, L), sequences
     top : int
+    n : int, optional — the first ``n`` windows only (default: all)
 
     Returns
     -------
     dict
     """
-    order = np.argsort(-explanation.importance, axis=1)[:, :top]
+    order = np.argsort(-explanation.importance[:n], axis=1)[:, :top]
     in_core = (order >= CORE[0]) & (order < CORE[1])
     in_pas = (order >= PAS[0]) & (order < PAS[1])
-    letters = np.array([list(s) for s in explanation.sequences])
+    letters = np.array([list(s) for s in explanation.sequences[:n]])
     kept = np.take_along_axis(letters, order, axis=1)
     outside_cg = [np.isin(k[~c], ["C", "G"]).mean() if (~c).any() else 0.0 for k, c in zip(kept, in_core)]
-    bits = explanation.per_position_bits
+    bits = explanation.per_position_bits[:n]
     return {"top": top, "pas_share": round(float(in_pas.mean()), 3), "core_share": round(float(in_core.mean()), 3),
             "cg_outside_core": round(float(np.mean(outside_cg)), 3),
             "core_bits_share": round(float((bits[:, CORE[0]:CORE[1]].sum(1) / bits.sum(1)).mean()), 3)}
@@ -107,13 +108,12 @@ def logo_shapes(scrambler, windows, n_optimised=32, steps=100):
     from scrambler_core.refine import optimise_explanation
     rows = []
     for bits, top in ((0.25, 26), (0.5, 51)):       # about 12.5 % and 25 % of 205 positions
-        rows.append({"method": "network", "bits": bits, "windows": len(windows),
-                     **logo_shape(scrambler.explain(windows, target_bits=bits, n_samples=1, seed=1), top)})
+        network = scrambler.explain(windows, target_bits=bits, n_samples=1, seed=1)
+        rows.append({"method": "network", "bits": bits, "windows": len(windows), **logo_shape(network, top)})
         if not n_optimised:
             continue
         rows.append({"method": "network", "bits": bits, "windows": n_optimised,
-                     **logo_shape(scrambler.explain(windows[:n_optimised], target_bits=bits, n_samples=1, seed=1),
-                                  top)})
+                     **logo_shape(network, top, n=n_optimised)})
         rows.append({"method": f"optimised, {steps} steps", "bits": bits, "windows": n_optimised,
                      **logo_shape(optimise_explanation(scrambler, windows[:n_optimised], bits, steps=steps), top)})
     return rows
