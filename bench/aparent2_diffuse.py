@@ -103,7 +103,7 @@ def r2_at(scrambler, windows, bits):
 
 
 def train(predictor, start, epochs, n_train, learning_rate, start_score, head_scale, sampler, n_samples, name,
-          fixed_bits=None, focused=False, source=COMMITTED):
+          fixed_bits=None, focused=False, source=COMMITTED, fresh=False):
     OUT.mkdir(parents=True, exist_ok=True)
     init = OUT / f"{name}_init.keras"
     if start == "instance":     # the --init network; train_scrambler adds the (gamma, beta) layer at (1, 0)
@@ -119,6 +119,9 @@ def train(predictor, start, epochs, n_train, learning_rate, start_score, head_sc
 
     print(json.dumps({"monitor_at_start": r2_at(Scrambler(load_keras_model(init), predictor), monitor, BUDGETS)}),
           flush=True)
+    if fresh:
+        return _train_fresh(predictor, init, start, epochs, n_train, learning_rate, sampler, n_samples, name,
+                            validation_fn)
     windows = generate_pas_windows(n_train, seed=TRAIN_SEED + 7)
     if focused:     # 3/4 of the training budgets in 0.15-0.7 bits, where the targets are (as bench/polya_kl_screen.py)
         from polya_kl_screen import _focused_draw
@@ -133,6 +136,27 @@ def train(predictor, start, epochs, n_train, learning_rate, start_score, head_sc
         checkpoint=str(OUT / f"{name}.ckpt.keras"), log=lambda m: print(m, flush=True))
     scrambler.network.save(OUT / f"{name}.keras")
     print(json.dumps({"saved": name, "epochs": len(history)}), flush=True)
+
+
+def _train_fresh(predictor, init, start, epochs, n_train, learning_rate, sampler, n_samples, name, validation_fn):
+    """``train`` with new windows every epoch (seeds 307, 1307, 2307, ...): one single-epoch training per epoch,
+    each started from the last (Adam's state restarts; with beta 0.5 / 0.9 it forgets within ~10 steps)."""
+    previous, history = init, []
+    for epoch in range(epochs):
+        windows = generate_pas_windows(n_train, seed=TRAIN_SEED + 7 + 1000 * epoch)
+        scrambler, _ = train_scrambler(
+            predictor, windows, mode="inclusion", bits_conditioned=True, target_bits=0.5, bits_range=(0.05, 2.0),
+            bits_schedule=(), epochs=1, batch_size=16, n_samples=n_samples, learning_rate=learning_rate,
+            sampler=sampler, penalty_weight=10.0, seed=TRAIN_SEED + epoch, init_from=str(previous),
+            network_options={"score_norm": "instance"} if start == "instance" else None,
+            log=lambda m: print(m, flush=True))
+        checks = validation_fn(scrambler)
+        history.append(checks["selection_score"])
+        previous = OUT / f"{name}_epoch{epoch + 1}.keras"
+        scrambler.network.save(previous)
+        print(json.dumps({"epoch": epoch + 1, "saved": previous.name}), flush=True)
+    best = int(np.argmax(history)) + 1
+    print(json.dumps({"best_epoch": best, "selection_scores": [round(h, 3) for h in history]}), flush=True)
 
 
 def probe(predictor, committed):
@@ -170,6 +194,7 @@ def main(argv=None):
     parser.add_argument("--n-samples", type=int, default=8)
     parser.add_argument("--fixed-bits", type=float, default=None, help="train: a fixed-budget network")
     parser.add_argument("--focused", action="store_true", help="train: 3/4 of the budgets in 0.15-0.7 bits")
+    parser.add_argument("--fresh", action="store_true", help="train: new windows every epoch (seeds 307 + 1000 e)")
     parser.add_argument("--init", default=str(COMMITTED), help="train: the network every start is made from")
     parser.add_argument("--networks", default="", help="evaluate: comma-separated .keras paths")
     args = parser.parse_args(argv)
@@ -179,7 +204,7 @@ def main(argv=None):
     elif args.phase == "train":
         train(predictor, args.start, args.epochs, args.n_train, args.learning_rate, args.start_score,
               args.head_scale, args.sampler, args.n_samples, args.name or args.start, args.fixed_bits,
-              args.focused, Path(args.init))
+              args.focused, Path(args.init), args.fresh)
     else:
         evaluate(predictor, committed, [p for p in args.networks.split(",") if p])
 

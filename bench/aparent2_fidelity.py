@@ -27,7 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import scrambler_core as sc  # noqa: E402
 from scrambler_core import benchmarks, evaluation  # noqa: E402
 from scrambler_core.runtime import tf  # noqa: E402
-from scrambler_core.scrambler.recipes import generate_pas_windows  # noqa: E402
+from scrambler_core.scrambler.explain import calibrate_bits  # noqa: E402
+from scrambler_core.scrambler.recipes import (CALIBRATION_SEED_OFFSET, generate_pas_windows,  # noqa: E402
+                                              training_sequences)
 from scrambler_core.scrambler import Scrambler, train_scrambler  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -257,6 +259,8 @@ def main(argv=None):
                         "for comparison (0: none)")
     parser.add_argument("--network", default=None, help="a scrambler .keras to measure instead of the committed one "
                         "(the report and --logo)")
+    parser.add_argument("--calibrate", action="store_true", help="calibrate --network's bits first, as the recipe "
+                        "does (explain.calibrate_bits on its 256 calibration windows); for screen networks")
     parser.add_argument("--ceiling", action="store_true",
                         help="per-example optimisation / fine-tuning against the committed network")
     parser.add_argument("--n-report", type=int, default=128,
@@ -275,6 +279,9 @@ def main(argv=None):
     os.environ["SCRAMBLER_MODELS_DIR"] = args.models
     predictor = sc.load_predictor("aparent2")
     scrambler = sc.load_scrambler(args.network or "aparent2", mode="inclusion", predictor=predictor)  # or --network
+    if args.calibrate:      # the recipe's calibration windows (never the report's)
+        calibrate_bits(scrambler, predictor.to_onehot(
+            training_sequences("aparent2", 256, CALIBRATION_SEED_OFFSET), background=scrambler.background))
     windows = generate_pas_windows(128, seed=4242)
     if args.diagnose:
         print(json.dumps(diagnose(predictor, scrambler, windows)))
