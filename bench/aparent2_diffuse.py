@@ -103,7 +103,7 @@ def r2_at(scrambler, windows, bits):
 
 
 def train(predictor, start, epochs, n_train, learning_rate, start_score, head_scale, sampler, n_samples, name,
-          fixed_bits=None, focused=False, source=COMMITTED, fresh=False):
+          fixed_bits=None, focused=False, source=COMMITTED, fresh=False, first_epoch=0, guide="none"):
     OUT.mkdir(parents=True, exist_ok=True)
     init = OUT / f"{name}_init.keras"
     if start == "instance":     # the --init network; train_scrambler adds the (gamma, beta) layer at (1, 0)
@@ -121,7 +121,7 @@ def train(predictor, start, epochs, n_train, learning_rate, start_score, head_sc
           flush=True)
     if fresh:
         return _train_fresh(predictor, init, start, epochs, n_train, learning_rate, sampler, n_samples, name,
-                            validation_fn)
+                            validation_fn, first_epoch, guide)
     windows = generate_pas_windows(n_train, seed=TRAIN_SEED + 7)
     if focused:     # 3/4 of the training budgets in 0.15-0.7 bits, where the targets are (as bench/polya_kl_screen.py)
         from polya_kl_screen import _focused_draw
@@ -132,30 +132,37 @@ def train(predictor, start, epochs, n_train, learning_rate, start_score, head_sc
         target_bits=fixed_bits or 0.5, bits_range=(0.05, 2.0), bits_schedule=(),
         epochs=epochs, batch_size=16, n_samples=n_samples, learning_rate=learning_rate, sampler=sampler,
         penalty_weight=10.0, seed=TRAIN_SEED, init_from=str(init),
-        network_options={"score_norm": "instance"} if start == "instance" else None, validation_fn=validation_fn,
+        network_options=_network_options(start, guide), validation_fn=validation_fn,
         checkpoint=str(OUT / f"{name}.ckpt.keras"), log=lambda m: print(m, flush=True))
     scrambler.network.save(OUT / f"{name}.keras")
     print(json.dumps({"saved": name, "epochs": len(history)}), flush=True)
 
 
-def _train_fresh(predictor, init, start, epochs, n_train, learning_rate, sampler, n_samples, name, validation_fn):
+def _network_options(start, guide):
+    """``instance``: standardised score logits; ``guide``: ScramblerModel's guide (its input weights start at 0)."""
+    options = {"score_norm": "instance"} if start == "instance" else {}
+    return {**options, "guide": guide} if guide != "none" else options or None
+
+
+def _train_fresh(predictor, init, start, epochs, n_train, learning_rate, sampler, n_samples, name, validation_fn,
+                 first_epoch=0, guide="none"):
     """``train`` with new windows every epoch (seeds 307, 1307, 2307, ...): one single-epoch training per epoch,
     each started from the last (Adam's state restarts; with beta 0.5 / 0.9 it forgets within ~10 steps)."""
     previous, history = init, []
-    for epoch in range(epochs):
+    for epoch in range(first_epoch, first_epoch + epochs):
         windows = generate_pas_windows(n_train, seed=TRAIN_SEED + 7 + 1000 * epoch)
         scrambler, _ = train_scrambler(
             predictor, windows, mode="inclusion", bits_conditioned=True, target_bits=0.5, bits_range=(0.05, 2.0),
             bits_schedule=(), epochs=1, batch_size=16, n_samples=n_samples, learning_rate=learning_rate,
             sampler=sampler, penalty_weight=10.0, seed=TRAIN_SEED + epoch, init_from=str(previous),
-            network_options={"score_norm": "instance"} if start == "instance" else None,
+            network_options=_network_options(start, guide),
             log=lambda m: print(m, flush=True))
         checks = validation_fn(scrambler)
         history.append(checks["selection_score"])
         previous = OUT / f"{name}_epoch{epoch + 1}.keras"
         scrambler.network.save(previous)
         print(json.dumps({"epoch": epoch + 1, "saved": previous.name}), flush=True)
-    best = int(np.argmax(history)) + 1
+    best = int(np.argmax(history)) + 1 + first_epoch
     print(json.dumps({"best_epoch": best, "selection_scores": [round(h, 3) for h in history]}), flush=True)
 
 
@@ -195,6 +202,8 @@ def main(argv=None):
     parser.add_argument("--fixed-bits", type=float, default=None, help="train: a fixed-budget network")
     parser.add_argument("--focused", action="store_true", help="train: 3/4 of the budgets in 0.15-0.7 bits")
     parser.add_argument("--fresh", action="store_true", help="train: new windows every epoch (seeds 307 + 1000 e)")
+    parser.add_argument("--first-epoch", type=int, default=0, help="train --fresh: continue an --init network "
+                        "from this epoch (its windows and file names)")
     parser.add_argument("--init", default=str(COMMITTED), help="train: the network every start is made from")
     parser.add_argument("--networks", default="", help="evaluate: comma-separated .keras paths")
     args = parser.parse_args(argv)
@@ -204,7 +213,7 @@ def main(argv=None):
     elif args.phase == "train":
         train(predictor, args.start, args.epochs, args.n_train, args.learning_rate, args.start_score,
               args.head_scale, args.sampler, args.n_samples, args.name or args.start, args.fixed_bits,
-              args.focused, Path(args.init), args.fresh)
+              args.focused, Path(args.init), args.fresh, args.first_epoch)
     else:
         evaluate(predictor, committed, [p for p in args.networks.split(",") if p])
 

@@ -56,7 +56,8 @@ letters.
   is known. Does a method's top 6 positions hold a whole uAUG (start recall) and a whole in-frame stop codon
   (stop recall)? The paper's Table D (Optimus 5-Prime, n = 512) is shown beside it.
 * **Cost**: predictor calls and seconds per sequence of each method, with ratios to the scrambler (whose
-  scores need no predictor call at all: one pass of the scrambler network).
+  scores need no predictor call at all, one pass of the scrambler network; a gradient-guided scrambler, such as
+  APARENT2's inclusion one, adds one predictor gradient).
 
 The scrambler methods rank with the inclusion scrambler for inclusion and recall, and with the occlusion
 scrambler for occlusion. Small sets give noisy numbers: raise the sizes, or run the full protocol from the

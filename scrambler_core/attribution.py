@@ -40,11 +40,6 @@ PER_EXAMPLE_METHODS = ("scrambler_optimized", "scrambler_finetuned") + ABLATION_
 
 # ============================================================================ helpers
 
-def _explained_output(predictor):
-    """Callable one-hot (N, L, A) tensor -> (N,) tensor: the logit for sigmoid models."""
-    return lambda x: predictor.output_tensor(x, logits=predictor.output_kind == "sigmoid")
-
-
 def _predict_explained(predictor, x, batch_size=512):
     return predictor.predict(x, batch_size=batch_size, logits=predictor.output_kind == "sigmoid")
 
@@ -215,16 +210,8 @@ def ism(predictor, x, *, batch_size=1024, seed=0):
 def _gradient_fn(predictor):
     cache = predictor.__dict__.setdefault("_attribution_graphs", {})
     if "gradient" not in cache:
-        output = _explained_output(predictor)
-
-        @tf.function(reduce_retracing=True)
-        def gradient(x):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                y = output(x)
-            return tape.gradient(y, x), y
-
-        cache["gradient"] = gradient
+        from .scrambler.guide import output_gradient
+        cache["gradient"] = tf.function(lambda x: output_gradient(predictor, x), reduce_retracing=True)
     return cache["gradient"]
 
 
@@ -374,7 +361,8 @@ def scrambler(predictor, x, *, target_bits=None, mode="inclusion", scrambler=Non
     mode : {"inclusion", "occlusion"} — which pretrained scrambler (ignored with ``scrambler``)
     scrambler : Scrambler, optional — use this one instead of the pretrained one
     n_samples : int — 0 (default): the scores only, one pass of the scrambler network and no
-        predictor call; S > 0: the full ``explain`` (S samples and their predictions, in ``info``)
+        predictor call (a ``guide="gradient"`` network: one predictor gradient per sequence); S > 0: the
+        full ``explain`` (S samples and their predictions, in ``info``)
     objective : {"reconstruct", "maximize", "minimize"} — which pretrained scrambler (positive /
         negative features for maximize / minimize)
     architecture : {"siamese", "joint"}, optional — pair predictors (default siamese)
@@ -383,17 +371,19 @@ def scrambler(predictor, x, *, target_bits=None, mode="inclusion", scrambler=Non
     -------
     importance : np.ndarray (N, L, A)
     info : dict — ``predictor_calls`` = 0, or N (1 + S) with ``explanation`` (the full
-        :class:`Explanation`) when ``n_samples`` > 0
+        :class:`Explanation`) when ``n_samples`` > 0; plus N for a guided network
     """
     scr = scrambler if scrambler is not None else _pretrained_scrambler(predictor, mode, objective, architecture)
     if target_bits is None:
         target_bits = DEFAULT_SCRAMBLER_BITS[scr.mode]
     bits = target_bits if scr.network.bits_conditioned else None
+    guide_calls = len(x) if scr.network.guide != "none" else 0      # one predictor gradient per sequence
     if int(n_samples) <= 0:
-        return _on_observed(x, scr.scores(x, target_bits=bits, batch_size=batch_size)), {"predictor_calls": 0}
+        scores = scr.scores(x, target_bits=bits, batch_size=batch_size)
+        return _on_observed(x, scores), {"predictor_calls": guide_calls}
     explanation = scr.explain(x, target_bits=bits, n_samples=n_samples, seed=seed, batch_size=batch_size)
     return _on_observed(x, explanation.importance), {
-        "explanation": explanation, "predictor_calls": len(x) * (1 + int(n_samples))}
+        "explanation": explanation, "predictor_calls": guide_calls + len(x) * (1 + int(n_samples))}
 
 
 def _predictor_inputs(x, s, pwm, present, seed_pair, *, kind, masking, background, n_samples, sampler):

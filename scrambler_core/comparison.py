@@ -54,7 +54,8 @@ METHOD_NAMES = {
 METHOD_NOTES = {
     "scrambler": ("the pretrained scrambler's importance: how much of each letter must be kept (inclusion) or "
                   "scrambled (occlusion) at the bits budget",
-                  "0 predictor calls: one pass of the scrambler network"),
+                  "0 predictor calls: one pass of the scrambler network (a gradient-guided network, e.g. "
+                  "APARENT2's inclusion scrambler: 1 forward + backward pass more)"),
     "saliency": ("the gradient df/dx of the output for every letter: how the output moves if that letter's "
                  "channel grew a little",
                  "1 forward + backward pass"),

@@ -18,6 +18,7 @@ from .maths import MODES, OBJECTIVES, conservation, sample_pwm, template_arrays
 from .network import ScramblerModel
 from .explanation import Explanation
 from .faithfulness import check_faithfulness, output_reference
+from .guide import network_inputs
 from .sweep import BitsSweep, bits_grid
 
 
@@ -60,8 +61,8 @@ class Scrambler:
         self.path = str(path) if path else None
         self._graph = tf.function(self._explain_graph, reduce_retracing=False)
         self._scores_graph = tf.function(
-            lambda x, bits_channel, drop: self.network(self.network.network_input(x, bits_channel, drop),
-                                                       training=False),
+            lambda x, bits_channel, drop: self.network(network_inputs(self.network, self.predictor, x, bits_channel,
+                                                                      drop), training=False),
             reduce_retracing=False)
 
     def __repr__(self):
@@ -170,7 +171,8 @@ class Scrambler:
 
     def _explain_graph(self, x, bits_channel, drop, free, offset, seed, n_samples):
         net = self.network
-        scores = net(net.network_input(x, bits_channel, drop), training=False) * tf.reshape(free, [1, -1])
+        scores = net(network_inputs(net, self.predictor, x, bits_channel, drop), training=False) * \
+            tf.reshape(free, [1, -1])
         return self._from_scores(x, scores, free, offset, seed, n_samples)
 
     def _from_scores(self, x, scores, free, offset, seed, n_samples):
@@ -186,7 +188,8 @@ class Scrambler:
         return scores, pwm, hard, sample_pred, original, mean_bits, per_position
 
     def scores(self, seqs, target_bits=None, batch_size=64, allow_n=False, drop=None, template=None):
-        """Importance scores only: one forward pass of the network, no sampling, no predictor call.
+        """Importance scores only: one forward pass of the network, no sampling, no predictor call (a
+        ``guide="gradient"`` network: one predictor gradient per sequence, its input).
 
         Parameters
         ----------

@@ -12,6 +12,8 @@ from .maths import MODES, OBJECTIVES, gaussian_kernel, pwm_from_scores, template
 
 
 SCORE_AFFINE_GAIN = 30.0     # score_norm="instance": the (gamma, beta) layer's output scale (see _normalised_logits)
+GUIDE_GAIN = 50.0            # guide="gradient": the guide channel is GUIDE_GAIN * log(g + 0.01) (see network_input)
+GUIDES = ("none", "gradient")
 
 
 @keras.saving.register_keras_serializable(package="scrambler_core")
@@ -30,6 +32,11 @@ class ScramblerModel(keras.Model):
     position_channel : bool — a last input channel ``j / (L - 1)`` tells the network where each position
         is (our extension: the residual network is translation-equivariant, so without it the same
         motif gets the same score wherever it sits, e.g. AATAAA inside and upstream of a PAS window)
+    guide : {"none", "gradient"} — ``"gradient"``: a last input channel carries the predictor's gradient at
+        the input, per position ``g = max_a |df/dx_a|`` over its mean in the sequence
+        (:func:`~scrambler_core.scrambler.guide.gradient_guide`), as ``GUIDE_GAIN * log(g + 0.01)``; the
+        caller computes ``g`` (one predictor gradient per sequence) and passes it to :meth:`network_input`
+        (our extension, single-input scramblers only; APARENT2, docs/attribution_quality.md)
     score_norm : {"none", "instance"} — ``"instance"``: the score logits of each sequence are standardised
         over its positions, then scaled and shifted by ``(gamma, beta)`` read from the target bits (a dense
         layer on ``(t, log t)``, starting at ``(1, 0)``), as the per-example optimiser parameterises its free
@@ -60,7 +67,7 @@ class ScramblerModel(keras.Model):
                  dilations=(1, 2, 4, 2, 1), dropout=0.0, norm="batch", smoothing=None, template=None,
                  background=None, predictor_name=None, objective="reconstruct", output_kind="regression",
                  bits_calibration=None, mask_dropout=False, architecture="single", alphabet_letters=None,
-                 position_channel=False, score_norm="none", **kwargs):
+                 position_channel=False, score_norm="none", guide="none", **kwargs):
         super().__init__(**kwargs)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -76,6 +83,9 @@ class ScramblerModel(keras.Model):
             raise ValueError(f"norm must be 'batch', 'instance' or 'none', got {norm!r}")
         if score_norm not in ("none", "instance"):
             raise ValueError(f"score_norm must be 'none' or 'instance', got {score_norm!r}")
+        if guide not in GUIDES or (guide != "none" and architecture != "single"):
+            raise ValueError(f"guide must be one of {', '.join(GUIDES)} (a guide for single-input scramblers "
+                             f"only), got {guide!r} with architecture {architecture!r}")
         self.sequence_length = int(sequence_length)
         self.alphabet = get_alphabet(alphabet)
         if alphabet_letters and alphabet_letters != self.alphabet.letters:      # a model's own letter order
@@ -93,7 +103,7 @@ class ScramblerModel(keras.Model):
         self.bits_calibration = bits_calibration
         self.mask_dropout = bool(mask_dropout)
         self.position_channel = bool(position_channel)
-        self.score_norm = score_norm
+        self.score_norm, self.guide = score_norm, guide
         self.architecture = architecture
         if background is None:
             background = uniform_background(self.sequence_length, self.alphabet.size)
@@ -127,8 +137,9 @@ class ScramblerModel(keras.Model):
 
     @property
     def n_condition_channels(self) -> int:
-        """Extra input channels after the one-hot: target bits, drop (mask dropout), position."""
-        return int(self.bits_conditioned) + int(self.mask_dropout) + int(self.position_channel)
+        """Extra input channels after the one-hot: target bits, drop (mask dropout), position, guide."""
+        return int(self.bits_conditioned) + int(self.mask_dropout) + int(self.position_channel) + \
+            int(self.guide != "none")
 
     @property
     def is_pair(self) -> bool:
@@ -228,11 +239,13 @@ class ScramblerModel(keras.Model):
             t = np.interp(t, self.bits_calibration["requested"], self.bits_calibration["condition"])
         return t.astype(np.float32)
 
-    def network_input(self, x, bits_channel, drop=None):
-        """Concatenate one-hot (N, L, A) with the bits channel (N,) and the drop mask (N, L).
+    def network_input(self, x, bits_channel, drop=None, guide=None):
+        """Concatenate one-hot (N, L, A) with the bits channel (N,), the drop mask (N, L) and the guide (N, L).
 
         ``drop`` defaults to all ones (nothing dropped); it is ignored by a scrambler
-        trained without mask dropout. Returns (N, L, A + c).
+        trained without mask dropout. ``guide`` is required by a ``guide="gradient"`` scrambler
+        (:func:`~scrambler_core.scrambler.guide.network_inputs` computes it) and ignored otherwise.
+        Returns (N, L, A + c).
         """
         x = tf.convert_to_tensor(x, tf.float32)
         parts = [x]
@@ -245,6 +258,10 @@ class ScramblerModel(keras.Model):
         if self.position_channel:
             ramp = tf.linspace(0.0, 1.0, self.sequence_length)
             parts.append(tf.broadcast_to(ramp[None, :, None], tf.concat([tf.shape(x)[:2], [1]], axis=0)))
+        if self.guide != "none":
+            if guide is None:
+                raise ValueError("this scrambler reads the predictor's gradient: pass guide (N, L)")
+            parts.append(GUIDE_GAIN * tf.math.log(tf.cast(guide, tf.float32) + 0.01)[..., None])
         return parts[0] if len(parts) == 1 else tf.concat(parts, axis=-1)
 
     def pwm(self, x, scores, free=None, offset=None):
@@ -271,6 +288,6 @@ class ScramblerModel(keras.Model):
             "objective": self.objective, "output_kind": self.output_kind,
             "bits_calibration": self.bits_calibration, "mask_dropout": self.mask_dropout,
             "architecture": self.architecture, "alphabet_letters": self.alphabet.letters,
-            "position_channel": self.position_channel, "score_norm": self.score_norm,
+            "position_channel": self.position_channel, "score_norm": self.score_norm, "guide": self.guide,
         })
         return config

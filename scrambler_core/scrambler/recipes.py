@@ -101,10 +101,12 @@ SCRAMBLER_SPECS = {
         "batch_size": 16, "init_from": "polya_inclusion.keras",
         # issue 17: 12,800 examples left it at R² 0.25 (0.25 bits) and 9,600 more windows did not move the loss
         # (that continuation was stopped and never shipped). Stage 1: standardised score logits (score_norm
-        # "instance", started from stage 0 with its ranking kept), one epoch; later epochs fell back
-        # (docs/attribution_quality.md)
-        "continue": [{"n_train": 3_200, "epochs": 1, "learning_rate": 1e-4,
-                      "network_options": {"score_norm": "instance"}}],
+        # "instance", started from stage 0 with its ranking kept) and the predictor's gradient as an input
+        # (guide "gradient", its weights starting at 0), one pass over 12,800 new windows: in the screen
+        # (bench/aparent2_guided.py) four epochs of 3,200 new windows were best, later ones fell back; without
+        # the guide one epoch was best (docs/attribution_quality.md)
+        "continue": [{"n_train": 12_800, "epochs": 1, "learning_rate": 1e-4,
+                      "network_options": {"score_norm": "instance", "guide": "gradient"}}],
     },
     ("aparent2", "occlusion"): {
         "data": "generated 205-nt windows with a PAS hexamer at 70 (as for inclusion)",

@@ -16,6 +16,7 @@ from .checkpoint import _restore_checkpoint, _save_checkpoint, checkpoint_epoch
 from .explain import Scrambler, bits_tracking
 from .maths import (DROPOUT_KINDS, background_from_sequences, biased_drop_masks, conservation,
                     conservation_penalty, prediction_loss, random_drop_masks, sample_pwm)
+from .guide import network_inputs
 from .network import ScramblerModel
 
 
@@ -110,8 +111,8 @@ class _TrainingRun:
             self.start_epoch, self.history = _restore_checkpoint(self.network, self.optimizer, o["checkpoint"])
             o["log"](f"resumed from {o['checkpoint']} after epoch {self.start_epoch}")
         network = self.network
-        self.no_drop_scores = tf.function(lambda xb, tb: network(network.network_input(xb, tb), training=False),
-                                          reduce_retracing=True)
+        self.no_drop_scores = tf.function(
+            lambda xb, tb: network(network_inputs(network, predictor, xb, tb), training=False), reduce_retracing=True)
         self.drop_rng = np.random.default_rng(o["seed"] + 31)
         self.train_step = self._compile_step()
         self.steps = len(x) // o["batch_size"]
@@ -143,8 +144,9 @@ class _TrainingRun:
         @tf.function(reduce_retracing=True, jit_compile=o["jit_compile"])
         def train_step(xb, tb, drop, seed_pair, weight):
             original = self._full_output(xb)
+            inputs = network_inputs(network, self.predictor, xb, tb, drop)     # the guide outside the tape
             with tf.GradientTape() as tape:
-                scores = network(network.network_input(xb, tb, drop), training=True)
+                scores = network(inputs, training=True)
                 pwm = network.pwm(xb, scores)
                 _, mean_bits = conservation(pwm, network.background, network.position_weights(xb))
                 samples, _ = sample_pwm(pwm, n_samples, seed_pair, o["sampler"])

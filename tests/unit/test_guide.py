@@ -1,0 +1,113 @@
+"""The predictor's gradient as a scrambler input (ScramblerModel(guide="gradient"), scrambler/guide.py)."""
+import numpy as np
+import pytest
+
+import keras
+
+import scrambler_core as sc
+from scrambler_core import attribution
+from scrambler_core import scrambler as S
+from scrambler_core.scrambler.guide import gradient_guide, network_inputs, output_gradient
+from scrambler_core.scrambler.network import GUIDE_GAIN
+from scrambler_core.scrambler.train import _initialise_from
+
+from toymodels import SMALL, linear_predictor, onehot
+
+WEIGHTS = ((3, 0, 2.0), (8, 2, -4.0), (8, 1, 1.0))
+
+
+def _hand_guide(length=12):
+    """max_a |w[l, a]| over its mean along the sequence, for the linear predictor of WEIGHTS."""
+    w = np.zeros((length, 4))
+    for position, letter, weight in WEIGHTS:
+        w[position, letter] = weight
+    g = np.abs(w).max(1)
+    return g / g.mean()
+
+
+def test_gradient_guide_of_a_linear_predictor_is_its_weights_by_hand():
+    predictor = linear_predictor(weights=WEIGHTS)
+    x = onehot(3, 12, seed=1)
+    grads, y = output_gradient(predictor, x)
+    np.testing.assert_allclose(y.numpy(), predictor.predict(x), rtol=1e-5)
+    np.testing.assert_allclose(grads.numpy()[:, 8, 2], -4.0, rtol=1e-6)
+    np.testing.assert_allclose(grads.numpy()[:, 0], 0.0, atol=1e-7)
+    guide = gradient_guide(predictor, x).numpy()
+    np.testing.assert_allclose(guide, np.tile(_hand_guide(), (3, 1)), rtol=1e-5)   # 12 / 6 at 8, 12 / 6 * 0.5 at 3
+
+
+def test_guide_of_a_sigmoid_model_is_the_logit_gradient():
+    inputs = keras.Input((12, 4))
+    logit = keras.layers.Dense(1)(keras.layers.Flatten()(inputs))
+    model = keras.Model(inputs, keras.layers.Activation("sigmoid")(logit))
+    kernel = np.zeros((48, 1), np.float32)
+    kernel[5 * 4 + 1] = 3.0
+    model.layers[2].set_weights([kernel, np.zeros(1, np.float32)])
+    predictor = sc.Predictor(model, name="toy_sigmoid", alphabet="dna", output_kind="sigmoid")
+    grads, _ = output_gradient(predictor, onehot(2, 12, seed=5))
+    np.testing.assert_allclose(grads.numpy()[:, 5, 1], 3.0, rtol=1e-5)    # not 3 p (1 - p): the logit's
+
+
+def test_guided_network_input_adds_the_log_guide_last_and_requires_it():
+    net = S.ScramblerModel(12, guide="gradient", mask_dropout=True, **SMALL)
+    assert net.n_condition_channels == 3
+    x, guide = onehot(2, 12, seed=3), np.tile(_hand_guide(), (2, 1)).astype(np.float32)
+    inputs = net.network_input(x, np.full(2, 0.4), np.ones((2, 12)), guide).numpy()
+    assert inputs.shape == (2, 12, 7)
+    np.testing.assert_allclose(inputs[..., 4], 0.4, atol=1e-6)              # bits, then drop, then the guide
+    np.testing.assert_allclose(inputs[..., 6], GUIDE_GAIN * np.log(guide + 0.01), rtol=1e-5)
+    with pytest.raises(ValueError, match="reads the predictor's gradient: pass guide"):
+        net.network_input(x, np.full(2, 0.4))
+    # a plain network ignores a guide
+    plain = S.ScramblerModel(12, **SMALL)
+    assert plain.network_input(x, np.full(2, 0.4), None, guide).shape == (2, 12, 5)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"guide": "saliency"}, "guide must be one of none, gradient"),
+    ({"guide": "gradient", "architecture": "siamese"}, "single-input scramblers only"),
+])
+def test_guide_rejects_unknown_values_and_pairs(options, message):
+    with pytest.raises(ValueError, match=message):
+        S.ScramblerModel(12, **SMALL, **options)
+
+
+def test_guided_network_starts_from_a_plain_one_exactly_and_round_trips(tmp_path):
+    predictor = linear_predictor(weights=WEIGHTS)
+    plain, _ = S.train_scrambler(predictor, onehot(64, 12), epochs=1, bits_schedule=(), network_options=SMALL,
+                                 log=lambda m: None)
+    plain.save(tmp_path / "plain.keras")
+    net = S.ScramblerModel(12, guide="gradient", background=plain.background, **SMALL)
+    net.build((None, 12, 4 + net.n_condition_channels))
+    _initialise_from(net, tmp_path / "plain.keras")
+    guided = S.Scrambler(net, predictor)
+    x = onehot(4, 12, seed=9)
+    # the guide's input weights start at zero: the same scores as the plain network
+    np.testing.assert_allclose(guided.scores(x, target_bits=0.5), plain.scores(x, target_bits=0.5),
+                               rtol=1e-4, atol=1e-6)
+    kernel = guided.network.input_conv.kernel.numpy()
+    assert kernel.shape[1] == 6 and not kernel[:, 5].any()
+    guided.save(tmp_path / "guided.keras")
+    again = S.load_scrambler(tmp_path / "guided.keras", predictor=predictor)
+    assert again.network.guide == "gradient"
+    kernel[:, 5] = 0.5                                                        # now the guide matters
+    again.network.input_conv.kernel.assign(kernel)
+    moved = again.scores(x, target_bits=0.5)
+    assert np.abs(moved - plain.scores(x, target_bits=0.5)).max() > 1e-3
+    manual = again.network(network_inputs(again.network, predictor, x, np.full(4, 0.5)), training=False).numpy()
+    np.testing.assert_allclose(moved, manual, rtol=1e-5, atol=1e-6)
+
+
+def test_guided_scrambler_trains_explains_and_counts_its_gradient():
+    predictor = linear_predictor(weights=WEIGHTS)
+    x = onehot(64, 12, seed=6)
+    scrambler, history = S.train_scrambler(predictor, x, epochs=1, bits_schedule=(), log=lambda m: None,
+                                           network_options={**SMALL, "score_norm": "instance", "guide": "gradient"})
+    assert np.isfinite(history[0]["loss"])
+    explanation = scrambler.explain(x[:3], target_bits=0.5, n_samples=4, seed=0)
+    assert explanation.pwm.shape == (3, 12, 4) and np.isfinite(explanation.importance).all()
+    _, info = attribution.attribute(predictor, x[:5], "scrambler", scrambler=scrambler, return_info=True)
+    assert info["predictor_calls"] == 5                                       # one gradient per sequence
+    _, info = attribution.attribute(predictor, x[:5], "scrambler", scrambler=scrambler, n_samples=2,
+                                    return_info=True)
+    assert info["predictor_calls"] == 5 + 5 * 3
