@@ -21,6 +21,7 @@ Two phases on APARENT2's held-out windows (seed 4242, never trained on):
     python bench/aparent2_guided.py train --epochs 3 --first-epoch 3 --name guided50 \\
         --init runs/aparent2_diffuse/guided50_epoch3.keras                     # epochs 4-6 on new windows
     python bench/aparent2_guided.py report --network runs/aparent2_diffuse/guided50_epoch3.keras --calibrate
+    python bench/aparent2_guided.py figure --figure-networks "stage 0=runs/aparent2_diffuse/stage0.keras,..."
 
 (The screen's figures in docs/attribution_quality.md were run at commit 29a7919, where this script patched the
 guide channel into ``ScramblerModel.network_input`` in its own process, same formula; the option is now core.)
@@ -67,6 +68,26 @@ def profile(predictor, committed, n, budgets=(0.25, 0.5), powers=(0.5, 1.0)):
                                   "guide_profile": row}), flush=True)
 
 
+def figure(predictor, networks, output, window=0, bits=0.25):
+    """PSSM logos of one report window at ``bits`` under each network (label=path), one row each, to a PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scrambler_core.plot import pwm_logo
+
+    sequence = generate_pas_windows(window + 1, seed=diffuse.REPORT_SEED)[window]
+    fig, axes = plt.subplots(len(networks), 1, figsize=(22, 2.2 * len(networks)), squeeze=False)
+    for ax, (label, path) in zip(axes[:, 0], networks):
+        scrambler = Scrambler(load_keras_model(path), predictor)
+        ex = scrambler.explain([sequence], target_bits=bits, n_samples=32, seed=1)
+        pwm_logo(ex.pwm[0], "dna", ax=ax, title=f"{label}: {float(ex.conservation.mean()):.2f} bits, prediction "
+                 f"{float(ex.prediction[0]):.3f}, mean of 32 samples {float(ex.mean_sample_prediction[0]):.3f}")
+        ax.axvspan(49.5, 129.5, color="0.9", zorder=-1)        # USE, PAS (70-75), cleavage site, DSE
+    fig.tight_layout()
+    fig.savefig(output, dpi=80)
+    print(json.dumps({"figure": str(output)}))
+
+
 def report(predictor, path, calibrate, n=512):
     scrambler = Scrambler(load_keras_model(path), predictor)
     if calibrate:
@@ -78,7 +99,7 @@ def report(predictor, path, calibrate, n=512):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("phase", choices=("profile", "train", "report"))
+    parser.add_argument("phase", choices=("profile", "train", "report", "figure"))
     parser.add_argument("--n", type=int, default=128, help="profile: held-out windows")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--learning-rate", type=float, default=1e-4)
@@ -87,10 +108,17 @@ def main(argv=None):
     parser.add_argument("--first-epoch", type=int, default=0, help="train: continue --init from this epoch")
     parser.add_argument("--network", default=None, help="report: a guided network's .keras")
     parser.add_argument("--calibrate", action="store_true", help="report: calibrate its bits first (as the recipe)")
+    parser.add_argument("--figure-networks", default="", help="figure: label=path pairs, comma-separated")
+    parser.add_argument("--window", type=int, default=0, help="figure: which report window (seed 4242)")
+    parser.add_argument("--output", default="docs/aparent2_guided_logos.png", help="figure: the PNG")
     args = parser.parse_args(argv)
     predictor, committed = distill.load()
     if args.phase == "profile":
         profile(predictor, committed, args.n)
+        return
+    if args.phase == "figure":
+        pairs = [item.split("=", 1) for item in args.figure_networks.split(",") if item]
+        figure(predictor, pairs or [("shipped", str(diffuse.COMMITTED))], args.output, args.window)
         return
     if args.phase == "train":
         diffuse.train(predictor, "instance", args.epochs, 3200, args.learning_rate, 0.5, 0.05, "straight_through",
