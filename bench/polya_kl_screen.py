@@ -11,8 +11,8 @@ median symmetric KL, the metric of ``benchmarks.kl_benchmark`` unchanged). Three
   positions lives), calibrated and screened after every epoch (networks in ``--out``).
 * ``--continue LR --experiment NAME``: is the network the limit? A variant started exactly from the
   committed weights (``EXPERIMENTS``: a position channel, a fixed 0.3-bit budget, both, twice the
-  channels, relaxed samples, or score logits standardised per window), trained and screened the same
-  way (a fixed-budget network ranked by its own scores);
+  channels, relaxed samples, score logits standardised per window, or the predictor's gradient as an input),
+  trained and screened the same way (a fixed-budget network ranked by its own scores);
   ``--init`` continues an earlier run's ``.keras``.
 
     nohup nice -n 10 python bench/polya_kl_screen.py --rankings > runs/polya20/LOG 2>&1 &
@@ -51,6 +51,9 @@ EXPERIMENTS = {
     "gumbel": {"sampler": "gumbel"},                                  # relaxed samples: lower-variance gradients
     # score logits standardised per window (the committed ranking at the start): no score at the softplus's dead end
     "score_norm": {"network_options": {"score_norm": "instance"}},
+    # the predictor's gradient as a last input channel (zero weights at the start), as APARENT2's stage 1
+    "guide": {"network_options": {"guide": "gradient"}},
+    "guide_score_norm": {"network_options": {"guide": "gradient", "score_norm": "instance"}},
 }
 
 
