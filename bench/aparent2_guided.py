@@ -1,6 +1,6 @@
 """Would a predictor-informed input make the APARENT2 scrambler keep the prediction? (issue 17; a screen)
 
-Two phases on APARENT2's held-out windows (seed 4242, never trained on):
+Three phases on APARENT2's held-out windows (seed 4242, never trained on):
 
 * ``profile``: no network at all. Each window's per-position guide ``g = max_a |df/dx_a|`` (one gradient of the
   predictor), divided by its mean over the window, taken to a power ``p`` and scaled so that the PSSM of scores
@@ -12,19 +12,23 @@ Two phases on APARENT2's held-out windows (seed 4242, never trained on):
   ``GUIDE_GAIN * log(g + 0.01)``, gain 50 (Adam moves every weight by about the same step, so the gain lets the
   channel act within an epoch; the screen's gain 5 barely moved in one). Its input weights start at zero, so the
   start is the ``--init`` network; the monitoring windows (seed 5353) report R² after every epoch.
-* ``report``: R² on 512 report windows (seed 4242) with a bootstrap interval, calibrated first with
-  ``--calibrate`` as the recipe does.
+* ``figure``: PSSM logos of one report window under each of several networks (docs/aparent2_guided_logos.png).
+
+A screen network's R² on 512 report windows, calibrated as the recipe does:
+``python bench/aparent2_fidelity.py --n-report 512 --network FILE --calibrate``.
 
     python bench/aparent2_guided.py profile --n 128
     nohup python bench/aparent2_guided.py train --epochs 3 --name guided50 --init runs/aparent2_diffuse/stage0.keras \\
         > runs/aparent2_diffuse/guided50.log 2>&1 &
     python bench/aparent2_guided.py train --epochs 3 --first-epoch 3 --name guided50 \\
         --init runs/aparent2_diffuse/guided50_epoch3.keras                     # epochs 4-6 on new windows
-    python bench/aparent2_guided.py report --network runs/aparent2_diffuse/guided50_epoch3.keras --calibrate
+    python bench/aparent2_fidelity.py --n-report 512 --network runs/aparent2_diffuse/guided50_epoch3.keras --calibrate
     python bench/aparent2_guided.py figure --figure-networks "stage 0=runs/aparent2_diffuse/stage0.keras,..."
 
-(The screen's figures in docs/attribution_quality.md were run at commit 29a7919, where this script patched the
-guide channel into ``ScramblerModel.network_input`` in its own process, same formula; the option is now core.)
+(The screen's runs in docs/attribution_quality.md patched the guide channel into ``ScramblerModel.network_input``
+in their own process, same formula: the gain-5 run at commit 29a7919, the gain-50 runs with a ``--guide-scale 50``
+option that the core's ``GUIDE_GAIN`` replaced; their networks' files do not name the guide, so only the
+stage-2 screen, ``--init`` the recipe's network, ran on the core option.)
 """
 from __future__ import annotations
 
@@ -42,10 +46,8 @@ import aparent2_diffuse as diffuse  # noqa: E402
 import aparent2_distill as distill  # noqa: E402
 import aparent2_fidelity as fidelity  # noqa: E402
 from scrambler_core.scrambler import Scrambler  # noqa: E402
-from scrambler_core.scrambler.explain import calibrate_bits  # noqa: E402
 from scrambler_core.scrambler.guide import gradient_guide  # noqa: E402
-from scrambler_core.scrambler.recipes import (CALIBRATION_SEED_OFFSET, generate_pas_windows,  # noqa: E402
-                                              training_sequences)
+from scrambler_core.scrambler.recipes import generate_pas_windows  # noqa: E402
 from scrambler_core.predictors.base import load_keras_model  # noqa: E402
 
 
@@ -88,26 +90,15 @@ def figure(predictor, networks, output, window=0, bits=0.25):
     print(json.dumps({"figure": str(output)}))
 
 
-def report(predictor, path, calibrate, n=512):
-    scrambler = Scrambler(load_keras_model(path), predictor)
-    if calibrate:
-        calibrate_bits(scrambler, predictor.to_onehot(
-            training_sequences("aparent2", 256, CALIBRATION_SEED_OFFSET), background=scrambler.background))
-    windows = generate_pas_windows(n, seed=diffuse.REPORT_SEED)
-    print(json.dumps({str(path): fidelity.fidelity_interval(scrambler, windows)}), flush=True)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("phase", choices=("profile", "train", "report", "figure"))
+    parser.add_argument("phase", choices=("profile", "train", "figure"))
     parser.add_argument("--n", type=int, default=128, help="profile: held-out windows")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--learning-rate", type=float, default=1e-4)
     parser.add_argument("--name", default="guided")
     parser.add_argument("--init", default=str(diffuse.COMMITTED))
     parser.add_argument("--first-epoch", type=int, default=0, help="train: continue --init from this epoch")
-    parser.add_argument("--network", default=None, help="report: a guided network's .keras")
-    parser.add_argument("--calibrate", action="store_true", help="report: calibrate its bits first (as the recipe)")
     parser.add_argument("--figure-networks", default="", help="figure: label=path pairs, comma-separated")
     parser.add_argument("--window", type=int, default=0, help="figure: which report window (seed 4242)")
     parser.add_argument("--output", default="docs/aparent2_guided_logos.png", help="figure: the PNG")
@@ -120,11 +111,8 @@ def main(argv=None):
         pairs = [item.split("=", 1) for item in args.figure_networks.split(",") if item]
         figure(predictor, pairs or [("shipped", str(diffuse.COMMITTED))], args.output, args.window)
         return
-    if args.phase == "train":
-        diffuse.train(predictor, "instance", args.epochs, 3200, args.learning_rate, 0.5, 0.05, "straight_through",
-                      8, args.name, source=Path(args.init), fresh=True, first_epoch=args.first_epoch, guide="gradient")
-    else:
-        report(predictor, args.network, args.calibrate)
+    diffuse.train(predictor, "instance", args.epochs, 3200, args.learning_rate, 0.5, 0.05, "straight_through",
+                  8, args.name, source=Path(args.init), fresh=True, first_epoch=args.first_epoch, guide="gradient")
 
 
 if __name__ == "__main__":
