@@ -318,7 +318,7 @@ class FakeScrambler:
     def __init__(self, mode, served):
         self.mode = mode
         self.served = served
-        self.network = type("Network", (), {"bits_conditioned": True})()
+        self.network = type("Network", (), {"bits_conditioned": True, "guide": "none"})()  # as ScramblerModel
 
     def scores(self, x, target_bits=None, batch_size=64):
         self.served.append((self.mode, target_bits))
