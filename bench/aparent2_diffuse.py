@@ -119,44 +119,42 @@ def train(predictor, start, epochs, n_train, learning_rate, start_score, head_sc
 
     print(json.dumps({"monitor_at_start": r2_at(Scrambler(load_keras_model(init), predictor), monitor, BUDGETS)}),
           flush=True)
-    if fresh:
-        return _train_fresh(predictor, init, start, epochs, n_train, learning_rate, sampler, n_samples, name,
-                            validation_fn, first_epoch, guide)
-    windows = generate_pas_windows(n_train, seed=TRAIN_SEED + 7)
     if focused:     # 3/4 of the training budgets in 0.15-0.7 bits, where the targets are (as bench/polya_kl_screen.py)
         from polya_kl_screen import _focused_draw
         from scrambler_core.scrambler import train as T
         T._draw_bits = _focused_draw(T._draw_bits)
+    settings = _settings(start, guide, fixed_bits, n_samples, learning_rate, sampler)
+    if fresh:
+        return _train_fresh(predictor, init, epochs, n_train, name, validation_fn, first_epoch, settings)
+    windows = generate_pas_windows(n_train, seed=TRAIN_SEED + 7)
     scrambler, history = train_scrambler(
-        predictor, windows, mode="inclusion", bits_conditioned=fixed_bits is None,
-        target_bits=fixed_bits or 0.5, bits_range=(0.05, 2.0), bits_schedule=(),
-        epochs=epochs, batch_size=16, n_samples=n_samples, learning_rate=learning_rate, sampler=sampler,
-        penalty_weight=10.0, seed=TRAIN_SEED, init_from=str(init),
-        network_options=_network_options(start, guide), validation_fn=validation_fn,
-        checkpoint=str(OUT / f"{name}.ckpt.keras"), log=lambda m: print(m, flush=True))
+        predictor, windows, epochs=epochs, seed=TRAIN_SEED, init_from=str(init), validation_fn=validation_fn,
+        checkpoint=str(OUT / f"{name}.ckpt.keras"), **settings)
     scrambler.network.save(OUT / f"{name}.keras")
     print(json.dumps({"saved": name, "epochs": len(history)}), flush=True)
 
 
-def _network_options(start, guide):
-    """``instance``: standardised score logits; ``guide``: ScramblerModel's guide (its input weights start at 0)."""
+def _settings(start, guide, fixed_bits, n_samples, learning_rate, sampler):
+    """The screen's training settings, the same for every run (weight 10, batch 16, budgets 0.05-2 bits).
+
+    ``instance``: standardised score logits; ``guide``: ScramblerModel's guide (its input weights start at 0).
+    """
     options = {"score_norm": "instance"} if start == "instance" else {}
-    return {**options, "guide": guide} if guide != "none" else options or None
+    options = {**options, "guide": guide} if guide != "none" else options
+    return dict(mode="inclusion", bits_conditioned=fixed_bits is None, target_bits=fixed_bits or 0.5,
+                bits_range=(0.05, 2.0), bits_schedule=(), batch_size=16, n_samples=n_samples,
+                learning_rate=learning_rate, sampler=sampler, penalty_weight=10.0, network_options=options or None,
+                log=lambda m: print(m, flush=True))
 
 
-def _train_fresh(predictor, init, start, epochs, n_train, learning_rate, sampler, n_samples, name, validation_fn,
-                 first_epoch=0, guide="none"):
+def _train_fresh(predictor, init, epochs, n_train, name, validation_fn, first_epoch, settings):
     """``train`` with new windows every epoch (seeds 307, 1307, 2307, ...): one single-epoch training per epoch,
     each started from the last (Adam's state restarts; with beta 0.5 / 0.9 it forgets within ~10 steps)."""
     previous, history = init, []
     for epoch in range(first_epoch, first_epoch + epochs):
         windows = generate_pas_windows(n_train, seed=TRAIN_SEED + 7 + 1000 * epoch)
-        scrambler, _ = train_scrambler(
-            predictor, windows, mode="inclusion", bits_conditioned=True, target_bits=0.5, bits_range=(0.05, 2.0),
-            bits_schedule=(), epochs=1, batch_size=16, n_samples=n_samples, learning_rate=learning_rate,
-            sampler=sampler, penalty_weight=10.0, seed=TRAIN_SEED + epoch, init_from=str(previous),
-            network_options=_network_options(start, guide),
-            log=lambda m: print(m, flush=True))
+        scrambler, _ = train_scrambler(predictor, windows, epochs=1, seed=TRAIN_SEED + epoch,
+                                       init_from=str(previous), **settings)
         checks = validation_fn(scrambler)
         history.append(checks["selection_score"])
         previous = OUT / f"{name}_epoch{epoch + 1}.keras"
