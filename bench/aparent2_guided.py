@@ -98,6 +98,8 @@ def main(argv=None):
     parser.add_argument("--learning-rate", type=float, default=1e-4)
     parser.add_argument("--name", default="guided")
     parser.add_argument("--init", default=str(diffuse.COMMITTED))
+    parser.add_argument("--guide", default="gradient", choices=("gradient", "gradient_signed"),
+                        help="train: the network's guide (ScramblerModel(guide=...))")
     parser.add_argument("--first-epoch", type=int, default=0, help="train: continue --init from this epoch")
     parser.add_argument("--figure-networks", default="", help="figure: label=path pairs, comma-separated")
     parser.add_argument("--window", type=int, default=0, help="figure: which report window (seed 4242)")
@@ -112,7 +114,7 @@ def main(argv=None):
         figure(predictor, pairs or [("shipped", str(diffuse.COMMITTED))], args.output, args.window)
         return
     diffuse.train(predictor, "instance", args.epochs, 3200, args.learning_rate, 0.5, 0.05, "straight_through",
-                  8, args.name, source=Path(args.init), fresh=True, first_epoch=args.first_epoch, guide="gradient")
+                  8, args.name, source=Path(args.init), fresh=True, first_epoch=args.first_epoch, guide=args.guide)
 
 
 if __name__ == "__main__":

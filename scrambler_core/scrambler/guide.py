@@ -40,8 +40,49 @@ def gradient_guide(predictor, x):
     return tf.stop_gradient(g / (tf.reduce_mean(g, axis=1, keepdims=True) + 1e-12))
 
 
+def signed_gradient_guide(predictor, x, background, reference):
+    """The guide of a ``guide="gradient_signed"`` scrambler, (N, L, 3), from one gradient per sequence.
+
+    Channels: ``g`` of :func:`gradient_guide`; ``d = sign(f(x) - reference) (df/dx_obs - sum_a bg_a df/dx_a)``
+    over the sequence's mean ``max_a |df/dx_a|`` (the observed letter's first-order contribution against the
+    background, positive where it pulls the output the way the sequence lies from ``reference``); and
+    ``|f(x) - reference|`` at every position. ``f`` is the explained output (the logit for sigmoid models).
+
+    Parameters
+    ----------
+    predictor : Predictor
+    x : tf.Tensor or np.ndarray (N, L, A) one-hot
+    background : array (L, A) — the scrambler's background
+    reference : float — the output that separates "above" from "below" (:func:`guide_reference`)
+
+    Returns
+    -------
+    tf.Tensor (N, L, 3), not differentiated through
+    """
+    x = tf.convert_to_tensor(x, tf.float32)
+    grads, y = output_gradient(predictor, x)
+    size = tf.reduce_mean(tf.reduce_max(tf.abs(grads), axis=-1), axis=1, keepdims=True) + 1e-12   # (N, 1)
+    g = tf.reduce_max(tf.abs(grads), axis=-1) / size
+    contribution = tf.reduce_sum(grads * (x - tf.convert_to_tensor(background, tf.float32)[None]), axis=-1)
+    offset = tf.reshape(tf.cast(y, tf.float32), [-1, 1]) - float(reference)                       # (N, 1)
+    d = tf.sign(offset) * contribution / size
+    distance = tf.broadcast_to(tf.abs(offset), tf.shape(g))
+    return tf.stop_gradient(tf.stack([g, d, distance], axis=-1))
+
+
+def guide_reference(predictor, x, batch_size=256):
+    """Mean explained output (the logit for sigmoid models) over one-hot sequences ``x`` (N, L, A): a float."""
+    outputs = [predictor.output_tensor(tf.convert_to_tensor(x[i:i + batch_size], tf.float32),
+                                       logits=predictor.output_kind == "sigmoid") for i in range(0, len(x), batch_size)]
+    return float(tf.reduce_mean(tf.concat([tf.reshape(o, [-1]) for o in outputs], axis=0)))
+
+
 def network_inputs(network, predictor, x, bits_channel, drop=None):
     """The network's input for one-hot ``x`` (N, L, A): :meth:`ScramblerModel.network_input`, with the
     predictor's gradient guide when the network reads one (one gradient per sequence), else none."""
-    guide = gradient_guide(predictor, x) if network.guide != "none" else None
+    guide = None
+    if network.guide == "gradient":
+        guide = gradient_guide(predictor, x)
+    elif network.guide == "gradient_signed":
+        guide = signed_gradient_guide(predictor, x, network.background, network.guide_reference)
     return network.network_input(x, bits_channel, drop, guide)

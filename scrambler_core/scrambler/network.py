@@ -13,7 +13,8 @@ from .maths import MODES, OBJECTIVES, gaussian_kernel, pwm_from_scores, template
 
 SCORE_AFFINE_GAIN = 30.0     # score_norm="instance": the (gamma, beta) layer's output scale (see _normalised_logits)
 GUIDE_GAIN = 50.0            # guide="gradient": the guide channel is GUIDE_GAIN * log(g + 0.01) (see network_input)
-GUIDES = ("none", "gradient")
+GUIDE_CHANNELS = {"none": 0, "gradient": 1, "gradient_signed": 3}      # input channels each guide adds
+GUIDES = tuple(GUIDE_CHANNELS)
 
 
 @keras.saving.register_keras_serializable(package="scrambler_core")
@@ -36,7 +37,14 @@ class ScramblerModel(keras.Model):
         the input, per position ``g = max_a |df/dx_a|`` over its mean in the sequence
         (:func:`~scrambler_core.scrambler.guide.gradient_guide`), as ``GUIDE_GAIN * log(g + 0.01)``; the
         caller computes ``g`` (one predictor gradient per sequence) and passes it to :meth:`network_input`
-        (our extension, single-input scramblers only; APARENT2, docs/attribution_quality.md)
+        (our extension, single-input scramblers only; APARENT2, docs/attribution_quality.md);
+        ``"gradient_signed"``: that channel and two more from the same gradient
+        (:func:`~scrambler_core.scrambler.guide.signed_gradient_guide`): each observed letter's first-order
+        contribution against the background, signed towards the sequence's own output (positive: the letter
+        pulls the output away from ``guide_reference`` the way the sequence lies), and how far the output lies
+        from ``guide_reference``
+    guide_reference : float — ``"gradient_signed"``: the explained output (logit for sigmoid models) that
+        separates "above" from "below"; training sets it to the mean over its sequences
     score_norm : {"none", "instance"} — ``"instance"``: the score logits of each sequence are standardised
         over its positions, then scaled and shifted by ``(gamma, beta)`` read from the target bits (a dense
         layer on ``(t, log t)``, starting at ``(1, 0)``), as the per-example optimiser parameterises its free
@@ -67,7 +75,7 @@ class ScramblerModel(keras.Model):
                  dilations=(1, 2, 4, 2, 1), dropout=0.0, norm="batch", smoothing=None, template=None,
                  background=None, predictor_name=None, objective="reconstruct", output_kind="regression",
                  bits_calibration=None, mask_dropout=False, architecture="single", alphabet_letters=None,
-                 position_channel=False, score_norm="none", guide="none", **kwargs):
+                 position_channel=False, score_norm="none", guide="none", guide_reference=0.0, **kwargs):
         super().__init__(**kwargs)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -103,7 +111,7 @@ class ScramblerModel(keras.Model):
         self.bits_calibration = bits_calibration
         self.mask_dropout = bool(mask_dropout)
         self.position_channel = bool(position_channel)
-        self.score_norm, self.guide = score_norm, guide
+        self.score_norm, self.guide, self.guide_reference = score_norm, guide, float(guide_reference)
         self.architecture = architecture
         if background is None:
             background = uniform_background(self.sequence_length, self.alphabet.size)
@@ -139,7 +147,7 @@ class ScramblerModel(keras.Model):
     def n_condition_channels(self) -> int:
         """Extra input channels after the one-hot: target bits, drop (mask dropout), position, guide."""
         return int(self.bits_conditioned) + int(self.mask_dropout) + int(self.position_channel) + \
-            int(self.guide != "none")
+            GUIDE_CHANNELS[self.guide]
 
     @property
     def is_pair(self) -> bool:
@@ -240,12 +248,12 @@ class ScramblerModel(keras.Model):
         return t.astype(np.float32)
 
     def network_input(self, x, bits_channel, drop=None, guide=None):
-        """Concatenate one-hot (N, L, A) with the bits channel (N,), the drop mask (N, L) and the guide (N, L).
+        """Concatenate one-hot (N, L, A) with the bits channel (N,), the drop mask (N, L) and the guide.
 
         ``drop`` defaults to all ones (nothing dropped); it is ignored by a scrambler
-        trained without mask dropout. ``guide`` is required by a ``guide="gradient"`` scrambler
-        (:func:`~scrambler_core.scrambler.guide.network_inputs` computes it) and ignored otherwise.
-        Returns (N, L, A + c).
+        trained without mask dropout. ``guide`` is required by a guided scrambler
+        (:func:`~scrambler_core.scrambler.guide.network_inputs` computes it): (N, L) for ``"gradient"``,
+        (N, L, 3) for ``"gradient_signed"``; ignored otherwise. Returns (N, L, A + c).
         """
         x = tf.convert_to_tensor(x, tf.float32)
         parts = [x]
@@ -259,10 +267,24 @@ class ScramblerModel(keras.Model):
             ramp = tf.linspace(0.0, 1.0, self.sequence_length)
             parts.append(tf.broadcast_to(ramp[None, :, None], tf.concat([tf.shape(x)[:2], [1]], axis=0)))
         if self.guide != "none":
-            if guide is None:
-                raise ValueError("this scrambler reads the predictor's gradient: pass guide (N, L)")
-            parts.append(GUIDE_GAIN * tf.math.log(tf.cast(guide, tf.float32) + 0.01)[..., None])
+            parts.append(self._guide_channels(guide))
         return parts[0] if len(parts) == 1 else tf.concat(parts, axis=-1)
+
+    def _guide_channels(self, guide):
+        """The guide's input channels (N, L, c): ``GUIDE_GAIN * log(g + 0.01)``, then for ``"gradient_signed"``
+        ``GUIDE_GAIN / 2 * asinh(d / 0.01)`` of the signed contribution and ``GUIDE_GAIN / 4`` × the distance."""
+        shape = "(N, L)" if self.guide == "gradient" else "(N, L, 3)"
+        if guide is None:
+            raise ValueError(f"this scrambler reads the predictor's gradient: pass guide {shape}")
+        guide = tf.cast(guide, tf.float32)
+        if self.guide == "gradient":
+            guide = guide[..., None]
+        if guide.shape.rank != 3 or guide.shape[-1] != GUIDE_CHANNELS[self.guide]:
+            raise ValueError(f"this scrambler's guide has shape {shape}, got {tuple(guide.shape)}")
+        channels = [GUIDE_GAIN * tf.math.log(guide[..., :1] + 0.01)]
+        if self.guide == "gradient_signed":
+            channels += [GUIDE_GAIN / 2 * tf.math.asinh(guide[..., 1:2] / 0.01), GUIDE_GAIN / 4 * guide[..., 2:]]
+        return tf.concat(channels, axis=-1)
 
     def pwm(self, x, scores, free=None, offset=None):
         """PSSM (N, L, A) of one-hot ``x`` under ``scores`` with this scrambler's mode and background.
@@ -289,5 +311,6 @@ class ScramblerModel(keras.Model):
             "bits_calibration": self.bits_calibration, "mask_dropout": self.mask_dropout,
             "architecture": self.architecture, "alphabet_letters": self.alphabet.letters,
             "position_channel": self.position_channel, "score_norm": self.score_norm, "guide": self.guide,
+            "guide_reference": self.guide_reference,
         })
         return config

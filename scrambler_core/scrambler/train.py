@@ -16,7 +16,7 @@ from .checkpoint import _restore_checkpoint, _save_checkpoint, checkpoint_epoch
 from .explain import Scrambler, bits_tracking
 from .maths import (DROPOUT_KINDS, background_from_sequences, biased_drop_masks, conservation,
                     conservation_penalty, prediction_loss, random_drop_masks, sample_pwm)
-from .guide import network_inputs
+from .guide import guide_reference, network_inputs
 from .network import ScramblerModel
 
 
@@ -120,13 +120,16 @@ class _TrainingRun:
     def _build_network(self):
         o, predictor = self.o, self.predictor
         background = o["background"] if o["background"] is not None else background_from_sequences(self.x)
+        options = dict(o["network_options"] or {})
+        if options.get("guide") == "gradient_signed" and "guide_reference" not in options:
+            options["guide_reference"] = guide_reference(predictor, self.x[:1024])     # "above" vs "below"
         network = ScramblerModel(predictor.sequence_length, predictor.alphabet.name, mode=o["mode"],
                                  bits_conditioned=o["bits_conditioned"], target_bits=o["target_bits"],
                                  bits_range=o["bits_range"], background=background, template=o["template"],
                                  predictor_name=predictor.name, objective=o["objective"],
                                  output_kind=predictor.output_kind, mask_dropout=bool(o["mask_dropout"]),
                                  architecture=o["architecture"], alphabet_letters=predictor.alphabet.letters,
-                                 **dict(o["network_options"] or {}))
+                                 **options)
         network.build((None, predictor.sequence_length, predictor.alphabet.size + network.n_condition_channels))
         if o["init_from"] is not None:
             _initialise_from(network, o["init_from"])

@@ -7,7 +7,8 @@ import keras
 import scrambler_core as sc
 from scrambler_core import attribution
 from scrambler_core import scrambler as S
-from scrambler_core.scrambler.guide import gradient_guide, network_inputs, output_gradient
+from scrambler_core.scrambler.guide import (gradient_guide, guide_reference, network_inputs, output_gradient,
+                                            signed_gradient_guide)
 from scrambler_core.scrambler.network import GUIDE_GAIN
 from scrambler_core.scrambler.train import _initialise_from
 
@@ -64,7 +65,8 @@ def test_guided_network_input_adds_the_log_guide_last_and_requires_it():
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"guide": "saliency"}, "guide must be one of none, gradient"),
+    ({"guide": "saliency"}, "guide must be one of none, gradient, gradient_signed"),
+    ({"guide": "gradient_signed", "architecture": "joint"}, "single-input scramblers only"),
     ({"guide": "gradient", "architecture": "siamese"}, "single-input scramblers only"),
 ])
 def test_guide_rejects_unknown_values_and_pairs(options, message):
@@ -111,3 +113,67 @@ def test_guided_scrambler_trains_explains_and_counts_its_gradient():
     _, info = attribution.attribute(predictor, x[:5], "scrambler", scrambler=scrambler, n_samples=2,
                                     return_info=True)
     assert info["predictor_calls"] == 5 + 5 * 3
+
+
+def _hand_signed_guide(x, reference, background):
+    """signed_gradient_guide of the linear predictor of WEIGHTS, by hand: (N, L, 3)."""
+    w = np.zeros((12, 4))
+    for position, letter, weight in WEIGHTS:
+        w[position, letter] = weight
+    f = (x * w[None]).sum((1, 2))
+    size = np.abs(w).max(1).mean()                                          # (2 + 4) / 12
+    contribution = (x * w[None]).sum(-1) - (background * w).sum(-1)[None]   # w[l, obs] - sum_a bg_a w[l, a]
+    d = np.sign(f - reference)[:, None] * contribution / size
+    return np.stack([np.tile(_hand_guide(), (len(x), 1)), d, np.tile(np.abs(f - reference)[:, None], (1, 12))], -1)
+
+
+def test_signed_guide_of_a_linear_predictor_by_hand():
+    predictor = linear_predictor(weights=WEIGHTS)
+    x = onehot(6, 12, seed=4)
+    background = np.tile([[0.3, 0.2, 0.2, 0.3]], (12, 1)).astype(np.float32)
+    guide = signed_gradient_guide(predictor, x, background, reference=0.5).numpy()
+    np.testing.assert_allclose(guide, _hand_signed_guide(x, 0.5, background), rtol=1e-5, atol=1e-6)
+    assert guide[..., 1][:, [0, 1, 2, 4, 5, 6, 7, 9, 10, 11]].max() == 0     # positions the model does not read
+    assert abs(guide_reference(predictor, x, batch_size=4) - predictor.predict(x).mean()) < 1e-5
+
+
+def test_signed_network_input_channels_and_shape_checks():
+    net = S.ScramblerModel(12, guide="gradient_signed", guide_reference=0.5, **SMALL)
+    assert net.n_condition_channels == 4 and net.get_config()["guide_reference"] == 0.5
+    x = onehot(2, 12, seed=3)
+    guide = _hand_signed_guide(x, 0.5, np.full((12, 4), 0.25)).astype(np.float32)
+    inputs = net.network_input(x, np.full(2, 0.4), None, guide).numpy()
+    assert inputs.shape == (2, 12, 8)
+    np.testing.assert_allclose(inputs[..., 5], GUIDE_GAIN * np.log(guide[..., 0] + 0.01), rtol=1e-5)
+    np.testing.assert_allclose(inputs[..., 6], GUIDE_GAIN / 2 * np.arcsinh(guide[..., 1] / 0.01), rtol=1e-5)
+    np.testing.assert_allclose(inputs[..., 7], GUIDE_GAIN / 4 * guide[..., 2], rtol=1e-5)
+    with pytest.raises(ValueError, match=r"pass guide \(N, L, 3\)"):
+        net.network_input(x, np.full(2, 0.4))
+    with pytest.raises(ValueError, match=r"guide has shape \(N, L, 3\), got \(2, 12\)"):
+        net.network_input(x, np.full(2, 0.4), None, guide[..., 0])
+
+
+def test_signed_network_starts_from_a_gradient_guided_one_and_trains(tmp_path):
+    predictor = linear_predictor(weights=WEIGHTS)
+    x = onehot(64, 12, seed=6)
+    options = {**SMALL, "score_norm": "instance"}
+    guided, _ = S.train_scrambler(predictor, x, epochs=1, bits_schedule=(), log=lambda m: None,
+                                  network_options={**options, "guide": "gradient"})
+    guided.save(tmp_path / "guided.keras")
+    net = S.ScramblerModel(12, guide="gradient_signed", background=guided.background, **options)
+    net.build((None, 12, 4 + net.n_condition_channels))
+    _initialise_from(net, tmp_path / "guided.keras")
+    kernel = net.input_conv.kernel.numpy()
+    assert kernel.shape[1] == 8 and not kernel[:, 6:].any()                 # the new channels start at zero
+    np.testing.assert_allclose(S.Scrambler(net, predictor).scores(x[:4], target_bits=0.5),
+                               guided.scores(x[:4], target_bits=0.5), rtol=1e-4, atol=1e-6)
+    signed, history = S.train_scrambler(predictor, x, epochs=1, bits_schedule=(), log=lambda m: None,
+                                        init_from=str(tmp_path / "guided.keras"),
+                                        network_options={**options, "guide": "gradient_signed"})
+    # training sets the reference to its sequences' mean output
+    assert signed.network.guide_reference == pytest.approx(float(predictor.predict(x).mean()), abs=1e-5)
+    signed.save(tmp_path / "signed.keras")
+    again = S.load_scrambler(tmp_path / "signed.keras", predictor=predictor)
+    assert again.network.guide == "gradient_signed" and again.network.guide_reference == signed.network.guide_reference
+    _, info = attribution.attribute(predictor, x[:5], "scrambler", scrambler=again, return_info=True)
+    assert info["predictor_calls"] == 5 and np.isfinite(history[0]["loss"])
