@@ -2,11 +2,12 @@
 
 Three phases on APARENT2's held-out windows (seed 4242, never trained on):
 
-* ``profile``: no network at all. Each window's per-position guide ``g = max_a |df/dx_a|`` (one gradient of the
-  predictor), divided by its mean over the window, taken to a power ``p`` and scaled so that the PSSM of scores
-  ``alpha g^p`` realises the budget (bisection on ``alpha``, per budget, one ``alpha`` for all windows), scored
-  like the network (``aparent2_fidelity.pssm_fidelity``: the committed network's background, PSSM and
-  samples, 32 samples, seed 1), beside the committed network on the same windows.
+* ``profile``: no network at all. Each window's per-position guide (``guide_kinds``: ``g = max_a |df/dx_a|``,
+  the shipped guide, and four others from the same gradient or a few more), divided by its mean over the
+  window, taken to a power ``p`` and scaled so that the PSSM of scores ``alpha g^p`` realises the budget
+  (bisection on ``alpha`` over the PSSM's conservation, per budget, one ``alpha`` for all windows of a 64-window
+  batch), scored like the network (the committed network's background, PSSM and samples, 32 samples, seed 1),
+  beside the committed network on the same windows; R² pooled over all ``--n`` windows.
 * ``train``: the recipe's stage 1 as screened (``aparent2_diffuse.py train --start instance --fresh``: new windows
   every epoch) with the guide as one more input channel, ``ScramblerModel(guide="gradient")``:
   ``GUIDE_GAIN * log(g + 0.01)``, gain 50 (Adam moves every weight by about the same step, so the gain lets the
@@ -17,12 +18,14 @@ Three phases on APARENT2's held-out windows (seed 4242, never trained on):
 A screen network's R² on 512 report windows, calibrated as the recipe does:
 ``python bench/aparent2_fidelity.py --n-report 512 --network FILE --calibrate``.
 
-    python bench/aparent2_guided.py profile --n 128
+    python bench/aparent2_guided.py profile --n 512 --kinds max,spread,smoothgrad
+    python bench/aparent2_guided.py profile --n 64 --powers 0.5,1
     nohup python bench/aparent2_guided.py train --epochs 3 --name guided50 --init runs/aparent2_diffuse/stage0.keras \\
         > runs/aparent2_diffuse/guided50.log 2>&1 &
     python bench/aparent2_guided.py train --epochs 3 --first-epoch 3 --name guided50 \\
         --init runs/aparent2_diffuse/guided50_epoch3.keras                     # epochs 4-6 on new windows
     python bench/aparent2_fidelity.py --n-report 512 --network runs/aparent2_diffuse/guided50_epoch3.keras --calibrate
+    python bench/aparent2_guided.py train --epochs 4 --name signed --guide gradient_signed   # from the shipped stage 1
     python bench/aparent2_guided.py figure --figure-networks "stage 0=runs/aparent2_diffuse/stage0.keras,..."
 
 (The screen's runs in docs/attribution_quality.md patched the guide channel into ``ScramblerModel.network_input``
@@ -38,6 +41,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -46,28 +50,77 @@ import aparent2_diffuse as diffuse  # noqa: E402
 import aparent2_distill as distill  # noqa: E402
 import aparent2_fidelity as fidelity  # noqa: E402
 from scrambler_core.scrambler import Scrambler  # noqa: E402
-from scrambler_core.scrambler.guide import gradient_guide  # noqa: E402
+from scrambler_core.scrambler.guide import output_gradient  # noqa: E402
+from scrambler_core.scrambler.maths import conservation  # noqa: E402
 from scrambler_core.scrambler.recipes import generate_pas_windows  # noqa: E402
 from scrambler_core.predictors.base import load_keras_model  # noqa: E402
 
 
-def profile(predictor, committed, n, budgets=(0.25, 0.5), powers=(0.5, 1.0)):
-    """R² of budget-scaled guide profiles against the committed network, 64 windows at a time."""
+GUIDE_KINDS = ("max", "spread", "corrected", "smoothgrad", "signed_mix")
+
+
+def guide_kinds(predictor, network, x, reference, rng):
+    """Per-position guides (N, L) of one-hot windows ``x``, each over its mean in the window.
+
+    ``max``: ``max_a |df/dx_a|`` (the shipped guide); ``spread``: the norm of the gradient minus its letter mean;
+    ``corrected``: ``|df/dx_obs - sum_a bg_a df/dx_a|``; ``smoothgrad``: ``max`` averaged with its mean over 8
+    samples of the ``max^0.5`` PSSM at 1 bit (9 gradients); ``signed_mix``: ``max`` averaged with
+    ``relu(sign(f(x) - reference) (df/dx_obs - sum_a bg_a df/dx_a))`` (the signed guide's information).
+    """
+    bg = np.asarray(network.background)
+    grads, y = (t.numpy() for t in output_gradient(predictor, x))
+    contribution = (grads * (x - bg[None])).sum(-1)
+    norm = lambda h: h / (h.mean(1, keepdims=True) + 1e-12)     # noqa: E731
+    out = {"max": norm(np.abs(grads).max(-1)), "corrected": norm(np.abs(contribution)),
+           "spread": norm(np.sqrt(((grads - grads.mean(-1, keepdims=True)) ** 2).sum(-1)))}
+    pwm = network.pwm(x, (fit_scale(network, x, out["max"] ** 0.5, 1.0) * out["max"] ** 0.5).astype(np.float32))
+    pwm, sampled = pwm.numpy(), 0.0
+    for _ in range(8):
+        letters = (pwm.cumsum(-1) < rng.random(pwm.shape[:2] + (1,))).sum(-1).clip(0, pwm.shape[-1] - 1)
+        g = np.abs(output_gradient(predictor, np.eye(pwm.shape[-1], dtype=np.float32)[letters])[0].numpy()).max(-1)
+        sampled = sampled + norm(g) / 8
+    out["smoothgrad"] = (sampled + out["max"]) / 2
+    out["signed_mix"] = (norm(np.maximum(np.sign(y - reference)[:, None] * contribution, 0)) + out["max"]) / 2
+    return out
+
+
+def fit_scale(network, x, profile, bits, rounds=30):
+    """The one scale ``alpha`` for which the PSSM of scores ``alpha * profile`` realises ``bits`` on average
+    (bisection on the conservation alone: no predictor call)."""
+    low, high = 1e-3, 300.0
+    for _ in range(rounds):
+        alpha = float(np.sqrt(low * high))
+        pwm = network.pwm(x, (alpha * profile).astype(np.float32))
+        realised = float(conservation(pwm, network.background, network.free)[1].numpy().mean())
+        low, high = (low, alpha) if realised > bits else (alpha, high)
+    return alpha
+
+
+def profile(predictor, committed, n, budgets=(0.25, 0.5), powers=(0.5,), kinds=GUIDE_KINDS):
+    """R² over all ``n`` report windows (pooled) of budget-scaled guide profiles ``alpha g^p``, no network,
+    scored through the committed network's PSSM and samples (32, seed 1), beside the committed network."""
     windows = generate_pas_windows(n, seed=diffuse.REPORT_SEED)
+    x_all = predictor.to_onehot(windows, background=committed.background)
+    reference = float(predictor.output_tensor(tf.constant(x_all, tf.float32), logits=True).numpy().mean())
+    rng, pooled = np.random.default_rng(7), {}
     for start in range(0, n, 64):
-        chunk = windows[start:start + 64]
-        g = gradient_guide(predictor, predictor.to_onehot(chunk, background=committed.background)).numpy()
+        chunk, x = windows[start:start + 64], np.asarray(x_all[start:start + 64], np.float32)
+        guides = guide_kinds(predictor, committed.network, x, reference, rng)
         for b in budgets:
-            print(json.dumps({"windows": f"{start}-{start + len(chunk)}", "bits": b, "network":
-                              fidelity.pssm_fidelity(committed, chunk, b)}), flush=True)
-            for p in powers:
-                low, high = 1e-3, 100.0
-                for _ in range(14):     # bisection on the scale: realised bits within ~0.005 of b
-                    alpha = float(np.sqrt(low * high))
-                    row = fidelity.pssm_fidelity(committed, chunk, b, (alpha * g ** p).astype(np.float32))
-                    low, high = (low, alpha) if row["realised_bits"] > b else (alpha, high)
-                print(json.dumps({"windows": f"{start}-{start + len(chunk)}", "bits": b, "power": p,
-                                  "guide_profile": row}), flush=True)
+            rows = {"network": committed.explain(chunk, target_bits=b, n_samples=32, seed=1)}
+            for kind, p in ((k, p) for k in kinds for p in powers):
+                h = guides[kind] ** p
+                scores = np.zeros((64, h.shape[1]), np.float32)
+                scores[:len(h)] = fit_scale(committed.network, x, h, b) * h
+                fixed = Scrambler(fidelity._FixedScores(committed.network, scores), predictor)
+                rows[f"{kind}^{p}"] = fixed.explain(chunk, target_bits=b, n_samples=32, seed=1)
+            for name, ex in rows.items():
+                pooled.setdefault((name, b), []).append((ex.prediction, ex.mean_sample_prediction, ex.conservation))
+    for (name, b), parts in sorted(pooled.items()):
+        y, m, bits = (np.concatenate([np.atleast_1d(part[i]) for part in parts]).astype(float) for i in range(3))
+        r2 = 1 - np.sum((y - m) ** 2) / np.sum((y - y.mean()) ** 2)
+        print(json.dumps({"scores": name, "bits": b, "windows": n, "r2": round(float(r2), 3),
+                          "realised_bits": round(float(bits.mean()), 3)}), flush=True)
 
 
 def figure(predictor, networks, output, window=0, bits=0.25):
@@ -94,6 +147,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("phase", choices=("profile", "train", "figure"))
     parser.add_argument("--n", type=int, default=128, help="profile: held-out windows")
+    parser.add_argument("--powers", default="0.5", help="profile: exponents p of alpha g^p, comma-separated")
+    parser.add_argument("--kinds", default=",".join(GUIDE_KINDS), help="profile: guides, comma-separated")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--learning-rate", type=float, default=1e-4)
     parser.add_argument("--name", default="guided")
@@ -107,7 +162,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     predictor, committed = distill.load()
     if args.phase == "profile":
-        profile(predictor, committed, args.n)
+        profile(predictor, committed, args.n, powers=tuple(float(p) for p in args.powers.split(",")),
+                kinds=tuple(args.kinds.split(",")))
         return
     if args.phase == "figure":
         pairs = [item.split("=", 1) for item in args.figure_networks.split(",") if item]
