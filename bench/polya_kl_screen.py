@@ -11,7 +11,8 @@ median symmetric KL, the metric of ``benchmarks.kl_benchmark`` unchanged). Three
   positions lives), calibrated and screened after every epoch (networks in ``--out``).
 * ``--continue LR --experiment NAME``: is the network the limit? A variant started exactly from the
   committed weights (``EXPERIMENTS``: a position channel, a fixed 0.3-bit budget, both, twice the
-  channels, relaxed samples, score logits standardised per window, or the predictor's gradient as an input),
+  channels, relaxed samples, score logits standardised per window, or the predictor's gradient as an input,
+  plain or signed),
   trained and screened the same way (a fixed-budget network ranked by its own scores);
   ``--init`` continues an earlier run's ``.keras``.
 
@@ -54,6 +55,9 @@ EXPERIMENTS = {
     # the predictor's gradient as a last input channel (zero weights at the start), as APARENT2's stage 1
     "guide": {"network_options": {"guide": "gradient"}},
     "guide_score_norm": {"network_options": {"guide": "gradient", "score_norm": "instance"}},
+    # the signed guide (APARENT2's stage 2): each letter's contribution, signed towards the window's side of the mean
+    "guide_signed": {"network_options": {"guide": "gradient_signed"}},
+    "guide_signed_score_norm": {"network_options": {"guide": "gradient_signed", "score_norm": "instance"}},
 }
 
 

@@ -328,3 +328,17 @@ def test_training_ends_on_the_epoch_with_the_best_selection_score(tmp_path):
     resumed, _ = S.train_scrambler(predictor, x, epochs=3, validation_fn=validation_fn, checkpoint=ckpt, **options)
     for kept, epoch1 in zip(resumed.network.get_weights(), snapshots[0]):
         np.testing.assert_allclose(kept, epoch1)
+
+
+def test_a_later_stage_trains_on_new_inputs_with_data_seed_offset():
+    """``data_seed_offset`` (APARENT2's stage 2): new training inputs, the same held-out and calibration ones."""
+    from scrambler_core.scrambler.recipes import _scrambler_training_data
+    predictor = sc.load_predictor("utr5")
+    plain = _scrambler_training_data(predictor, predictor, {}, None, 32, seed=0)
+    moved = _scrambler_training_data(predictor, predictor, {"data_seed_offset": 1000}, None, 32, seed=0)
+    assert moved[3]["data_seed_offset"] == 1000 and "data_seed_offset" not in plain[3]
+    assert not any(np.array_equal(a, b) for a, b in zip(plain[0], moved[0]))        # no training input repeats
+    np.testing.assert_array_equal(plain[1], moved[1])                                # held-out inputs unchanged
+    np.testing.assert_array_equal(plain[2], moved[2])                                # calibration inputs unchanged
+    shifted = _scrambler_training_data(predictor, predictor, {}, None, 32, seed=1000)
+    np.testing.assert_array_equal(shifted[0], moved[0])                              # seed + offset
