@@ -80,7 +80,9 @@ PAS = (70, 76)
 def logo_shape(explanation, top, n=None):
     """Where an explanation keeps its letters: of each window's ``top`` positions by importance, the share in the
     PAS and in 50-129, and the share of C or G among those outside 50-129 (the "scattered C/G letters" of issue 17);
-    the share of the PSSM's bits inside 50-129. Means over windows.
+    the share of the PSSM's bits inside 50-129; the PSSM's probability of the observed PAS letters, their mean and
+    the least of the six (the background already favours the PAS, so a kept PAS needs no top score). Means over
+    windows.
 
     Parameters
     ----------
@@ -99,9 +101,12 @@ def logo_shape(explanation, top, n=None):
     kept = np.take_along_axis(letters, order, axis=1)
     outside_cg = [np.isin(k[~c], ["C", "G"]).mean() if (~c).any() else 0.0 for k, c in zip(kept, in_core)]
     bits = explanation.per_position_bits[:n]
+    observed = np.array([[row["ACGT".index(c)] for row, c in zip(pwm[PAS[0]:PAS[1]], sequence[PAS[0]:PAS[1]])]
+                         for pwm, sequence in zip(explanation.pwm[:n], explanation.sequences[:n])])
     return {"top": top, "pas_share": round(float(in_pas.mean()), 3), "core_share": round(float(in_core.mean()), 3),
             "cg_outside_core": round(float(np.mean(outside_cg)), 3),
-            "core_bits_share": round(float((bits[:, CORE[0]:CORE[1]].sum(1) / bits.sum(1)).mean()), 3)}
+            "core_bits_share": round(float((bits[:, CORE[0]:CORE[1]].sum(1) / bits.sum(1)).mean()), 3),
+            "pas_probability": round(float(observed.mean()), 3), "pas_least": round(float(observed.min(1).mean()), 3)}
 
 
 def logo_shapes(scrambler, windows, n_optimised=32, steps=100):

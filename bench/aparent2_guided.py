@@ -155,12 +155,16 @@ def main(argv=None):
     parser.add_argument("--init", default=str(diffuse.COMMITTED))
     parser.add_argument("--guide", default="gradient", choices=("gradient", "gradient_signed"),
                         help="train: the network's guide (ScramblerModel(guide=...))")
+    parser.add_argument("--network", help="profile: the network whose PSSM path scores the profiles and whose own "
+                        "row is reported (default: the shipped one)")
     parser.add_argument("--first-epoch", type=int, default=0, help="train: continue --init from this epoch")
     parser.add_argument("--figure-networks", default="", help="figure: label=path pairs, comma-separated")
     parser.add_argument("--window", type=int, default=0, help="figure: which report window (seed 4242)")
     parser.add_argument("--output", default="docs/aparent2_guided_logos.png", help="figure: the PNG")
     args = parser.parse_args(argv)
     predictor, committed = distill.load()
+    if args.network:
+        committed = Scrambler(load_keras_model(args.network), predictor)
     if args.phase == "profile":
         profile(predictor, committed, args.n, powers=tuple(float(p) for p in args.powers.split(",")),
                 kinds=tuple(args.kinds.split(",")))
