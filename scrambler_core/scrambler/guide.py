@@ -36,8 +36,14 @@ def gradient_guide(predictor, x):
     any size. Not differentiated through (a constant input of the scrambler network).
     """
     grads, _ = output_gradient(predictor, x)
+    return tf.stop_gradient(_magnitude(grads)[0])
+
+
+def _magnitude(grads):
+    """``max_a |df/dx_a|`` over its mean in the sequence (N, L), and that mean (N, 1)."""
     g = tf.reduce_max(tf.abs(grads), axis=-1)
-    return tf.stop_gradient(g / (tf.reduce_mean(g, axis=1, keepdims=True) + 1e-12))
+    size = tf.reduce_mean(g, axis=1, keepdims=True) + 1e-12
+    return g / size, size
 
 
 def signed_gradient_guide(predictor, x, background, reference):
@@ -61,8 +67,7 @@ def signed_gradient_guide(predictor, x, background, reference):
     """
     x = tf.convert_to_tensor(x, tf.float32)
     grads, y = output_gradient(predictor, x)
-    size = tf.reduce_mean(tf.reduce_max(tf.abs(grads), axis=-1), axis=1, keepdims=True) + 1e-12   # (N, 1)
-    g = tf.reduce_max(tf.abs(grads), axis=-1) / size
+    g, size = _magnitude(grads)
     contribution = tf.reduce_sum(grads * (x - tf.convert_to_tensor(background, tf.float32)[None]), axis=-1)
     offset = tf.reshape(tf.cast(y, tf.float32), [-1, 1]) - float(reference)                       # (N, 1)
     d = tf.sign(offset) * contribution / size
