@@ -41,7 +41,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -50,7 +49,7 @@ import aparent2_diffuse as diffuse  # noqa: E402
 import aparent2_distill as distill  # noqa: E402
 import aparent2_fidelity as fidelity  # noqa: E402
 from scrambler_core.scrambler import Scrambler  # noqa: E402
-from scrambler_core.scrambler.guide import output_gradient  # noqa: E402
+from scrambler_core.scrambler.guide import guide_reference, output_gradient, signed_gradient_guide  # noqa: E402
 from scrambler_core.scrambler.maths import conservation  # noqa: E402
 from scrambler_core.scrambler.recipes import generate_pas_windows  # noqa: E402
 from scrambler_core.predictors.base import load_keras_model  # noqa: E402
@@ -65,13 +64,13 @@ def guide_kinds(predictor, network, x, reference, rng):
     ``max``: ``max_a |df/dx_a|`` (the shipped guide); ``spread``: the norm of the gradient minus its letter mean;
     ``corrected``: ``|df/dx_obs - sum_a bg_a df/dx_a|``; ``smoothgrad``: ``max`` averaged with its mean over 8
     samples of the ``max^0.5`` PSSM at 1 bit (9 gradients); ``signed_mix``: ``max`` averaged with
-    ``relu(sign(f(x) - reference) (df/dx_obs - sum_a bg_a df/dx_a))`` (the signed guide's information).
+    ``relu(sign(f(x) - reference) (df/dx_obs - sum_a bg_a df/dx_a))`` (the signed guide's information); ``max``,
+    ``corrected`` and ``signed_mix`` from ``guide.signed_gradient_guide``.
     """
-    bg = np.asarray(network.background)
-    grads, y = (t.numpy() for t in output_gradient(predictor, x))
-    contribution = (grads * (x - bg[None])).sum(-1)
+    grads = output_gradient(predictor, x)[0].numpy()
+    signed = signed_gradient_guide(predictor, x, network.background, reference).numpy()    # g, d, |f - reference|
     norm = lambda h: h / (h.mean(1, keepdims=True) + 1e-12)     # noqa: E731
-    out = {"max": norm(np.abs(grads).max(-1)), "corrected": norm(np.abs(contribution)),
+    out = {"max": signed[..., 0], "corrected": norm(np.abs(signed[..., 1])),
            "spread": norm(np.sqrt(((grads - grads.mean(-1, keepdims=True)) ** 2).sum(-1)))}
     pwm = network.pwm(x, (fit_scale(network, x, out["max"] ** 0.5, 1.0) * out["max"] ** 0.5).astype(np.float32))
     pwm, sampled = pwm.numpy(), 0.0
@@ -80,7 +79,7 @@ def guide_kinds(predictor, network, x, reference, rng):
         g = np.abs(output_gradient(predictor, np.eye(pwm.shape[-1], dtype=np.float32)[letters])[0].numpy()).max(-1)
         sampled = sampled + norm(g) / 8
     out["smoothgrad"] = (sampled + out["max"]) / 2
-    out["signed_mix"] = (norm(np.maximum(np.sign(y - reference)[:, None] * contribution, 0)) + out["max"]) / 2
+    out["signed_mix"] = (norm(np.maximum(signed[..., 1], 0)) + out["max"]) / 2
     return out
 
 
@@ -101,7 +100,7 @@ def profile(predictor, committed, n, budgets=(0.25, 0.5), powers=(0.5,), kinds=G
     scored through the committed network's PSSM and samples (32, seed 1), beside the committed network."""
     windows = generate_pas_windows(n, seed=diffuse.REPORT_SEED)
     x_all = predictor.to_onehot(windows, background=committed.background)
-    reference = float(predictor.output_tensor(tf.constant(x_all, tf.float32), logits=True).numpy().mean())
+    reference = guide_reference(predictor, x_all)       # the windows' mean logit
     rng, pooled = np.random.default_rng(7), {}
     for start in range(0, n, 64):
         chunk, x = windows[start:start + 64], np.asarray(x_all[start:start + 64], np.float32)

@@ -6,6 +6,8 @@ too.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .. import runtime  # noqa: F401
 import tensorflow as tf
 
@@ -77,9 +79,7 @@ def signed_gradient_guide(predictor, x, background, reference):
 
 def guide_reference(predictor, x, batch_size=256):
     """Mean explained output (the logit for sigmoid models) over one-hot sequences ``x`` (N, L, A): a float."""
-    outputs = [predictor.output_tensor(tf.convert_to_tensor(x[i:i + batch_size], tf.float32),
-                                       logits=predictor.output_kind == "sigmoid") for i in range(0, len(x), batch_size)]
-    return float(tf.reduce_mean(tf.concat([tf.reshape(o, [-1]) for o in outputs], axis=0)))
+    return float(np.mean(predictor.predict(x, batch_size=batch_size, logits=True)))    # logits: sigmoid models only
 
 
 def network_inputs(network, predictor, x, bits_channel, drop=None):
