@@ -293,7 +293,8 @@ def _initialise_from(network, init_from):
     channel): those rows of the first convolution start at zero; a fixed-budget ``network`` may
     start from a bits-conditioned source, read at the network's ``target_bits``; and a network with
     ``score_norm="instance"`` may start from one without: its (gamma, beta) layer keeps its (1, 0) start,
-    so each sequence's positions keep their order and the logits' spread is standardised.
+    so each sequence's positions keep their order and the logits' spread is standardised. A
+    ``guide="gradient_signed"`` network started from another keeps that one's ``guide_reference``.
     """
     source = load_keras_model(init_from)
     if not isinstance(source, ScramblerModel):
@@ -317,6 +318,8 @@ def _initialise_from(network, init_from):
         else:
             raise ModelFileError(f"{Path(init_from).name} is not a scrambler of the same shape; cannot start from it")
     network.set_weights(merged)
+    if network.guide == source.guide == "gradient_signed":     # its weights were trained against that reference
+        network.guide_reference = source.guide_reference
 
 
 def _fold_bits_channel(source, weights, target_bits):

@@ -174,6 +174,10 @@ def test_signed_network_starts_from_a_gradient_guided_one_and_trains(tmp_path):
     assert signed.network.guide_reference == pytest.approx(float(predictor.predict(x).mean()), abs=1e-5)
     signed.save(tmp_path / "signed.keras")
     again = S.load_scrambler(tmp_path / "signed.keras", predictor=predictor)
+    continued = S.ScramblerModel(12, guide="gradient_signed", background=guided.background, **options)
+    continued.build((None, 12, 4 + continued.n_condition_channels))
+    _initialise_from(continued, tmp_path / "signed.keras")                  # a later stage keeps the reference
+    assert continued.guide_reference == signed.network.guide_reference
     assert again.network.guide == "gradient_signed" and again.network.guide_reference == signed.network.guide_reference
     _, info = attribution.attribute(predictor, x[:5], "scrambler", scrambler=again, return_info=True)
     assert info["predictor_calls"] == 5 and np.isfinite(history[0]["loss"])
