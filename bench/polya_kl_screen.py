@@ -58,6 +58,13 @@ EXPERIMENTS = {
     # the signed guide (APARENT2's stage 2): each letter's contribution, signed towards the window's side of the mean
     "guide_signed": {"network_options": {"guide": "gradient_signed"}},
     "guide_signed_score_norm": {"network_options": {"guide": "gradient_signed", "score_norm": "instance"}},
+    # the benchmark inside training: the top k positions (k from the benchmark's fractions) kept exactly, the
+    # rest drawn from the background, through a straight-through top-k mask, beside the paper's loss
+    "keep_set": {"keep_set_weight": 1.0},
+    "keep_set_heavy": {"keep_set_weight": 5.0},
+    "keep_set_20": {"keep_set_weight": 5.0, "keep_set_fractions": [0.2]},      # only the fraction that is short
+    # the keep-set term with the signed guide: its first-order contribution channel is the keep-set gradient's
+    "keep_set_guide_signed": {"keep_set_weight": 5.0, "network_options": {"guide": "gradient_signed"}},
 }
 
 

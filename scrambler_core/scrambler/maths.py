@@ -226,6 +226,52 @@ def prediction_loss(original, sampled, output_kind, mode="inclusion", objective=
     return squared if mode == "inclusion" else -squared
 
 
+KEEP_FRACTIONS = (0.02, 0.05, 0.1, 0.2)   # the KL benchmark's kept fractions (keep-set training draws one per example)
+
+
+def keep_set_mask(scores, keep_counts, temperature=1.0):
+    """Straight-through top-k mask of each sequence's ``k`` highest-scoring positions (our extension).
+
+    Forward: 1 at the top ``k`` positions by score, 0 elsewhere (what the KL benchmark keeps). Backward:
+    the gradient of ``sigmoid((log s - t) / (temperature * sd))``, ``t`` midway between the k-th and
+    (k+1)-th log score and ``sd`` the standard deviation of the sequence's log scores.
+
+    Parameters
+    ----------
+    scores : tensor (N, L), >= 0
+    keep_counts : tensor (N,), int, 1 <= k < L
+
+    Returns
+    -------
+    tf.Tensor (N, L)
+    """
+    log_s = tf.math.log(tf.convert_to_tensor(scores, tf.float32) + 1e-6)
+    ordered = tf.sort(log_s, axis=-1, direction="DESCENDING")
+    k = tf.cast(keep_counts, tf.int32)
+    kth = tf.gather(ordered, k - 1, batch_dims=1)
+    threshold = tf.stop_gradient((kth + tf.gather(ordered, k, batch_dims=1)) / 2.0)
+    spread = tf.stop_gradient(tf.math.reduce_std(log_s, axis=-1)) * temperature + 1e-3
+    soft = tf.sigmoid((log_s - threshold[:, None]) / spread[:, None])
+    hard = tf.cast(log_s >= tf.stop_gradient(kth)[:, None], tf.float32)
+    return soft + tf.stop_gradient(hard - soft)
+
+
+def keep_set_samples(x, mask, background, n_samples, seed):
+    """Samples (N, S, L, A) that keep ``x`` where ``mask`` (N, L) is 1 and draw the rest from ``background``
+    (L, A), differentiable in ``mask`` (the KL benchmark's resampling, inside training)."""
+    x = tf.convert_to_tensor(x, tf.float32)
+    _, drawn = sample_pwm(tf.broadcast_to(tf.convert_to_tensor(background, tf.float32), tf.shape(x)),
+                          n_samples, seed)
+    m = mask[:, None, :, None]
+    return m * x[:, None] + (1.0 - m) * drawn
+
+
+def draw_keep_counts(rng, n, length, fractions=KEEP_FRACTIONS) -> np.ndarray:
+    """Kept positions per example (n,) int32: ``round(f * length)`` of a fraction drawn from ``fractions``."""
+    counts = np.round(rng.choice(np.asarray(fractions, np.float64), n) * length)
+    return np.clip(counts, 1, length - 1).astype(np.int32)
+
+
 def conservation_penalty(mean_bits, target_bits, weight=1.0, kind="target"):
     """``w (m - t)^2`` (target) or ``w max(m - t, 0)`` (hinge), per example, shape (N,)."""
     if kind == "target":

@@ -14,8 +14,9 @@ import tensorflow as tf
 from ..predictors.base import ModelFileError, Predictor, load_keras_model
 from .checkpoint import _restore_checkpoint, _save_checkpoint, checkpoint_epoch
 from .explain import Scrambler, bits_tracking
-from .maths import (DROPOUT_KINDS, background_from_sequences, biased_drop_masks, conservation,
-                    conservation_penalty, prediction_loss, random_drop_masks, sample_pwm)
+from .maths import (DROPOUT_KINDS, KEEP_FRACTIONS, background_from_sequences, biased_drop_masks, conservation,
+                    conservation_penalty, draw_keep_counts, keep_set_mask, keep_set_samples, prediction_loss,
+                    random_drop_masks, sample_pwm)
 from .guide import guide_reference, network_inputs
 from .network import ScramblerModel
 
@@ -31,7 +32,8 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
                     network_options=None, background=None, template=None, seed=0, validation=None,
                     checkpoint=None, progress=None, log=print, time_limit=None, jit_compile=False,
                     validation_fn=None, init_from=None, mask_dropout=None, dropout_max_rate=0.5,
-                    architecture=None):
+                    architecture=None, keep_set_weight=0.0, keep_set_samples=16,
+                    keep_set_fractions=None, ranking_targets=None, ranking_weight=1.0):
     """Train a scrambler for a frozen predictor (method §4-6).
 
     Parameters
@@ -67,6 +69,16 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
         high (:func:`biased_drop_masks`)
     dropout_max_rate : float — upper end of the per-example dropout rate (uniform masks)
     architecture : {"siamese", "joint"} — pair predictors only (default siamese, §10)
+    keep_set_weight : float — weight of the keep-set term (our extension, inclusion only): each example's
+        top ``k`` positions by score (``k`` from the KL benchmark's fractions, :data:`KEEP_FRACTIONS`) kept
+        exactly, the rest drawn from the background (:func:`keep_set_samples`), through a straight-through
+        top-k mask (:func:`keep_set_mask`); 0 trains the paper's loss alone
+    keep_set_samples : int — samples per example for the keep-set term
+    keep_set_fractions : sequence of float, optional — the kept fractions drawn from (default
+        :data:`KEEP_FRACTIONS`)
+    ranking_targets : np.ndarray (N, L), optional — a ranking per training sequence to learn beside the
+        paper's loss (distillation, our extension): ``ranking_weight`` times the mean squared difference
+        between the network's standardised log scores and the standardised targets (:func:`ranking_loss`)
 
     Returns
     -------
@@ -84,6 +96,10 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
             raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got {architecture!r}")
     elif architecture not in (None, "single"):
         raise ValueError(f"architecture={architecture!r} is only for pair predictors")
+    if keep_set_weight and (mode != "inclusion" or predictor.is_pair):
+        raise ValueError("keep_set_weight is for inclusion scramblers of single-sequence predictors")
+    if keep_set_weight and ranking_targets is not None:
+        raise ValueError("give keep_set_weight or ranking_targets, not both")
     options = {k: v for k, v in locals().items() if k not in ("predictor", "sequences", "ARCHITECTURES",
                                                               "as_single_input", "as_predictor")}
     options["architecture"] = architecture or "single"
@@ -114,6 +130,9 @@ class _TrainingRun:
         self.no_drop_scores = tf.function(
             lambda xb, tb: network(network_inputs(network, predictor, xb, tb), training=False), reduce_retracing=True)
         self.drop_rng = np.random.default_rng(o["seed"] + 31)
+        self.keep_rng = np.random.default_rng(o["seed"] + 37)
+        self.rankings = (np.zeros(x.shape[:2], np.float32) if o["ranking_targets"] is None
+                         else _checked_rankings(o["ranking_targets"], x))
         self.train_step = self._compile_step()
         self.steps = len(x) // o["batch_size"]
 
@@ -145,7 +164,7 @@ class _TrainingRun:
         kind, n_samples = self.predictor.output_kind, o["n_samples"]
 
         @tf.function(reduce_retracing=True, jit_compile=o["jit_compile"])
-        def train_step(xb, tb, drop, seed_pair, weight):
+        def train_step(xb, tb, drop, seed_pair, weight, keep_counts, ranking):
             original = self._full_output(xb)
             inputs = network_inputs(network, self.predictor, xb, tb, drop)     # the guide outside the tape
             with tf.GradientTape() as tape:
@@ -154,16 +173,35 @@ class _TrainingRun:
                 _, mean_bits = conservation(pwm, network.background, network.position_weights(xb))
                 samples, _ = sample_pwm(pwm, n_samples, seed_pair, o["sampler"])
                 samples = network.mask_samples(samples, xb)
-                flat = tf.reshape(samples, tf.concat([[-1], tf.shape(xb)[1:]], axis=0))
-                sampled = tf.reshape(self._full_output(flat), [tf.shape(xb)[0], n_samples, -1])
-                pred_loss = tf.reduce_mean(prediction_loss(original, sampled, kind, o["mode"], o["objective"]), axis=1)
+                pred_loss = tf.reduce_mean(self._sample_loss(original, samples, xb), axis=1)
                 penalty = conservation_penalty(mean_bits, tb, weight, o["penalty_kind"])
-                loss = tf.reduce_mean(pred_loss + penalty)
+                extra, extra_weight = self._extra_term(original, xb, scores, keep_counts, ranking, seed_pair)
+                loss = tf.reduce_mean(pred_loss + penalty) + extra_weight * extra
             grads = tape.gradient(loss, network.trainable_variables)
             optimizer.apply_gradients(zip(grads, network.trainable_variables))
-            return loss, tf.reduce_mean(pred_loss), tf.reduce_mean(mean_bits), tf.reduce_mean(tf.abs(mean_bits - tb))
+            return (loss, tf.reduce_mean(pred_loss), tf.reduce_mean(mean_bits), tf.reduce_mean(tf.abs(mean_bits - tb)),
+                    extra)
 
         return train_step
+
+    def _sample_loss(self, original, samples, xb):
+        """Prediction loss (N, S) of samples (N, S, L, A) of the batch ``xb``."""
+        flat = tf.reshape(samples, tf.concat([[-1], tf.shape(xb)[1:]], axis=0))
+        sampled = tf.reshape(self._full_output(flat), [tf.shape(xb)[0], tf.shape(samples)[1], -1])
+        return prediction_loss(original, sampled, self.predictor.output_kind, self.o["mode"], self.o["objective"])
+
+    def _extra_term(self, original, xb, scores, keep_counts, ranking, seed_pair):
+        """The optional term beside the paper's loss and its weight: the keep-set term (the top ``keep_counts``
+        positions kept, the rest from the background) or the ranking loss against ``ranking``; else 0."""
+        o = self.o
+        if o["ranking_targets"] is not None:
+            return ranking_loss(scores, ranking), o["ranking_weight"]
+        if not o["keep_set_weight"]:
+            return tf.constant(0.0), 0.0
+        mask = keep_set_mask(scores, keep_counts)
+        samples = keep_set_samples(xb, mask, self.network.background, o["keep_set_samples"],
+                                   seed_pair + tf.constant([0, 1 << 20], tf.int32))
+        return tf.reduce_mean(self._sample_loss(original, samples, xb)), o["keep_set_weight"]
 
     def drop_masks(self, xb, t):
         """Mask-dropout masks (N, L) for a batch: all ones without mask dropout."""
@@ -191,13 +229,16 @@ class _TrainingRun:
         o, x, batch_size, steps = self.o, self.x, self.o["batch_size"], self.steps
         order = np.random.default_rng(o["seed"] + epoch).permutation(len(x))
         weight = tf.constant(self.weights_per_epoch[min(epoch, len(self.weights_per_epoch) - 1)])
-        totals, step = np.zeros(4), 0
+        totals, step = np.zeros(5), 0
         for step in range(steps):
             idx = order[step * batch_size:(step + 1) * batch_size]
             t = self.targets_for(epoch)
             out = self.train_step(tf.constant(x[idx]), tf.constant(t, tf.float32),
                                   tf.constant(self.drop_masks(x[idx], t)),
-                                  tf.constant([o["seed"], epoch * steps + step], tf.int32), weight)
+                                  tf.constant([o["seed"], epoch * steps + step], tf.int32), weight,
+                                  tf.constant(draw_keep_counts(self.keep_rng, len(idx), x.shape[1],
+                                                               o["keep_set_fractions"] or KEEP_FRACTIONS)),
+                                  tf.constant(self.rankings[idx]))
             totals += [float(v) for v in out]
             if o["progress"] and (step % 10 == 0 or step == steps - 1):
                 o["progress"](epoch, step, steps, dict(zip(("loss", "prediction_loss", "bits", "bits_error"),
@@ -213,6 +254,8 @@ class _TrainingRun:
                   "penalty_weight": weight,
                   **dict(zip(("loss", "prediction_loss", "mean_bits", "bits_error"), means.tolist())),
                   "seconds": seconds}
+        if o["keep_set_weight"] or o["ranking_targets"] is not None:
+            record["ranking_loss" if o["ranking_targets"] is not None else "keep_set_loss"] = float(means[4])
         scrambler = Scrambler(self.network, self.predictor)
         if o["validation"] is not None:
             record["tracking"] = bits_tracking(scrambler, o["validation"], [0.1, 0.25, 0.5, 1.0, 1.5]
@@ -244,6 +287,22 @@ class _TrainingRun:
             self.network.set_weights(best["weights"])
             log(f"kept epoch {best['epoch']} (selection score {best['score']:.4f}, the best of {len(history)})")
         return Scrambler(self.network, self.predictor), history
+
+
+def _checked_rankings(targets, x):
+    targets = np.asarray(targets, np.float32)
+    if targets.shape != x.shape[:2]:
+        raise ValueError(f"ranking_targets must have shape (N, L) = {x.shape[:2]}, got {targets.shape}")
+    return targets
+
+
+def ranking_loss(scores, targets):
+    """Mean squared difference (scalar) of standardised ``log(scores)`` (N, L) and standardised ``targets``
+    (N, L), per sequence: only the ranking and relative spacing count, not the scale."""
+    def standardised(v):
+        mean, var = tf.nn.moments(v, axes=[-1], keepdims=True)
+        return (v - mean) / tf.sqrt(var + 1e-6)
+    return tf.reduce_mean(tf.square(standardised(tf.math.log(scores + 1e-6)) - standardised(targets)))
 
 
 def _best_path(checkpoint):

@@ -1,0 +1,156 @@
+"""Can the polya inclusion scrambler learn what per-example optimisation finds? (issue 17, polya 20 %)
+
+Two phases:
+
+* ``targets``: per-example optimisation of the KL benchmark's own objective (keep each window's top k
+  positions exactly, draw the rest from the background, symmetric KL to the original prediction) through
+  the straight-through top-k mask of training (``maths.keep_set_mask``), one free log score per position,
+  started from the committed scrambler's scores at 0.1 bits; k is drawn per step from the benchmark's
+  fractions. Run on training windows (seed 7171, never a test seed) in chunks saved as they finish
+  (``{out}/targets_{start}.npz``; a rerun skips finished chunks). ``--check N`` runs it on the first N
+  windows of the benchmark's test set instead and prints their KL rows (how far optimisation gets).
+* ``train``: the committed network continued with the paper's loss plus ``--weight`` times the mean squared
+  difference between its standardised log scores and the standardised targets (a ranking, not a scale:
+  the PSSM's scale stays the bits penalty's; targets ``-log(1 + rank)``), screened on the benchmark's test set after every epoch.
+
+    nohup python bench/polya_distil.py targets --n 3072 > runs/polya20/distil/LOG_targets 2>&1 &
+    python bench/polya_distil.py targets --check 64
+    nohup python bench/polya_distil.py train --weight 1 --epochs 6 > runs/polya20/distil/LOG_train 2>&1 &
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from polya_kl_screen import kl_row, test_set  # noqa: E402
+
+from scrambler_core.attribution import _pretrained_scrambler  # noqa: E402
+from scrambler_core.predictors import load_predictor  # noqa: E402
+from scrambler_core.scrambler.recipes import training_sequences  # noqa: E402
+
+TRAIN_SEED = 7171
+
+
+def optimise_rankings(pred, scr, x, steps=300, learning_rate=0.05, n_samples=16, seed=0):
+    """Per-example log scores (N, L) that minimise the keep-set objective, from the scrambler's at 0.1 bits."""
+    import tensorflow as tf
+
+    from scrambler_core.scrambler.maths import (KEEP_FRACTIONS, draw_keep_counts, keep_set_mask, keep_set_samples,
+                                                prediction_loss)
+
+    n, length = x.shape[:2]
+    logit = tf.Variable(np.log(np.maximum(scr.scores(x, 0.1), 1e-6)).astype(np.float32))
+    optimizer = tf.keras.optimizers.Adam(learning_rate)
+    xt, background = tf.constant(x), np.asarray(scr.network.background, np.float32)
+    original = tf.constant(pred.predict(x).reshape(n, -1), tf.float32)
+    rng = np.random.default_rng(seed)
+
+    @tf.function
+    def step(i, counts):
+        with tf.GradientTape() as tape:
+            samples = keep_set_samples(xt, keep_set_mask(tf.exp(logit), counts), background, n_samples,
+                                       tf.stack([seed, i]))
+            out = pred.model(tf.reshape(samples, [-1, length, x.shape[2]]), training=False)
+            loss = tf.reduce_mean(prediction_loss(original, tf.reshape(out, [n, n_samples, -1]), pred.output_kind))
+        optimizer.apply_gradients(zip(tape.gradient(loss, [logit]), [logit]))
+
+    for i in range(steps):
+        step(tf.constant(i), tf.constant(draw_keep_counts(rng, n, length, KEEP_FRACTIONS)))
+    return logit.numpy()
+
+
+def targets(pred, args):
+    """Phase 1: optimised log scores for training windows, in chunks (or ``--check`` on test windows)."""
+    scr = _pretrained_scrambler(pred, "inclusion")
+    if args.check:
+        x, original = test_set(pred)
+        x, original = x[:args.check], original[:args.check]
+        print("start    ", kl_row(pred, x, original, scr.scores(x, 0.1)), flush=True)
+        logit = optimise_rankings(pred, scr, x, args.steps)
+        print("optimised", kl_row(pred, x, original, np.exp(logit)), flush=True)
+        return
+    x = pred.to_onehot(training_sequences(pred.name, args.n, TRAIN_SEED))
+    for start in range(0, args.n, args.chunk):
+        path = Path(args.out) / f"targets_{start:06d}.npz"
+        if path.exists():
+            continue
+        began = time.time()
+        logit = optimise_rankings(pred, scr, x[start:start + args.chunk], args.steps, seed=start)
+        np.savez(path, start=start, n=args.n, log_scores=logit.astype(np.float32))
+        print(f"chunk {start}: {time.time() - began:.0f}s", flush=True)
+
+
+def load_targets(out):
+    """The finished chunks' targets, in order: (count, L) log scores for the first ``count`` windows."""
+    chunks = sorted(Path(out).glob("targets_*.npz"))
+    starts = [int(np.load(c)["start"]) for c in chunks]
+    parts, expected = [], 0
+    for start, chunk in zip(starts, chunks):
+        if start != expected:
+            break
+        parts.append(np.load(chunk)["log_scores"])     # (chunks written before ``n`` was stored: --n 3072)
+        expected += len(parts[-1])
+    return np.concatenate(parts)
+
+
+def rank_targets(log_scores):
+    """``-log(1 + rank)`` per window (rank 0 the highest): the top of the ranking spread out, the tail (where
+    optimisation leaves the scores wherever they drifted) squeezed together."""
+    ranks = np.argsort(np.argsort(-log_scores, axis=1), axis=1)
+    return -np.log1p(ranks).astype(np.float32)
+
+
+def train(pred, args):
+    """Phase 2: continue the committed network with the ranking targets beside the paper's loss."""
+    from polya_kl_screen import _screen_fn
+
+    from scrambler_core.paths import PRETRAINED_DIR
+    from scrambler_core.predictors.base import load_keras_model
+    from scrambler_core.scrambler import train as T
+    from scrambler_core.scrambler.recipes import CALIBRATION_SEED_OFFSET
+
+    rankings = rank_targets(load_targets(args.out))
+    # the generator is not prefix-stable: draw the same --n windows as the targets phase, keep those with targets
+    x = pred.to_onehot(training_sequences(pred.name, args.n, TRAIN_SEED)[:len(rankings)])
+    test_x, original = test_set(pred)
+    name = f"distil_w{args.weight:g}_lr{args.learning_rate:g}_n{len(rankings)}"
+    print(f"{name}: {len(rankings)} windows with targets", flush=True)
+    init = PRETRAINED_DIR / "polya_inclusion.keras"
+    T.train_scrambler(
+        pred, x, mode="inclusion", bits_range=(0.05, 2.0), bits_schedule=(), epochs=args.epochs,
+        learning_rate=args.learning_rate, sampler="straight_through", penalty_weight=10.0,
+        validation=pred.to_onehot(training_sequences(pred.name, 64, CALIBRATION_SEED_OFFSET)),
+        validation_fn=_screen_fn(pred, test_x, original, name, args.out, time.time()),
+        background=np.asarray(load_keras_model(init).background, np.float32), init_from=init,
+        ranking_targets=rankings, ranking_weight=args.weight, log=lambda m: print(m, flush=True))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("phase", choices=("targets", "train"))
+    parser.add_argument("--n", type=int, default=3072)
+    parser.add_argument("--chunk", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--check", type=int, default=0)
+    parser.add_argument("--weight", type=float, default=1.0)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--learning-rate", type=float, default=1e-4)
+    parser.add_argument("--out", default="runs/polya20/distil")
+    args = parser.parse_args()
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    pred = load_predictor("polya")
+    if args.phase == "targets":
+        targets(pred, args)
+    else:
+        train(pred, args)
+
+
+if __name__ == "__main__":
+    main()
