@@ -9,13 +9,16 @@ Two phases:
   fractions. Run on training windows (seed 7171, never a test seed) in chunks saved as they finish
   (``{out}/targets_{start}.npz``; a rerun skips finished chunks). ``--check N`` runs it on the first N
   windows of the benchmark's test set instead and prints their KL rows (how far optimisation gets).
-* ``train``: the committed network continued with the paper's loss plus ``--weight`` times the mean squared
-  difference between its standardised log scores and the standardised targets (a ranking, not a scale:
-  the PSSM's scale stays the bits penalty's; targets ``-log(1 + rank)``), screened on the benchmark's test set after every epoch.
+* ``train``: the committed network (``--channels``: a widened copy) continued with the paper's loss plus
+  ``--weight`` times the mean squared difference between its standardised log scores and the standardised
+  targets (a ranking, not a scale: the PSSM's scale stays the bits penalty's; targets ``-log(1 + rank)``),
+  screened on the benchmark's test set after every epoch. ``--teacher deeplift`` distils DeepLIFT's ranking
+  of the same windows instead (a ranking that one pass of the predictor computes: what can the network fit?).
 
     nohup python bench/polya_distil.py targets --n 3072 > runs/polya20/distil/LOG_targets 2>&1 &
     python bench/polya_distil.py targets --check 64
     nohup python bench/polya_distil.py train --weight 1 --epochs 6 > runs/polya20/distil/LOG_train 2>&1 &
+    nohup python bench/polya_distil.py train --weight 5 --learning-rate 3e-4 --epochs 5 --channels 64 > LOG 2>&1 &
 """
 from __future__ import annotations
 
@@ -109,27 +112,42 @@ def rank_targets(log_scores):
 
 def train(pred, args):
     """Phase 2: continue the committed network with the ranking targets beside the paper's loss."""
-    from polya_kl_screen import _screen_fn
+    from polya_kl_screen import _screen_fn, _widened
 
     from scrambler_core.paths import PRETRAINED_DIR
     from scrambler_core.predictors.base import load_keras_model
     from scrambler_core.scrambler import train as T
     from scrambler_core.scrambler.recipes import CALIBRATION_SEED_OFFSET
 
-    rankings = rank_targets(load_targets(args.out))
     # the generator is not prefix-stable: draw the same --n windows as the targets phase, keep those with targets
-    x = pred.to_onehot(training_sequences(pred.name, args.n, TRAIN_SEED)[:len(rankings)])
+    x = pred.to_onehot(training_sequences(pred.name, args.n, TRAIN_SEED))
+    if args.teacher == "optimised":
+        teacher = load_targets(args.out)
+    else:         # a ranking the predictor computes in one pass (all --n windows): can the network fit that?
+        from scrambler_core.attribution import attribute, position_scores
+        teacher = position_scores(attribute(pred, x, "deeplift"))
+    if args.teacher == "blend":     # DeepLIFT's ranking and the optimised one, averaged, where both exist
+        optimised = load_targets(args.out)
+        teacher = rank_targets(teacher[:len(optimised)]) + rank_targets(optimised)
+    x = x[:len(teacher)]
+    rankings = rank_targets(teacher)
     test_x, original = test_set(pred)
-    name = f"distil_w{args.weight:g}_lr{args.learning_rate:g}_n{len(rankings)}"
+    name = f"distil_{args.teacher}_w{args.weight:g}_lr{args.learning_rate:g}_n{len(rankings)}" + (
+        f"_wide{args.channels}" if args.channels else "")
     print(f"{name}: {len(rankings)} windows with targets", flush=True)
-    init = PRETRAINED_DIR / "polya_inclusion.keras"
+    init = Path(args.init) if args.init else PRETRAINED_DIR / "polya_inclusion.keras"
+    if args.init:
+        name += f"_from_{Path(args.init).stem}"
+    if args.channels:            # the same scores from a wider network (capacity: does it fit the targets better?)
+        init = _widened(init, args.channels, args.out)
     T.train_scrambler(
         pred, x, mode="inclusion", bits_range=(0.05, 2.0), bits_schedule=(), epochs=args.epochs,
         learning_rate=args.learning_rate, sampler="straight_through", penalty_weight=10.0,
         validation=pred.to_onehot(training_sequences(pred.name, 64, CALIBRATION_SEED_OFFSET)),
         validation_fn=_screen_fn(pred, test_x, original, name, args.out, time.time()),
         background=np.asarray(load_keras_model(init).background, np.float32), init_from=init,
-        ranking_targets=rankings, ranking_weight=args.weight, log=lambda m: print(m, flush=True))
+        ranking_targets=rankings, ranking_weight=args.weight,
+        network_options={"channels": args.channels} if args.channels else None, log=lambda m: print(m, flush=True))
 
 
 def main():
@@ -142,6 +160,10 @@ def main():
     parser.add_argument("--weight", type=float, default=1.0)
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--learning-rate", type=float, default=1e-4)
+    parser.add_argument("--teacher", choices=("optimised", "deeplift", "blend"), default="optimised",
+                        help="the rankings to distil: the targets phase's, DeepLIFT's, or both averaged")
+    parser.add_argument("--init", help="continue this .keras (an earlier run's epoch) instead of the committed one")
+    parser.add_argument("--channels", type=int, help="train a widened copy of the committed network")
     parser.add_argument("--out", default="runs/polya20/distil")
     args = parser.parse_args()
     Path(args.out).mkdir(parents=True, exist_ok=True)

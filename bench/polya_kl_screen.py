@@ -11,8 +11,8 @@ median symmetric KL, the metric of ``benchmarks.kl_benchmark`` unchanged). Three
   positions lives), calibrated and screened after every epoch (networks in ``--out``).
 * ``--continue LR --experiment NAME``: is the network the limit? A variant started exactly from the
   committed weights (``EXPERIMENTS``: a position channel, a fixed 0.3-bit budget, both, twice the
-  channels, relaxed samples, score logits standardised per window, or the predictor's gradient as an input,
-  plain or signed),
+  channels, relaxed samples, score logits standardised per window, the predictor's gradient as an input,
+  plain or signed, or the benchmark's own keep-set as a training term, ``train_scrambler(keep_set_weight=)``),
   trained and screened the same way (a fixed-budget network ranked by its own scores);
   ``--init`` continues an earlier run's ``.keras``.
 
