@@ -96,15 +96,22 @@ def train_scrambler(predictor: Predictor, sequences, *, mode="inclusion", object
             raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got {architecture!r}")
     elif architecture not in (None, "single"):
         raise ValueError(f"architecture={architecture!r} is only for pair predictors")
-    if keep_set_weight and (mode != "inclusion" or predictor.is_pair):
-        raise ValueError("keep_set_weight is for inclusion scramblers of single-sequence predictors")
-    if keep_set_weight and ranking_targets is not None:
-        raise ValueError("give keep_set_weight or ranking_targets, not both")
+    _check_extra_terms(predictor, mode, keep_set_weight, ranking_targets)
     options = {k: v for k, v in locals().items() if k not in ("predictor", "sequences", "ARCHITECTURES",
                                                               "as_single_input", "as_predictor")}
     options["architecture"] = architecture or "single"
     predictor = as_single_input(predictor)
     return _TrainingRun(predictor, predictor.to_onehot(sequences), options).run()
+
+
+def _check_extra_terms(predictor, mode, keep_set_weight, ranking_targets):
+    """Refuse the keep-set term and ranking targets where they do not apply (naming which)."""
+    if keep_set_weight and (mode != "inclusion" or predictor.is_pair):
+        raise ValueError("keep_set_weight is for inclusion scramblers of single-sequence predictors")
+    if ranking_targets is not None and predictor.is_pair:
+        raise ValueError("ranking_targets is for scramblers of single-sequence predictors")
+    if keep_set_weight and ranking_targets is not None:
+        raise ValueError("give keep_set_weight or ranking_targets, not both")
 
 
 class _TrainingRun:

@@ -88,6 +88,14 @@ def test_extra_terms_refuse_what_they_cannot_do(options, message):
         S.train_scrambler(_linear_predictor(), x, epochs=1, log=lambda m: None, **options)
 
 
+def test_ranking_targets_refuse_pair_predictors():
+    import scrambler_core as sc
+    pair = sc.load_predictor("binder")
+    seqs = [("LEKKLAEL", "KEELKAKL")] * 4
+    with pytest.raises(ValueError, match="ranking_targets is for scramblers of single-sequence predictors"):
+        S.train_scrambler(pair, seqs, epochs=1, ranking_targets=np.zeros((4, 96), np.float32), log=lambda m: None)
+
+
 def test_keep_set_training_reports_its_term():
     x = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, size=(64, 8))]
     _, history = S.train_scrambler(_linear_predictor(), x, epochs=2, bits_schedule=(), keep_set_weight=1.0,
