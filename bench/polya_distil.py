@@ -90,16 +90,17 @@ def targets(pred, args):
         print(f"chunk {start}: {time.time() - began:.0f}s", flush=True)
 
 
-def load_targets(out):
-    """The finished chunks' targets, in order: (count, L) log scores for the first ``count`` windows."""
-    chunks = sorted(Path(out).glob("targets_*.npz"))
-    starts = [int(np.load(c)["start"]) for c in chunks]
-    parts, expected = [], 0
-    for start, chunk in zip(starts, chunks):
-        if start != expected:
+def load_targets(out, n):
+    """The finished chunks' targets, in order: (count, L) log scores for the first ``count`` of the ``n``
+    windows the targets phase drew (a chunk drawn for another ``--n`` is refused: other windows)."""
+    parts = []
+    for chunk in sorted(Path(out).glob("targets_*.npz")):
+        saved = np.load(chunk)
+        if int(saved["n"]) != n:
+            raise SystemExit(f"{chunk.name} holds targets for --n {int(saved['n'])}, not {n}")
+        if int(saved["start"]) != sum(len(p) for p in parts):
             break
-        parts.append(np.load(chunk)["log_scores"])     # (chunks written before ``n`` was stored: --n 3072)
-        expected += len(parts[-1])
+        parts.append(saved["log_scores"])
     return np.concatenate(parts)
 
 
@@ -122,12 +123,12 @@ def train(pred, args):
     # the generator is not prefix-stable: draw the same --n windows as the targets phase, keep those with targets
     x = pred.to_onehot(training_sequences(pred.name, args.n, TRAIN_SEED))
     if args.teacher == "optimised":
-        teacher = load_targets(args.out)
+        teacher = load_targets(args.out, args.n)
     else:         # a ranking the predictor computes in one pass (all --n windows): can the network fit that?
         from scrambler_core.attribution import attribute, position_scores
         teacher = position_scores(attribute(pred, x, "deeplift"))
     if args.teacher == "blend":     # DeepLIFT's ranking and the optimised one, averaged, where both exist
-        optimised = load_targets(args.out)
+        optimised = load_targets(args.out, args.n)
         teacher = rank_targets(teacher[:len(optimised)]) + rank_targets(optimised)
     x = x[:len(teacher)]
     rankings = rank_targets(teacher)
