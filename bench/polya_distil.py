@@ -104,11 +104,34 @@ def load_targets(out, n):
     return np.concatenate(parts)
 
 
-def rank_targets(log_scores):
-    """``-log(1 + rank)`` per window (rank 0 the highest): the top of the ranking spread out, the tail (where
-    optimisation leaves the scores wherever they drifted) squeezed together."""
-    ranks = np.argsort(np.argsort(-log_scores, axis=1), axis=1)
-    return -np.log1p(ranks).astype(np.float32)
+TEACHERS = ("optimised", "deeplift", "ism", "self")
+
+
+def teacher_rankings(pred, x, teacher, out, init=None):
+    """The ranking to distil, (count, L): one teacher's scores, or ``a+b+...``: the sum of their
+    ``rank_targets`` (a blend; ``optimised`` limits it to the windows with targets). ``self``: the starting
+    network's own importance at 0.1 bits (the benchmark's rule); ``ism`` / ``deeplift``: ``attribute``'s, as
+    ``recipes.teacher_rankings`` ranks them for a recipe stage."""
+    from scrambler_core.scrambler.recipes import teacher_rankings as method_rankings
+    from scrambler_core.scrambler.train import rank_targets
+
+    parts = teacher.split("+")
+    if any(p not in TEACHERS for p in parts):
+        raise SystemExit(f"--teacher: each part one of {', '.join(TEACHERS)}, got {teacher!r}")
+    scores = {}
+    for part in parts:
+        if part == "optimised":
+            scores[part] = load_targets(out, len(x))
+        elif part == "self":
+            from scrambler_core.scrambler.explain import load_scrambler
+            scr = load_scrambler(init, predictor=pred) if init else _pretrained_scrambler(pred, "inclusion")
+            scores[part] = np.concatenate([scr.scores(x[i:i + 512], 0.1) for i in range(0, len(x), 512)])
+        else:                   # an attribution method's ranking, as a recipe stage's ranking_teacher makes it
+            scores[part] = method_rankings(pred, x, [part])
+    if len(parts) == 1:
+        return scores[parts[0]]
+    count = min(len(s) for s in scores.values())
+    return sum(rank_targets(s[:count]) for s in scores.values())
 
 
 def train(pred, args):
@@ -122,19 +145,13 @@ def train(pred, args):
 
     # the generator is not prefix-stable: draw the same --n windows as the targets phase, keep those with targets
     x = pred.to_onehot(training_sequences(pred.name, args.n, TRAIN_SEED))
-    if args.teacher == "optimised":
-        teacher = load_targets(args.out, args.n)
-    else:         # a ranking the predictor computes in one pass (all --n windows): can the network fit that?
-        from scrambler_core.attribution import attribute, position_scores
-        teacher = position_scores(attribute(pred, x, "deeplift"))
-    if args.teacher == "blend":     # DeepLIFT's ranking and the optimised one, averaged, where both exist
-        optimised = load_targets(args.out, args.n)
-        teacher = rank_targets(teacher[:len(optimised)]) + rank_targets(optimised)
+    teacher = teacher_rankings(pred, x, args.teacher, args.out, args.init)
     x = x[:len(teacher)]
+    from scrambler_core.scrambler.train import rank_targets
     rankings = rank_targets(teacher)
     test_x, original = test_set(pred)
     name = f"distil_{args.teacher}_w{args.weight:g}_lr{args.learning_rate:g}_n{len(rankings)}" + (
-        f"_wide{args.channels}" if args.channels else "")
+        f"_wide{args.channels}" if args.channels else "") + (f"_{args.guide}" if args.guide else "")
     print(f"{name}: {len(rankings)} windows with targets", flush=True)
     init = Path(args.init) if args.init else PRETRAINED_DIR / "polya_inclusion.keras"
     if args.init:
@@ -148,7 +165,8 @@ def train(pred, args):
         validation_fn=_screen_fn(pred, test_x, original, name, args.out, time.time()),
         background=np.asarray(load_keras_model(init).background, np.float32), init_from=init,
         ranking_targets=rankings, ranking_weight=args.weight,
-        network_options={"channels": args.channels} if args.channels else None, log=lambda m: print(m, flush=True))
+        network_options={**({"channels": args.channels} if args.channels else {}),
+                         **({"guide": args.guide} if args.guide else {})} or None, log=lambda m: print(m, flush=True))
 
 
 def main():
@@ -161,10 +179,13 @@ def main():
     parser.add_argument("--weight", type=float, default=1.0)
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--learning-rate", type=float, default=1e-4)
-    parser.add_argument("--teacher", choices=("optimised", "deeplift", "blend"), default="optimised",
-                        help="the rankings to distil: the targets phase's, DeepLIFT's, or both averaged")
+    parser.add_argument("--teacher", default="optimised",
+                        help="the rankings to distil: optimised (the targets phase's), deeplift, ism, self (the "
+                             "starting network's), or a blend of them joined by '+' (e.g. ism+deeplift+self)")
     parser.add_argument("--init", help="continue this .keras (an earlier run's epoch) instead of the committed one")
     parser.add_argument("--channels", type=int, help="train a widened copy of the committed network")
+    parser.add_argument("--guide", choices=("gradient", "gradient_signed"),
+                        help="give the network the predictor's gradient as input channels (their weights start at 0)")
     parser.add_argument("--out", default="runs/polya20/distil")
     args = parser.parse_args()
     Path(args.out).mkdir(parents=True, exist_ok=True)

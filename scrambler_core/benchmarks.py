@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 
 from . import synthetic
-from .attribution import ABLATION_METHODS, METHODS, PER_EXAMPLE_METHODS, attribute, position_scores, predictor_background
+from .attribution import ABLATION_METHODS, METHODS, PER_EXAMPLE_METHODS, attribute, position_scores
 from .evaluation import uorf_recall_scores  # noqa: F401  (re-exported: Table D recall)
+# the inclusion test's pieces, re-exported (they live with the training monitors that use them too)
+from .evaluation import TOP_FRACTIONS, _divergence, resample_positions, top_positions  # noqa: F401
 
-TOP_FRACTIONS = (0.2, 0.1, 0.05, 0.02)
 UORF_SETTINGS = ((1, 1), (1, 2), (2, 1), (2, 2))
 SCRAMBLER_METHODS = ("scrambler", "scrambler_optimized", "scrambler_finetuned")
 
@@ -117,68 +118,6 @@ def _timed_attribute(predictor, x, method, options):
     else:
         attribute(predictor, x[:64], method, **warm)   # the batch shapes the timed run uses
     return attribute(predictor, x, method, return_info=True, **options)
-
-
-def _divergence(original, sampled, output_kind):
-    """Per-sample divergence (N, S) between outputs on the originals (N,) and on samples (N, S)."""
-    original = np.asarray(original, np.float64)[:, None]
-    sampled = np.asarray(sampled, np.float64)
-    if output_kind in ("sigmoid", "softmax"):
-        eps = 1e-7
-        p = np.clip(original, eps, 1 - eps)
-        q = np.clip(sampled, eps, 1 - eps)
-        if output_kind == "softmax":   # KL of the explained class vs the rest (binary reduction)
-            return p * np.log(p / q) + (1 - p) * np.log((1 - p) / (1 - q))
-        return (p - q) * (np.log(p / q) - np.log((1 - p) / (1 - q)))       # symmetric Bernoulli KL
-    return (original - sampled) ** 2
-
-
-def _background_samples(background, n_samples, seed):
-    """(S, L, A) one-hot samples drawn independently per position from ``background`` (L, A)."""
-    rng = np.random.default_rng(seed)
-    cumulative = np.cumsum(background, axis=-1)
-    draws = rng.random((n_samples, background.shape[0], 1))
-    letters = (draws > cumulative[None]).sum(-1).clip(0, background.shape[1] - 1)
-    return np.eye(background.shape[1], dtype=np.float32)[letters]
-
-
-def resample_positions(predictor, x, keep, *, n_samples=128, background=None, seed=0, batch_size=2048):
-    """Predictions on samples that keep the positions ``keep`` and redraw the rest from the background.
-
-    Parameters
-    ----------
-    predictor : Predictor
-    x : np.ndarray (N, L, A)
-    keep : np.ndarray (N, L), bool — positions kept from the original
-    n_samples : int, S — samples per sequence (sequence i uses background draws seeded by ``seed + i``,
-        so every method is scored on the same draws)
-    background : np.ndarray (L, A) — default: the predictor's background PWM
-
-    Returns
-    -------
-    np.ndarray (N, S) — the predictor's output on the samples
-    """
-    background = predictor_background(predictor) if background is None else np.asarray(background, np.float32)
-    n = len(x)
-    per_chunk = max(1, batch_size // n_samples)
-    out = np.zeros((n, n_samples), np.float32)
-    for start in range(0, n, per_chunk):
-        stop = min(n, start + per_chunk)
-        draws = np.stack([_background_samples(background, n_samples, seed + i) for i in range(start, stop)])
-        mixed = np.where(keep[start:stop, None, :, None], x[start:stop, None], draws)
-        y = predictor.predict(mixed.reshape((-1,) + x.shape[1:]), batch_size=batch_size)
-        out[start:stop] = y.reshape(stop - start, n_samples)
-    return out
-
-
-def top_positions(scores, fraction) -> np.ndarray:
-    """Mask of each sequence's top ``fraction`` of positions by score, (N, L) bool (at least one)."""
-    scores = np.asarray(scores)
-    k = max(1, int(round(fraction * scores.shape[1])))
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    mask = np.zeros(scores.shape, bool)
-    np.put_along_axis(mask, order, True, axis=1)
-    return mask
 
 
 # ============================================================================ inclusion / occlusion

@@ -5,6 +5,8 @@
 * :func:`bits_tracking` — requested vs realised mean conservation.
 * :func:`sample_agreement` — R² between the prediction on the original and the
   mean prediction on samples (paper Fig S4A).
+* :func:`resample_positions` / :func:`top_positions` — the inclusion test of the KL benchmark (keep the top
+  positions, redraw the rest from the background), and :func:`keep_set_monitor`, that test during training.
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import numpy as np
 
 from . import synthetic
 from .scrambler.explain import Scrambler, bits_tracking  # noqa: F401  (re-exported)
+
+TOP_FRACTIONS = (0.2, 0.1, 0.05, 0.02)      # the KL benchmark's kept (inclusion) / resampled (occlusion) fractions
 
 
 def top_k_hits(importance, positions, k):
@@ -171,3 +175,99 @@ def objective_shift(scrambler: Scrambler, seqs, target_bits, n_samples=32, seed=
     baseline = float(scrambler.predictor.predict(random_x).mean())
     return {"median_sample_minus_original": float(np.median(m - y)),
             "median_sample_minus_background": float(np.median(m) - baseline)}
+
+
+def _divergence(original, sampled, output_kind):
+    """Per-sample divergence (N, S) between outputs on the originals (N,) and on samples (N, S)."""
+    original = np.asarray(original, np.float64)[:, None]
+    sampled = np.asarray(sampled, np.float64)
+    if output_kind in ("sigmoid", "softmax"):
+        eps = 1e-7
+        p = np.clip(original, eps, 1 - eps)
+        q = np.clip(sampled, eps, 1 - eps)
+        if output_kind == "softmax":   # KL of the explained class vs the rest (binary reduction)
+            return p * np.log(p / q) + (1 - p) * np.log((1 - p) / (1 - q))
+        return (p - q) * (np.log(p / q) - np.log((1 - p) / (1 - q)))       # symmetric Bernoulli KL
+    return (original - sampled) ** 2
+
+
+def _background_samples(background, n_samples, seed):
+    """(S, L, A) one-hot samples drawn independently per position from ``background`` (L, A)."""
+    rng = np.random.default_rng(seed)
+    cumulative = np.cumsum(background, axis=-1)
+    draws = rng.random((n_samples, background.shape[0], 1))
+    letters = (draws > cumulative[None]).sum(-1).clip(0, background.shape[1] - 1)
+    return np.eye(background.shape[1], dtype=np.float32)[letters]
+
+
+def resample_positions(predictor, x, keep, *, n_samples=128, background=None, seed=0, batch_size=2048):
+    """Predictions on samples that keep the positions ``keep`` and redraw the rest from the background.
+
+    Parameters
+    ----------
+    predictor : Predictor
+    x : np.ndarray (N, L, A)
+    keep : np.ndarray (N, L), bool — positions kept from the original
+    n_samples : int, S — samples per sequence (sequence i uses background draws seeded by ``seed + i``,
+        so every method is scored on the same draws)
+    background : np.ndarray (L, A) — default: the predictor's background PWM
+
+    Returns
+    -------
+    np.ndarray (N, S) — the predictor's output on the samples
+    """
+    from .attribution import predictor_background
+
+    background = predictor_background(predictor) if background is None else np.asarray(background, np.float32)
+    n = len(x)
+    per_chunk = max(1, batch_size // n_samples)
+    out = np.zeros((n, n_samples), np.float32)
+    for start in range(0, n, per_chunk):
+        stop = min(n, start + per_chunk)
+        draws = np.stack([_background_samples(background, n_samples, seed + i) for i in range(start, stop)])
+        mixed = np.where(keep[start:stop, None, :, None], x[start:stop, None], draws)
+        y = predictor.predict(mixed.reshape((-1,) + x.shape[1:]), batch_size=batch_size)
+        out[start:stop] = y.reshape(stop - start, n_samples)
+    return out
+
+
+def top_positions(scores, fraction) -> np.ndarray:
+    """Mask of each sequence's top ``fraction`` of positions by score, (N, L) bool (at least one)."""
+    scores = np.asarray(scores)
+    k = max(1, int(round(fraction * scores.shape[1])))
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    mask = np.zeros(scores.shape, bool)
+    np.put_along_axis(mask, order, True, axis=1)
+    return mask
+
+
+def keep_set_monitor(scrambler: Scrambler, predictor, x, target_bits=0.05, fractions=TOP_FRACTIONS, n_samples=128,
+                     seed=0) -> dict:
+    """The KL benchmark's inclusion test on monitoring sequences during training (a ``validation_fn``).
+
+    Each sequence's top ``fraction`` of positions by the scrambler's importance is kept and the rest redrawn
+    from the background (:func:`resample_positions`); the median symmetric KL (squared error for regression)
+    to the original prediction is reported per fraction. A bits-conditioned scrambler is read at the
+    bits-channel value ``target_bits`` (uncalibrated during training).
+
+    Parameters
+    ----------
+    scrambler : Scrambler (inclusion, single-sequence predictor)
+    predictor : Predictor
+    x : np.ndarray (N, L, A) — monitoring sequences (never the benchmark's test set)
+
+    Returns
+    -------
+    dict — ``monitor``: median KL per fraction; ``selection_score``: minus the mean log of those medians (higher is
+    better; every fraction counts by its ratio, so 2 % does not outweigh 20 %)
+    """
+    bits = target_bits if scrambler.network.bits_conditioned else None
+    scores = scrambler.scores(x, target_bits=bits)
+    original = predictor.predict(x)
+    medians = {}
+    for fraction in fractions:
+        sampled = resample_positions(predictor, x, top_positions(scores, fraction), n_samples=n_samples, seed=seed)
+        medians[f"{fraction:g}"] = round(float(np.median(_divergence(original, sampled,
+                                                                     predictor.output_kind).mean(1))), 4)
+    score = -float(np.mean(np.log(np.maximum(list(medians.values()), 1e-9))))
+    return {"monitor": medians, "selection_score": round(score, 4)}

@@ -85,6 +85,7 @@ SLOW_TESTS = frozenset({
     "test_benchmarks.py::test_every_method_on_a_tiny_utr5_benchmark",
     "test_cli.py::test_explain_writes_csv",
     "test_cli.py::test_train_scrambler_runs_a_staged_recipe_and_resumes_from_a_stage",
+    "test_cli.py::test_polya_distillation_stage_from_a_relative_output",
     "test_cli_drop_objective_pairs.py::test_benchmark_interface_on_binder",
     "test_cli_drop_objective_pairs.py::test_explain_drop_uses_the_dropout_scrambler",
     "test_cli_drop_objective_pairs.py::test_explain_objective_writes_its_name",
@@ -94,6 +95,7 @@ SLOW_TESTS = frozenset({
     "test_external.py::test_pretrained_scrambler_on_held_out",
     "test_faults.py::test_killed_training_resumes_from_its_last_checkpoint",
     "test_pretrained.py::test_utr5_inclusion_scrambler_finds_stops_at_least_as_often_as_ism",
+    "test_pretrained.py::test_polya_inclusion_scrambler_keeps_the_lowest_kl_of_the_one_pass_methods",
     "test_pretrained_variants.py::test_binder_pair_scramblers_find_the_interface",
     "test_security_defaults.py::test_no_network_at_run_time",
 })

@@ -18,7 +18,7 @@ from .maths import (DROPOUT_KINDS, KEEP_FRACTIONS, background_from_sequences, bi
                     conservation_penalty, draw_keep_counts, keep_set_mask, keep_set_samples, prediction_loss,
                     random_drop_masks, sample_pwm)
 from .guide import guide_reference, network_inputs
-from .network import ScramblerModel
+from .network import GUIDE_CHANNELS, ScramblerModel
 
 
 def _bits_schedule_floor(epoch, schedule):
@@ -312,6 +312,24 @@ def ranking_loss(scores, targets):
     return tf.reduce_mean(tf.square(standardised(tf.math.log(scores + 1e-6)) - standardised(targets)))
 
 
+def rank_targets(scores) -> np.ndarray:
+    """Distillation targets from per-position scores: ``-log(1 + rank)`` per sequence, rank 0 the highest.
+
+    The top of a ranking is spread out and its tail (which a teacher leaves in no meaningful order) squeezed
+    together; :func:`ranking_loss` standardises them per sequence.
+
+    Parameters
+    ----------
+    scores : np.ndarray (N, L)
+
+    Returns
+    -------
+    np.ndarray (N, L) float32
+    """
+    ranks = np.argsort(np.argsort(-np.asarray(scores), axis=1, kind="stable"), axis=1)
+    return -np.log1p(ranks).astype(np.float32)
+
+
 def _best_path(checkpoint):
     return None if not checkpoint else Path(checkpoint).with_name(f"{Path(checkpoint).stem}.best.weights.h5")
 
@@ -360,12 +378,15 @@ def _initialise_from(network, init_from):
     start from a bits-conditioned source, read at the network's ``target_bits``; and a network with
     ``score_norm="instance"`` may start from one without: its (gamma, beta) layer keeps its (1, 0) start,
     so each sequence's positions keep their order and the logits' spread is standardised. A
-    ``guide="gradient_signed"`` network started from another keeps that one's ``guide_reference``.
+    ``guide="gradient_signed"`` network started from another keeps that one's ``guide_reference``; a network
+    without a guide started from a guided one reads none of its guide channels (their rows are left out).
     """
     source = load_keras_model(init_from)
     if not isinstance(source, ScramblerModel):
         raise ModelFileError(f"{Path(init_from).name} is not a scrambler; cannot start from it")
     target_weights, source_weights = network.get_weights(), source.get_weights()
+    if source.guide != "none" and network.guide == "none":      # the guide channels come last
+        source_weights = [source_weights[0][:, :-GUIDE_CHANNELS[source.guide]]] + source_weights[1:]
     if source.bits_conditioned and not network.bits_conditioned:
         source_weights = _fold_bits_channel(source, source_weights, network.target_bits)
     if network.score_norm != "none" and source.score_norm == "none":

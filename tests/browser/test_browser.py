@@ -267,12 +267,46 @@ def save_screenshot(page, name) -> Path:
 
 
 def press_slider(page, label, key, times):
-    """Focus the slider thumb named ``label`` and press ``key`` ``times`` times."""
+    """Press ``key`` ``times`` times on the slider thumb named ``label``, one step at a time.
+
+    Each press is followed by waiting until the thumb shows a new value and the rerun it started is over; a press
+    lost while the page was rerunning (the thumb re-drawn under the keyboard focus) is pressed again, up to twice.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     thumb = page.get_by_role("slider", name=label)
-    thumb.focus()
     for _ in range(times):
-        page.keyboard.press(key)
+        before = thumb.get_attribute("aria-valuenow")
+        for _attempt in range(3):
+            thumb.focus()
+            page.keyboard.press(key)
+            try:
+                page.wait_for_function("([el, before]) => el.getAttribute('aria-valuenow') !== before",
+                                       arg=[thumb.element_handle(), before], polling=50, timeout=5_000)
+                break
+            except PlaywrightTimeoutError:
+                continue
+        wait_settled(page, STEP_TIMEOUT)
     return thumb
+
+
+def click_until_run(page, button, done_selector):
+    """Click ``button`` and wait until the script run it starts is over and ``done_selector`` is drawn; a click
+    that started no run (lost while the page was rerunning) is repeated, up to twice."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    for _attempt in range(3):
+        button.click()
+        try:
+            page.wait_for_function(
+                """(sel) => document.querySelector(sel) !== null || document.querySelector('[data-testid="stApp"]')
+                              .getAttribute('data-test-script-state') === 'running'""",
+                arg=done_selector, polling=50, timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            continue
+    wait_settled(page, RENDER_TIMEOUT)
+    page.locator(done_selector).first.wait_for(timeout=STEP_TIMEOUT)
 
 
 # ----------------------------------------------------------------------------- every page
@@ -432,9 +466,7 @@ def test_published_aparent2_on_explore_and_variant(page, server, external_dir):
     if not button.is_visible():
         expander.locator("summary").first.click()
     button.wait_for(state="visible", timeout=STEP_TIMEOUT)
-    button.click()
-    wait_settled(page, RENDER_TIMEOUT)
-    page.locator(".st-key-explore_optimised .js-plotly-plot").first.wait_for(timeout=STEP_TIMEOUT)
+    click_until_run(page, button, ".st-key-explore_optimised .js-plotly-plot")
     assert_clean(page, server)
     assert "Realised bits (optimised)" in page.inner_text("body")
     save_screenshot(page, "explore_aparent2_optimised")

@@ -205,3 +205,27 @@ def test_train_scrambler_runs_a_staged_recipe_and_resumes_from_a_stage(tmp_path,
     assert "none.keras, which does not exist" in capsys.readouterr().err
     assert cli.main(["train-scrambler", "--predictor", "utr5", "--output", str(out), "--stage", "5"]) == 2
     assert "--stage must be between 0 and 2" in capsys.readouterr().err
+
+
+def test_polya_distillation_stage_from_a_relative_output(tmp_path, monkeypatch):
+    """polya inclusion's stage 2 (issue 17): ISM / DeepLIFT / start rankings distilled, the signed guide added, the
+    epoch kept by the KL keep-set monitor; ``--stage`` continues the network at a relative ``--output``."""
+    import json
+    import shutil
+
+    from scrambler_core.paths import PRETRAINED_DIR
+
+    for suffix in (".keras", ".json"):
+        shutil.copy(PRETRAINED_DIR / f"polya_inclusion{suffix}", tmp_path / f"start{suffix}")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["train-scrambler", "--predictor", "polya", "--n-train", "64", "--epochs", "1",
+                     "--output", "start.keras", "--stage", "2"]) == 0
+    card = json.loads((tmp_path / "start.json").read_text())
+    stage = card["stages"][2]
+    assert stage["settings"]["ranking_teacher"] == ["ism", "deeplift", "start"]
+    assert stage["settings"]["ranking_weight"] == 5.0 and stage["initialised_from"] == "start.keras"
+    assert stage["data"]["data_seed_offset"] == 2000
+    record = stage["history"][-1]
+    assert record["ranking_loss"] > 0 and set(record["monitor"]) == {"0.2", "0.1", "0.05", "0.02"}
+    scrambler = sc.load_scrambler(str(tmp_path / "start.keras"))
+    assert scrambler.network.guide == "gradient_signed"

@@ -7,6 +7,7 @@ from scrambler_core import runtime  # noqa: F401
 import keras
 
 from scrambler_core import benchmarks as B
+from scrambler_core import evaluation
 from scrambler_core.attribution import METHODS
 from scrambler_core.paths import PRETRAINED_DIR
 from scrambler_core.predictors import Predictor, load_predictor
@@ -60,7 +61,7 @@ def test_top_positions_and_divergence_by_hand():
 
 def test_background_samples_follow_the_background():
     background = np.tile([0.7, 0.1, 0.1, 0.1], (5, 1)).astype(np.float32)
-    samples = B._background_samples(background, 4000, seed=3)
+    samples = evaluation._background_samples(background, 4000, seed=3)
     assert samples.shape == (4000, 5, 4) and (samples.sum(-1) == 1).all()
     np.testing.assert_allclose(samples.mean(0)[:, 0], 0.7, atol=0.03)
 

@@ -100,6 +100,22 @@ def test_guided_network_starts_from_a_plain_one_exactly_and_round_trips(tmp_path
     np.testing.assert_allclose(moved, manual, rtol=1e-5, atol=1e-6)
 
 
+def test_plain_network_starts_from_a_guided_one_without_its_guide_rows(tmp_path):
+    """A variant without a guide (mask dropout) transfer-started from a guided scrambler (polya inclusion since
+    issue 17's stage 2): the guide's kernel rows are left out, every other row is copied."""
+    net = S.ScramblerModel(12, guide="gradient_signed", **SMALL)
+    net.build((None, 12, 4 + net.n_condition_channels))
+    kernel = np.random.default_rng(0).normal(size=net.input_conv.kernel.shape).astype(np.float32)
+    net.input_conv.kernel.assign(kernel)                        # rows: 4 letters, bits, 3 guide channels
+    net.save(tmp_path / "guided.keras")
+    dropout = S.ScramblerModel(12, mask_dropout=True, **SMALL)
+    dropout.build((None, 12, 4 + dropout.n_condition_channels))
+    _initialise_from(dropout, tmp_path / "guided.keras")
+    copied = dropout.input_conv.kernel.numpy()                  # rows: 4 letters, bits, drop
+    np.testing.assert_array_equal(copied[:, :5], kernel[:, :5])
+    assert not copied[:, 5].any()
+
+
 def test_guided_scrambler_trains_explains_and_counts_its_gradient():
     predictor = linear_predictor(weights=WEIGHTS)
     x = onehot(64, 12, seed=6)

@@ -103,3 +103,67 @@ def test_keep_set_training_reports_its_term():
                                    network_options=dict(groups=1, blocks=1, dilations=(1,), channels=8),
                                    log=lambda m: None)
     assert all(h["keep_set_loss"] > 0 for h in history) and "ranking_loss" not in history[0]
+
+
+def test_rank_targets_by_hand():
+    from scrambler_core.scrambler.train import rank_targets
+    targets = rank_targets(np.array([[0.5, 3.0, 1.0], [2.0, 1.0, 0.0]]))
+    np.testing.assert_allclose(targets, -np.log([[3.0, 1.0, 2.0], [1.0, 2.0, 3.0]]), rtol=1e-6)
+    assert targets.dtype == np.float32
+
+
+def test_teacher_rankings_rank_positions_by_the_methods_scores():
+    import keras
+    import scrambler_core as sc
+    from scrambler_core.scrambler.recipes import teacher_rankings
+    from scrambler_core.scrambler.train import rank_targets
+
+    weights = np.array([0.0, 1.0, 3.0, -2.0, 0.5], np.float32)      # on letter A at each position
+    inputs = keras.Input((5, 4))
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Flatten()(inputs)))
+    kernel = np.zeros((20, 1), np.float32)
+    kernel[0::4, 0] = weights
+    model.layers[-1].set_weights([kernel, np.zeros(1, np.float32)])
+    predictor = sc.Predictor(model, name="linear", alphabet="dna", output_kind="regression")
+    x = np.zeros((3, 5, 4), np.float32)
+    x[..., 0] = 1.0                                                  # AAAAA: ISM's change at j is -weights[j]
+    expected = rank_targets(np.tile(np.abs(weights), (3, 1)))        # positions 2, 3, 1, 4, 0
+    np.testing.assert_array_equal(teacher_rankings(predictor, x, ["ism"]), expected)
+    # a blend of two methods that agree (saliency: |gradient| = |weights| on A) ranks the same
+    np.testing.assert_array_equal(teacher_rankings(predictor, x, ["ism", "saliency"], batch_size=2), expected)
+    with pytest.raises(ValueError, match="at least one attribution method"):
+        teacher_rankings(predictor, x, [])
+
+
+def test_teacher_rankings_start_needs_the_starting_scrambler():
+    from scrambler_core.scrambler.recipes import teacher_rankings
+    x = np.eye(4, dtype=np.float32)[np.zeros((2, 8), int)]
+    with pytest.raises(ValueError, match="'start' needs the stage's starting scrambler"):
+        teacher_rankings(_linear_predictor(), x, ["ism", "start"])
+
+
+class _FixedScrambler:
+    """Duck-typed scrambler with fixed scores (what ``keep_set_monitor`` reads)."""
+
+    class network:
+        bits_conditioned = False
+
+    def __init__(self, scores):
+        self._scores = np.asarray(scores, np.float32)
+
+    def scores(self, x, target_bits=None):
+        return np.broadcast_to(self._scores, x.shape[:2])
+
+
+def test_keep_set_monitor_prefers_the_ranking_that_keeps_what_the_predictor_reads():
+    from scrambler_core.evaluation import keep_set_monitor
+    predictor = _linear_predictor()                 # reads only letter A at position 2
+    x = np.eye(4, dtype=np.float32)[np.random.default_rng(1).integers(0, 4, size=(32, 8))]
+    right = keep_set_monitor(_FixedScrambler([0, 0, 9, 0, 0, 0, 0, 0]), predictor, x, fractions=(0.25, 0.125),
+                             n_samples=16)
+    wrong = keep_set_monitor(_FixedScrambler([9, 8, 0, 7, 6, 5, 4, 3]), predictor, x, fractions=(0.25, 0.125),
+                             n_samples=16)
+    assert right["monitor"] == {"0.25": 0.0, "0.125": 0.0}     # position 2 kept: every sample predicts as x
+    # position 2 redrawn: squared error 4 whenever A and the draw differ on it (about 3/8 of pairs), median > 0
+    assert min(wrong["monitor"].values()) > 0.0
+    assert right["selection_score"] > wrong["selection_score"]

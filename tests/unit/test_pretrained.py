@@ -17,6 +17,12 @@ from scrambler_core.scrambler.recipes import training_sequences
 # target bits at which the recall figure is checked (see docs/builtin_models.md, "Benchmarks")
 RECALL_BITS = 0.25
 UORF_INCLUSION_FLOOR = 0.2      # lowest realised bits of the utr5 inclusion scrambler (measured 0.18-0.21; 0.19)
+# highest realised bits of the polya inclusion scrambler since its distillation stage (issue 17; measured 1.87 on the
+# card's held-out windows): its scores keep a spread, so the top of the bits channel no longer keeps every letter
+POLYA_INCLUSION_CEILING = 1.85
+# the KL benchmark's inclusion medians of the polya inclusion scrambler when committed (stage 2 of the recipe;
+# DeepLIFT 0.040 / 0.100 / 0.144 / 0.492 on the same draws)
+POLYA_KL = {0.2: 0.0360, 0.1: 0.0745, 0.05: 0.1166, 0.02: 0.4503}
 
 
 def r2(y, p):
@@ -57,9 +63,10 @@ def test_bits_conditioned_scrambler_tracks_requested_bits(name, mode):
     # the utr5 inclusion scrambler keeps a uAUG and its stop (12 bits = 0.24 bits a position at L = 50) rather
     # than go below about 0.2 bits (issue 17; docs/builtin_models.md): lower requests realise that floor
     floor = UORF_INCLUSION_FLOOR if (name, mode) == ("utr5", "inclusion") else 0.0
+    ceiling = POLYA_INCLUSION_CEILING if (name, mode) == ("polya", "inclusion") else 2.0
     for target in (0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0):
         realised = scr.explain(seqs, target_bits=target, n_samples=2).conservation.mean()
-        expected = max(target, floor)
+        expected = min(max(target, floor), ceiling)
         assert abs(realised - expected) <= 0.1, f"{name} {mode}: requested {target} bits, realised {realised:.3f}"
 
 
@@ -96,3 +103,23 @@ def test_utr5_inclusion_scrambler_finds_stops_at_least_as_often_as_ism():
         assert start >= least_start, recall
         assert stop >= recall["ism", setting][1], recall
     assert recall["scrambler", 1][1] >= 0.95 and recall["scrambler", 2][1] >= 0.75, recall
+
+
+def test_polya_inclusion_scrambler_keeps_the_lowest_kl_of_the_one_pass_methods():
+    """The KL benchmark's inclusion test on its own 256 held-out windows, 128 samples, sc.attribute defaults
+    (issue 17): the scrambler's kept sets against the other one-pass methods at every fraction.
+
+    Measured when committed (stage 2 of the recipe; docs/attribution_quality.md): ``POLYA_KL``, pinned at 5 %.
+    """
+    from scrambler_core import benchmarks
+    from scrambler_core.scrambler.recipes import HELD_OUT_SEED_OFFSET
+
+    seqs = training_sequences("polya", 256, HELD_OUT_SEED_OFFSET + 1000)
+    table, _ = benchmarks.kl_benchmark(sc.load_predictor("polya"), seqs,
+                                       ("scrambler", "saliency", "gradient_x_input", "deeplift"),
+                                       benchmarks=("inclusion",))
+    median = {(r.method, r.top_fraction): r.median for r in table.itertuples()}
+    for fraction, pinned in POLYA_KL.items():
+        others = min(median[m, fraction] for m in ("saliency", "gradient_x_input", "deeplift"))
+        assert median["scrambler", fraction] < others, (fraction, median)
+        assert median["scrambler", fraction] <= pinned * 1.05, (fraction, median)
