@@ -554,7 +554,6 @@ def _train_stage(predictor, encoder, spec, *, input_path, seed, mode, objective,
     """One training run of a recipe stage: data, training with a progress bar, calibration and checks."""
     from tqdm.auto import tqdm
 
-    from .. import evaluation
     from ..hashing import sha256_file
     from ..paths import PRETRAINED_DIR
     from ..predictors.base import load_keras_model
