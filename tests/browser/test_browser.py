@@ -276,13 +276,13 @@ def press_slider(page, label, key, times):
 
     thumb = page.get_by_role("slider", name=label)
     for _ in range(times):
-        before = thumb.get_attribute("aria-valuenow")
+        before = thumb.get_attribute("aria-valuenow") or thumb.input_value()
         for _attempt in range(3):
             thumb.focus()
             page.keyboard.press(key)
             try:
-                page.wait_for_function("([el, before]) => el.getAttribute('aria-valuenow') !== before",
-                                       arg=[thumb.element_handle(), before], polling=50, timeout=5_000)
+                page.wait_for_function("([el, before]) => String(el.getAttribute('aria-valuenow') ?? el.value) "
+                                       "!== before", arg=[thumb.element_handle(), before], polling=50, timeout=5_000)
                 break
             except PlaywrightTimeoutError:
                 continue
