@@ -1,8 +1,9 @@
 """Live-slider latency: ``explain`` on one sequence at a new ``target_bits``, warm.
 
 Baselines run in the same process, on the same sequence:
-* bare forward pass = the compiled scrambler network on 1 sequence + the
-  compiled predictor on the S = 32 samples (the least work any explanation needs);
+* bare forward pass = the compiled scrambler network on 1 sequence (with the predictor's gradient as its
+  input for a guided scrambler) + the compiled predictor on the S = 32 samples (the least work any
+  explanation needs);
 * predictor alone on 32 sequences.
 Prints medians in milliseconds and the ratio explain / bare forward pass.
 
@@ -21,6 +22,7 @@ import numpy as np  # noqa: E402
 
 import scrambler_core as sc  # noqa: E402
 from scrambler_core import synthetic  # noqa: E402
+from scrambler_core.scrambler.guide import network_inputs  # noqa: E402
 from scrambler_core.scrambler.recipes import training_sequences  # noqa: E402
 from scrambler_core.runtime import device_name, tf  # noqa: E402
 
@@ -60,14 +62,12 @@ def main():
         seq = training_sequences(args.predictor, 1, seed=11)[0]
     x = pred.to_onehot([seq])
     samples = np.repeat(x, 32, axis=0)
-    net_input = scr.network.network_input(tf.constant(x), tf.constant([0.5]),
-                                          None if drop is None else tf.constant(drop[None]))
-
+    drop_rows = None if drop is None else tf.constant(drop[None])
     forward_net = tf.function(lambda t: scr.network(t, training=False))
     forward_pred = tf.function(lambda t: pred.model(t, training=False))
 
-    def bare():
-        forward_net(net_input).numpy()
+    def bare():             # a guided scrambler's input needs the predictor's gradient: part of the least work
+        forward_net(network_inputs(scr.network, pred, x, tf.constant([0.5]), drop_rows)).numpy()
         forward_pred(tf.constant(samples)).numpy()
 
     bits = iter(np.tile(np.linspace(0.05, 2.0, 40), 1000))
