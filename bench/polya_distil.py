@@ -108,30 +108,22 @@ TEACHERS = ("optimised", "deeplift", "ism", "self")
 
 
 def teacher_rankings(pred, x, teacher, out, init=None):
-    """The ranking to distil, (count, L): one teacher's scores, or ``a+b+...``: the sum of their
-    ``rank_targets`` (a blend; ``optimised`` limits it to the windows with targets). ``self``: the starting
-    network's own importance at 0.1 bits (the benchmark's rule); ``ism`` / ``deeplift``: ``attribute``'s, as
-    ``recipes.teacher_rankings`` ranks them for a recipe stage."""
-    from scrambler_core.scrambler.recipes import teacher_rankings as method_rankings
+    """The ranking to distil, (count, L) ``-log(1 + rank)``: one teacher's, or ``a+b+...``, their sum ranked again
+    (a blend; ``optimised`` limits it to the windows with targets). ``self``: the starting network's own importance
+    at 0.1 bits (the benchmark's rule); ``ism`` / ``deeplift``: ``attribute``'s. All but ``optimised`` are made by
+    ``recipes.teacher_rankings``, as a recipe stage's ``ranking_teacher`` makes them (``self`` is its ``start``)."""
+    from scrambler_core.paths import PRETRAINED_DIR
+    from scrambler_core.scrambler.recipes import teacher_rankings as stage_rankings
     from scrambler_core.scrambler.train import rank_targets
 
     parts = teacher.split("+")
     if any(p not in TEACHERS for p in parts):
         raise SystemExit(f"--teacher: each part one of {', '.join(TEACHERS)}, got {teacher!r}")
-    scores = {}
-    for part in parts:
-        if part == "optimised":
-            scores[part] = load_targets(out, len(x))
-        elif part == "self":
-            from scrambler_core.scrambler.explain import load_scrambler
-            scr = load_scrambler(init, predictor=pred) if init else _pretrained_scrambler(pred, "inclusion")
-            scores[part] = np.concatenate([scr.scores(x[i:i + 512], 0.1) for i in range(0, len(x), 512)])
-        else:                   # an attribution method's ranking, as a recipe stage's ranking_teacher makes it
-            scores[part] = method_rankings(pred, x, [part])
-    if len(parts) == 1:
-        return scores[parts[0]]
-    count = min(len(s) for s in scores.values())
-    return sum(rank_targets(s[:count]) for s in scores.values())
+    start = init or PRETRAINED_DIR / "polya_inclusion.keras"
+    rankings = [rank_targets(load_targets(out, len(x))) if part == "optimised" else
+                stage_rankings(pred, x, ["start" if part == "self" else part], start=start) for part in parts]
+    count = min(len(r) for r in rankings)
+    return rank_targets(sum(r[:count] for r in rankings))
 
 
 def train(pred, args):
@@ -145,10 +137,8 @@ def train(pred, args):
 
     # the generator is not prefix-stable: draw the same --n windows as the targets phase, keep those with targets
     x = pred.to_onehot(training_sequences(pred.name, args.n, TRAIN_SEED))
-    teacher = teacher_rankings(pred, x, args.teacher, args.out, args.init)
-    x = x[:len(teacher)]
-    from scrambler_core.scrambler.train import rank_targets
-    rankings = rank_targets(teacher)
+    rankings = teacher_rankings(pred, x, args.teacher, args.out, args.init)
+    x = x[:len(rankings)]
     test_x, original = test_set(pred)
     name = f"distil_{args.teacher}_w{args.weight:g}_lr{args.learning_rate:g}_n{len(rankings)}" + (
         f"_wide{args.channels}" if args.channels else "") + (f"_{args.guide}" if args.guide else "")

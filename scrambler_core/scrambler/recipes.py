@@ -528,6 +528,12 @@ def _stage_settings(spec, mode, objective, dropout, architecture, template):
     }
 
 
+def _natural_inputs(spec) -> dict:
+    """The data kind a stage is calibrated, checked and monitored on: the predictor's natural inputs (a
+    continuation on selected data, e.g. uAUG tails, names them as ``calibration_data_kind``)."""
+    return {"data_kind": spec.get("calibration_data_kind", spec.get("data_kind", "builtin"))}
+
+
 def _stage_monitor(predictor, encoder, spec, seed, mode, objective):
     """The stage's per-epoch ``validation_fn`` (training keeps the best epoch by its ``selection_score``), or None.
 
@@ -542,8 +548,8 @@ def _stage_monitor(predictor, encoder, spec, seed, mode, objective):
                                            start_22_weight=spec.get("monitor_start_22_weight", 1.0))
         return validation_fn
     if spec.get("monitor") == "keep_set":
-        natural = {"data_kind": spec.get("calibration_data_kind", spec.get("data_kind", "builtin"))}
-        x_monitor = encoder.to_onehot(recipe_sequences(predictor, natural, 256, seed + KEEP_SET_MONITOR_SEED_OFFSET))
+        x_monitor = encoder.to_onehot(recipe_sequences(predictor, _natural_inputs(spec), 256,
+                                                       seed + KEEP_SET_MONITOR_SEED_OFFSET))
         return lambda scr: evaluation.keep_set_monitor(scr, predictor, x_monitor,
                                                        target_bits=spec.get("monitor_bits", 0.05))
     return None
@@ -643,7 +649,7 @@ def _scrambler_training_data(predictor, encoder, spec, input_path, n_train, seed
                 {"description": f"{input_path} ({len(seqs)} training, {n_valid} held out)"})
     offset = int(spec.get("data_seed_offset", 0))       # a later stage's new inputs (seed + offset)
     seqs, stats = recipe_sequences(predictor, spec, n_train, seed + offset, return_stats=True)
-    natural = {"data_kind": spec.get("calibration_data_kind", spec.get("data_kind", "builtin"))}
+    natural = _natural_inputs(spec)
     valid = recipe_sequences(predictor, natural, 256, seed + HELD_OUT_SEED_OFFSET)
     calibration = recipe_sequences(predictor, natural, 256, seed + CALIBRATION_SEED_OFFSET)
     data = {"description": spec.get("data", ""), **({} if stats["data_kind"] == "builtin" else stats)}
