@@ -17,6 +17,9 @@ Two phases:
 
     nohup python bench/polya_distil.py targets --n 3072 > runs/polya20/distil/LOG_targets 2>&1 &
     python bench/polya_distil.py targets --check 64
+    python bench/polya_distil.py teachers              # teacher rankings' kept sets on windows of seed 5151
+    nohup python bench/polya_distil.py train --teacher ism+deeplift+self --guide gradient_signed --n 6000 \
+        --weight 5 --learning-rate 3e-4 --epochs 8 > LOG 2>&1 &   # the screen behind polya inclusion's stage 2
     nohup python bench/polya_distil.py train --weight 1 --epochs 6 > runs/polya20/distil/LOG_train 2>&1 &
     nohup python bench/polya_distil.py train --weight 5 --learning-rate 3e-4 --epochs 5 --channels 64 > LOG 2>&1 &
 """
@@ -39,6 +42,7 @@ from scrambler_core.predictors import load_predictor  # noqa: E402
 from scrambler_core.scrambler.recipes import training_sequences  # noqa: E402
 
 TRAIN_SEED = 7171
+TEACHER_CHECK_SEED = 5151      # windows on which the teachers' rankings are compared (phase ``teachers``)
 
 
 def optimise_rankings(pred, scr, x, steps=300, learning_rate=0.05, n_samples=16, seed=0):
@@ -126,6 +130,16 @@ def teacher_rankings(pred, x, teacher, out, init=None):
     return rank_targets(sum(r[:count] for r in rankings))
 
 
+def compare_teachers(pred, args):
+    """Phase ``teachers``: each ``--teachers`` ranking's kept sets (the KL benchmark's inclusion test, ``kl_row``) on
+    256 windows that are neither training nor test windows (seed ``TEACHER_CHECK_SEED``)."""
+    x = pred.to_onehot(training_sequences(pred.name, 256, TEACHER_CHECK_SEED))
+    original = pred.predict(x)
+    for teacher in args.teachers.split(","):
+        print(f"{teacher:24s}", kl_row(pred, x, original, teacher_rankings(pred, x, teacher, args.out, args.init)),
+              flush=True)
+
+
 def train(pred, args):
     """Phase 2: continue the committed network with the ranking targets beside the paper's loss."""
     from polya_kl_screen import _screen_fn, _widened
@@ -161,7 +175,9 @@ def train(pred, args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("phase", choices=("targets", "train"))
+    parser.add_argument("phase", choices=("targets", "teachers", "train"))
+    parser.add_argument("--teachers", default="self,deeplift,ism,ism+deeplift,ism+deeplift+self",
+                        help="phase teachers: the rankings to compare, comma-separated (each as --teacher)")
     parser.add_argument("--n", type=int, default=3072)
     parser.add_argument("--chunk", type=int, default=128)
     parser.add_argument("--steps", type=int, default=300)
@@ -182,6 +198,8 @@ def main():
     pred = load_predictor("polya")
     if args.phase == "targets":
         targets(pred, args)
+    elif args.phase == "teachers":
+        compare_teachers(pred, args)
     else:
         train(pred, args)
 
